@@ -1,0 +1,109 @@
+//! Wiring: one `App` holds the store, the POS, the catalog view the NLU matches against, the
+//! commands and classifier, the people directory and the metrics. Everything that answers a
+//! message or serves a request borrows it.
+
+use crate::config::{Config, PosProvider};
+use crate::dispatch::commands::CommandSet;
+use crate::dispatch::identity::Directory;
+use crate::domain::{Catalog, Location};
+use crate::llm::LlmClient;
+use crate::nlu::{IntentClassifier, ProductIndex};
+use crate::pos::Pos;
+use crate::pos::sim::{SimOptions, SimPos, generate};
+use crate::store::Store;
+use crate::telemetry::Metrics;
+use anyhow::Context;
+use std::sync::{Arc, RwLock};
+
+/// The catalog as the NLU sees it, swapped whole when a sync brings a new one.
+pub struct CatalogView {
+    pub catalog: Catalog,
+    pub locations: Vec<Location>,
+    pub index: ProductIndex,
+}
+
+impl CatalogView {
+    pub fn new(catalog: Catalog, locations: Vec<Location>) -> CatalogView {
+        let index = ProductIndex::build(&catalog);
+        CatalogView { catalog, locations, index }
+    }
+
+    pub fn location_name(&self, id: &crate::domain::LocationId) -> String {
+        self.locations.iter().find(|l| &l.id == id).map_or_else(|| id.to_string(), |l| l.name.clone())
+    }
+}
+
+pub struct App {
+    pub config: Config,
+    pub store: Store,
+    pub pos: Arc<dyn Pos>,
+    pub commands: CommandSet,
+    pub classifier: IntentClassifier,
+    pub directory: Directory,
+    catalog: RwLock<Arc<CatalogView>>,
+    pub metrics: Metrics,
+    pub llm: Option<LlmClient>,
+    pub timezone: chrono_tz::Tz,
+}
+
+impl App {
+    /// Connects, migrates, loads the commands and builds the POS and catalog view. `pos` is
+    /// given by callers that already built one (the demo); otherwise it comes from the config.
+    pub async fn start(config: Config, pos: Option<Arc<dyn Pos>>) -> anyhow::Result<App> {
+        let commands = CommandSet::embedded().context("loading the embedded commands")?;
+        let store = Store::connect(&config.database.url).await.context("connecting to the database")?;
+        store.migrate().await.context("applying migrations")?;
+        let mut tx = store.begin().await?;
+        store.save_people(&mut tx, &config.people).await?;
+        tx.commit().await?;
+        let pos = match pos {
+            Some(pos) => pos,
+            None => pos_from_config(&config)?,
+        };
+        let catalog = pos.catalog().await.context("reading the catalog from the POS")?;
+        let locations = pos.locations().await.context("reading locations from the POS")?;
+        let classifier = IntentClassifier::train(&commands.training_examples());
+        let llm = config.llm.as_ref().map(LlmClient::new).transpose().context("setting up the LLM client")?;
+        Ok(App {
+            timezone: config.timezone(),
+            directory: Directory::new(config.people.clone()),
+            catalog: RwLock::new(Arc::new(CatalogView::new(catalog, locations))),
+            metrics: Metrics::default(),
+            config,
+            store,
+            pos,
+            commands,
+            classifier,
+            llm,
+        })
+    }
+
+    /// The current catalog view.
+    pub fn catalog(&self) -> Arc<CatalogView> {
+        match self.catalog.read() {
+            Ok(view) => Arc::clone(&view),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// Replaces the catalog view after a sync.
+    pub fn set_catalog(&self, catalog: Catalog, locations: Vec<Location>) {
+        let view = Arc::new(CatalogView::new(catalog, locations));
+        match self.catalog.write() {
+            Ok(mut slot) => *slot = view,
+            Err(poisoned) => *poisoned.into_inner() = view,
+        }
+    }
+}
+
+fn pos_from_config(config: &Config) -> anyhow::Result<Arc<dyn Pos>> {
+    match config.pos.provider {
+        PosProvider::Sim => {
+            let today = chrono::Utc::now().with_timezone(&config.timezone()).date_naive();
+            let shop =
+                generate(&SimOptions { timezone: config.timezone(), ..SimOptions::new(config.pos.sim.seed, today) });
+            Ok(Arc::new(SimPos::new(Arc::new(shop))))
+        }
+        other => anyhow::bail!("pos.provider = {other:?} has no connector in this build yet; use \"sim\""),
+    }
+}

@@ -1,0 +1,345 @@
+//! The command line (ARCHITECTURE.md section 3). Each subcommand builds what it needs and
+//! prints for people on stdout; logs go to stderr.
+
+use crate::app::App;
+use crate::channels::{ChannelKind, Reply, terminal};
+use crate::config::Config;
+use crate::dispatch::identity::Sender;
+use crate::dispatch::{self, Inbound};
+use crate::error::CliError;
+use crate::jobs::sync;
+use crate::pos::sim::demo_people;
+use crate::store::Store;
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use std::io::{IsTerminal, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::io::AsyncBufReadExt;
+use tokio::net::TcpListener;
+
+#[derive(Debug, Parser)]
+#[command(name = "tillpilot", version, about = "An operations assistant for small shops, beside the POS.")]
+pub struct Cli {
+    /// Configuration file (default: tillpilot.toml when it exists).
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    /// Use the simulated shop in --data-dir instead of a configured POS and database.
+    #[arg(long, global = true)]
+    pub demo: bool,
+    /// Where the demo keeps its database.
+    #[arg(long, global = true, default_value = "./tillpilot-demo")]
+    pub data_dir: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run everything against the simulated shop and chat with it.
+    Demo {
+        /// Address for the HTTP server (default 127.0.0.1:8080, or a free port if that is taken).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        /// Seed for the simulated shop; a new seed starts a new shop.
+        #[arg(long)]
+        seed: Option<u64>,
+    },
+    /// Run the bot from the configuration: HTTP server and workers.
+    Run,
+    /// Chat with the bot in the terminal.
+    Chat {
+        /// A configured person's name, or a phone number in E.164 form (a customer).
+        #[arg(long = "as")]
+        who: Option<String>,
+    },
+    /// Ask one question and print the answer.
+    Ask {
+        #[arg(long = "as")]
+        who: Option<String>,
+        /// Print the reply object with intent, entities and audit id as JSON.
+        #[arg(long)]
+        json: bool,
+        /// The question.
+        #[arg(num_args = 0.., trailing_var_arg = true, allow_hyphen_values = true)]
+        text: Vec<String>,
+    },
+    /// Apply database migrations.
+    Migrate,
+    /// Pull catalog, stock, customers, vendors and orders from the POS into the mirror.
+    Sync {
+        /// Pull a full year of orders instead of the last five weeks.
+        #[arg(long)]
+        full: bool,
+    },
+    /// Read and check the audit log.
+    Audit {
+        #[command(subcommand)]
+        action: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// The newest records.
+    Tail {
+        #[arg(short = 'n', default_value_t = 20)]
+        n: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Recompute the hash chain; exits 1 naming the first bad record.
+    Verify,
+    /// Every record as JSON lines.
+    Export {
+        /// Only records at or after this time (RFC 3339 or YYYY-MM-DD).
+        #[arg(long)]
+        since: Option<String>,
+    },
+}
+
+fn environment() -> std::collections::BTreeMap<String, String> {
+    std::env::vars().filter(|(k, _)| k.starts_with("TILLPILOT__")).collect()
+}
+
+fn load_config(cli: &Cli) -> Result<Config, CliError> {
+    Ok(Config::load(cli.config.as_deref(), &environment())?)
+}
+
+/// Builds the app: the demo shop with `--demo`, the configured one otherwise.
+async fn open_app(cli: &Cli, seed: Option<u64>) -> Result<App, CliError> {
+    let config = load_config(cli)?;
+    if cli.demo || matches!(cli.command, Command::Demo { .. }) {
+        let interactive = std::io::stderr().is_terminal();
+        let mut last = -1i64;
+        let app = crate::demo::open(config, &cli.data_dir, seed, |share, what| {
+            let pct = (share * 100.0) as i64;
+            if pct / 10 != last / 10 {
+                last = pct;
+                if interactive {
+                    eprint!("\rSetting up the demo shop: {what} {pct:>3}%   ");
+                    if share >= 1.0 {
+                        eprintln!();
+                    }
+                } else {
+                    tracing::info!("setting up the demo shop: {what} {pct}%");
+                }
+            }
+        })
+        .await?;
+        return Ok(app);
+    }
+    Ok(App::start(config, None).await?)
+}
+
+pub async fn run(cli: Cli) -> Result<(), CliError> {
+    match &cli.command {
+        Command::Demo { listen, seed } => demo(&cli, *listen, *seed).await,
+        Command::Run => serve(&cli).await,
+        Command::Chat { who } => {
+            let app = open_app(&cli, None).await?;
+            let sender = sender_for(&app, who.as_deref())?;
+            chat(&app, sender).await
+        }
+        Command::Ask { who, json, text } => {
+            let app = open_app(&cli, None).await?;
+            let sender = sender_for(&app, who.as_deref())?;
+            let outcome =
+                dispatch::handle(&app, Inbound { channel: ChannelKind::Terminal, sender, text: text.join(" ") })
+                    .await?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&outcome).context("encoding the reply")?);
+            } else {
+                println!("{}", terminal::render(&outcome.reply));
+            }
+            Ok(())
+        }
+        Command::Migrate => {
+            let config = if cli.demo {
+                crate::demo::config(load_config(&cli)?, &cli.data_dir, crate::demo::DEFAULT_SEED)
+            } else {
+                load_config(&cli)?
+            };
+            let store = Store::connect(&config.database.url).await?;
+            store.migrate().await?;
+            println!("Database is up to date.");
+            Ok(())
+        }
+        Command::Sync { full } => {
+            let app = open_app(&cli, None).await?;
+            let days = if *full { 366 } else { 35 };
+            let report = sync::pull(app.pos.as_ref(), &app.store, days, |share, what| {
+                tracing::info!("sync: {what} {:.0}%", share * 100.0);
+            })
+            .await
+            .context("syncing from the POS")?;
+            app.set_catalog(
+                app.pos.catalog().await.context("reading the catalog")?,
+                app.pos.locations().await.context("reading locations")?,
+            );
+            println!(
+                "Synced {} locations, {} items ({} variations), {} stock levels, {} vendors, {} orders.",
+                report.locations, report.items, report.variations, report.stock_levels, report.vendors, report.orders
+            );
+            Ok(())
+        }
+        Command::Audit { action } => audit(&cli, action).await,
+    }
+}
+
+/// `--as WHO`, defaulting to the first owner.
+fn sender_for(app: &App, who: Option<&str>) -> Result<Sender, CliError> {
+    match who {
+        Some(who) => Ok(app.directory.resolve_terminal(who)),
+        None => match app.directory.owner() {
+            Some(owner) => Ok(app.directory.resolve_terminal(&owner.name)),
+            None => Err(CliError::Usage("no owner is configured in [[people]]; say who you are with --as NAME".into())),
+        },
+    }
+}
+
+async fn chat(app: &App, sender: Sender) -> Result<(), CliError> {
+    let name = match &sender {
+        Sender::Known(p) => format!("{} ({})", p.name, p.role),
+        Sender::Unknown { external_id, .. } => external_id.clone(),
+    };
+    println!("Chatting as {name}. Type \"help\", a question, or \"quit\". Answer a numbered choice with its number.");
+    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    let mut last: Option<Reply> = None;
+    loop {
+        print!("> ");
+        let _ = std::io::stdout().flush();
+        let Some(line) = lines.next_line().await.context("reading the terminal")? else { break };
+        if matches!(line.trim(), "quit" | "exit" | "/quit") {
+            break;
+        }
+        if line.trim().is_empty() {
+            continue;
+        }
+        let text = terminal::resolve_choice(&line, last.as_ref());
+        let outcome =
+            dispatch::handle(app, Inbound { channel: ChannelKind::Terminal, sender: sender.clone(), text }).await?;
+        println!("{}\n", terminal::render(&outcome.reply));
+        last = Some(outcome.reply);
+    }
+    Ok(())
+}
+
+async fn bind(listen: Option<SocketAddr>, default: SocketAddr) -> Result<TcpListener, CliError> {
+    match listen {
+        Some(addr) => {
+            TcpListener::bind(addr).await.with_context(|| format!("listening on {addr}")).map_err(CliError::from)
+        }
+        None => match TcpListener::bind(default).await {
+            Ok(listener) => Ok(listener),
+            Err(_) => {
+                let fallback = SocketAddr::new(default.ip(), 0);
+                TcpListener::bind(fallback)
+                    .await
+                    .with_context(|| format!("listening on {fallback}"))
+                    .map_err(CliError::from)
+            }
+        },
+    }
+}
+
+async fn demo(cli: &Cli, listen: Option<SocketAddr>, seed: Option<u64>) -> Result<(), CliError> {
+    let app = Arc::new(open_app(cli, seed).await?);
+    let listener = bind(listen, app.config.server.listen).await?;
+    let addr = listener.local_addr().context("reading the bound address")?;
+    println!("Tillpilot demo: {} (simulated shop, seed {})", app.config.shop.name, app.config.pos.sim.seed);
+    println!("Data:      {}", crate::demo::database_path(&cli.data_dir).display());
+    println!("Listening on http://{addr}  (/healthz, /readyz, /metrics)");
+    println!("People you can be (tillpilot chat --demo --as NAME or PHONE):");
+    for person in demo_people() {
+        let who = if person.role.is_team() { person.name.to_owned() } else { person.phone.to_owned() };
+        println!("  {:<14} {:<9} {:<13} try: {}", person.name, person.role.as_str(), who, person.try_saying);
+    }
+    println!("Also: tillpilot ask --demo \"stock oat milk\", tillpilot audit --demo verify");
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(crate::http::serve(app.clone(), listener, async {
+        let _ = stop_rx.await;
+    }));
+    if std::io::stdin().is_terminal() {
+        let sender = sender_for(&app, None)?;
+        chat(&app, sender).await?;
+    } else {
+        println!("Press Ctrl-C to stop.");
+        let _ = std::io::stdout().flush();
+        tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    }
+    let _ = stop_tx.send(());
+    server.await.context("stopping the HTTP server")?.context("HTTP server")?;
+    Ok(())
+}
+
+async fn serve(cli: &Cli) -> Result<(), CliError> {
+    let app = Arc::new(open_app(cli, None).await?);
+    let listener = bind(Some(app.config.server.listen), app.config.server.listen).await?;
+    let addr = listener.local_addr().context("reading the bound address")?;
+    tracing::info!(%addr, pos = app.pos.provider(), "Tillpilot is running");
+    crate::http::serve(app, listener, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+    .context("HTTP server")?;
+    Ok(())
+}
+
+async fn audit(cli: &Cli, action: &AuditCommand) -> Result<(), CliError> {
+    let config = if cli.demo {
+        crate::demo::config(load_config(cli)?, &cli.data_dir, crate::demo::DEFAULT_SEED)
+    } else {
+        load_config(cli)?
+    };
+    let store = Store::connect(&config.database.url).await?;
+    store.migrate().await?;
+    match action {
+        AuditCommand::Tail { n, json } => {
+            for record in store.audit_tail((*n).max(0)).await? {
+                if *json {
+                    println!("{}", serde_json::to_string(&record).context("encoding a record")?);
+                } else {
+                    let at = chrono::DateTime::from_timestamp_millis(record.at_ms)
+                        .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+                        .unwrap_or_default();
+                    let detail: String = record.detail.chars().take(100).collect();
+                    println!(
+                        "{:>6}  {at}  {:<12} {:<9} {:<18} {:<10} {detail}",
+                        record.seq, record.actor, record.channel, record.kind, record.subject
+                    );
+                }
+            }
+            Ok(())
+        }
+        AuditCommand::Verify => match store.audit_verify().await? {
+            Ok(n) => {
+                println!("Audit log intact: {n} records verified.");
+                Ok(())
+            }
+            Err(broken) => Err(CliError::Runtime(anyhow::anyhow!("{broken}"))),
+        },
+        AuditCommand::Export { since } => {
+            let since_ms = match since {
+                None => 0,
+                Some(text) => parse_since(text).ok_or_else(|| {
+                    CliError::Usage(format!("--since: expected RFC 3339 or YYYY-MM-DD, got {text:?}"))
+                })?,
+            };
+            let mut out = std::io::stdout().lock();
+            for record in store.audit_since(since_ms).await? {
+                writeln!(out, "{}", serde_json::to_string(&record).context("encoding a record")?).context("writing")?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn parse_since(text: &str) -> Option<i64> {
+    if let Ok(at) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Some(at.timestamp_millis());
+    }
+    let date = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?;
+    Some(date.and_hms_opt(0, 0, 0)?.and_utc().timestamp_millis())
+}

@@ -1,0 +1,150 @@
+//! The demo: the simulated shop in a data directory of its own, created and seeded on first use
+//! so `demo`, `ask --demo`, `chat --demo` and the rest all see the same shop. The seed and the
+//! shop's "today" are stored with the data, so the history stays put between runs.
+
+use crate::app::App;
+use crate::config::{Config, PosProvider};
+use crate::domain::{Money, Quantity};
+use crate::jobs::sync;
+use crate::pos::sim::{SimOptions, SimPos, SimShop, demo_team, generate};
+use crate::store::{AuditEntry, Store, Tx, now_ms};
+use anyhow::Context;
+use chrono::NaiveDate;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub const DEFAULT_SEED: u64 = 42;
+
+/// Days of order history the demo mirrors at first start, as a default `sync` does. The
+/// simulated POS itself keeps the whole year; `sync --demo --full` mirrors all of it.
+const HISTORY_DAYS: i64 = 35;
+
+pub fn database_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("tillpilot.db")
+}
+
+/// The demo's configuration: `base` (file and environment) with the database, POS and people
+/// taken over by the demo.
+pub fn config(mut base: Config, data_dir: &Path, seed: u64) -> Config {
+    base.database.url = format!("sqlite://{}", database_path(data_dir).display());
+    base.pos.provider = PosProvider::Sim;
+    base.pos.sim.seed = seed;
+    base.people = demo_team();
+    base
+}
+
+/// Opens (creating and seeding when needed) the demo shop in `data_dir`. A `seed` different
+/// from the stored one starts a new shop. `progress` hears about first-time seeding.
+pub async fn open(
+    base: Config,
+    data_dir: &Path,
+    seed: Option<u64>,
+    mut progress: impl FnMut(f64, &str),
+) -> anyhow::Result<App> {
+    std::fs::create_dir_all(data_dir).with_context(|| format!("creating the demo directory {}", data_dir.display()))?;
+    let probe = config(Config::default(), data_dir, DEFAULT_SEED);
+    let store = Store::connect(&probe.database.url).await?;
+    store.migrate().await?;
+    let stored_seed = store.meta("demo.seed").await?.and_then(|s| s.parse::<u64>().ok());
+    let stored_today = store.meta("demo.today").await?.and_then(|s| s.parse::<NaiveDate>().ok());
+    let (seed, today, fresh) = match (stored_seed, stored_today, seed) {
+        (Some(stored), Some(today), wanted) if wanted.is_none_or(|w| w == stored) => (stored, today, false),
+        (stored, _, wanted) => {
+            if stored.is_some() {
+                // A different seed: start over rather than mix two shops.
+                store.close().await;
+                for suffix in ["", "-wal", "-shm"] {
+                    let path = PathBuf::from(format!("{}{suffix}", database_path(data_dir).display()));
+                    if path.exists() {
+                        std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+                    }
+                }
+            }
+            let tz = probe.timezone();
+            (wanted.unwrap_or(DEFAULT_SEED), chrono::Utc::now().with_timezone(&tz).date_naive(), true)
+        }
+    };
+    store.close().await;
+    let config = config(base, data_dir, seed);
+    let shop = generate(&SimOptions { timezone: config.timezone(), ..SimOptions::new(seed, today) });
+    let pos = Arc::new(SimPos::new(Arc::new(shop)));
+    let app = App::start(config, Some(pos.clone())).await?;
+    if fresh {
+        sync::pull(pos.as_ref(), &app.store, HISTORY_DAYS, &mut progress).await?;
+        let mut tx = app.store.begin().await?;
+        seed_purchase_orders(pos.shop(), &mut tx).await?;
+        app.store.set_meta(&mut tx, "demo.seed", &seed.to_string()).await?;
+        app.store.set_meta(&mut tx, "demo.today", &today.to_string()).await?;
+        app.store
+            .audit(
+                &mut tx,
+                &AuditEntry {
+                    actor: "tillpilot".into(),
+                    channel: "cli".into(),
+                    kind: "demo.seeded".into(),
+                    subject: format!("seed {seed}"),
+                    detail: json!({ "seed": seed, "today": today.to_string() }),
+                },
+            )
+            .await?;
+        tx.commit().await?;
+    }
+    Ok(app)
+}
+
+/// Two purchase orders already with vendors, so "on order" shows up in stock answers.
+async fn seed_purchase_orders(shop: &SimShop, tx: &mut Tx) -> anyhow::Result<()> {
+    let now = now_ms();
+    // (purchase order id, [(item, variation, units)])
+    type Wanted = &'static [(&'static str, &'static str, i64)];
+    let orders: [(&str, Wanted); 2] = [
+        ("PO-DEMO-1", &[("Oat Milk 1L", "Regular", 48), ("Whole Milk 1L", "Regular", 24)]),
+        ("PO-DEMO-2", &[("Crew T-Shirt", "Large, Blue", 12)]),
+    ];
+    for (id, wanted) in orders {
+        let mut lines = Vec::new();
+        for (item_name, variation_name, qty) in wanted {
+            let found = shop
+                .catalog
+                .items
+                .iter()
+                .filter(|i| i.name == *item_name)
+                .flat_map(|i| i.variations.iter())
+                .find(|v| v.name == *variation_name);
+            let terms = found.and_then(|v| shop.vendor_terms.iter().find(|t| t.variation_id == v.id));
+            if let Some(terms) = terms {
+                lines.push((terms.clone(), *qty));
+            }
+        }
+        let Some((first, _)) = lines.first() else { continue };
+        let total: Money = lines.iter().map(|(t, qty)| t.unit_cost * *qty).sum();
+        let inserted = sqlx::query(
+            "INSERT INTO purchase_orders (id, vendor_id, location_id, state, total_cents, created_at_ms, decided_by, decided_at_ms, sent_at_ms) \
+             VALUES ($1, $2, 'L-MAIN', 'sent', $3, $4, 'Maria', $4, $4) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(id)
+        .bind(first.vendor_id.as_str())
+        .bind(total.minor())
+        .bind(now - 86_400_000)
+        .execute(&mut **tx)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            continue;
+        }
+        for (n, (terms, qty)) in lines.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO purchase_order_lines (po_id, line_no, variation_id, quantity_milli, unit_cost_cents, explanation) \
+                 VALUES ($1, $2, $3, $4, $5, 'demo stock already on its way')",
+            )
+            .bind(id)
+            .bind(n as i64)
+            .bind(terms.variation_id.as_str())
+            .bind(Quantity::from_units(*qty).milli())
+            .bind(terms.unit_cost.minor())
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,74 @@
+//! From message text to an intent: a slash-style command when the message starts with one,
+//! otherwise entity extraction and the intent classifier, with the LLM as a second opinion
+//! when the classifier is unsure and one is configured.
+
+use crate::app::App;
+use crate::nlu::{Entities, IntentScore};
+
+/// Confidence at or above which the classifier's answer is taken as it is.
+pub const CONFIDENT: f32 = 0.55;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Understanding {
+    /// Run this command on these entities.
+    Command { name: String, args: String, entities: Entities },
+    /// Unsure between a few commands: ask which.
+    Unsure { options: Vec<IntentScore>, entities: Entities, text: String },
+    /// Not something any command does.
+    Nothing { entities: Entities },
+}
+
+impl Understanding {
+    pub fn entities(&self) -> &Entities {
+        match self {
+            Understanding::Command { entities, .. }
+            | Understanding::Unsure { entities, .. }
+            | Understanding::Nothing { entities } => entities,
+        }
+    }
+}
+
+/// `/stock oat milk` or `stock oat milk` → `("stock", "oat milk")` when `stock` is a command.
+pub fn split_command<'a>(app: &App, text: &'a str) -> Option<(String, &'a str)> {
+    let trimmed = text.trim_start();
+    let body = trimmed.strip_prefix('/').unwrap_or(trimmed);
+    let body = body.strip_prefix("tillpilot ").unwrap_or(body);
+    let end = body.find(char::is_whitespace).unwrap_or(body.len());
+    let word = body[..end].to_lowercase();
+    app.commands.get(&word).map(|c| (c.name.clone(), body[end..].trim()))
+}
+
+pub async fn understand(app: &App, text: &str) -> Understanding {
+    let view = app.catalog();
+    if let Some((name, args)) = split_command(app, text) {
+        let entities = Entities::extract(args, &view.index, &view.locations);
+        return Understanding::Command { name, args: args.to_owned(), entities };
+    }
+    let entities = Entities::extract(text, &view.index, &view.locations);
+    let scores = app.classifier.classify(&entities.delexicalized);
+    let Some(best) = scores.first().cloned() else { return Understanding::Nothing { entities } };
+    if best.probability >= CONFIDENT {
+        return match best.intent {
+            Some(name) => Understanding::Command { name, args: text.to_owned(), entities },
+            None => Understanding::Nothing { entities },
+        };
+    }
+    if let Some(llm) = &app.llm {
+        match llm.classify(&app.store, &app.commands, &app.config.shop.name, text).await {
+            Ok(answer) => {
+                return match answer.command {
+                    Some(name) => Understanding::Command { name, args: text.to_owned(), entities },
+                    None => Understanding::Nothing { entities },
+                };
+            }
+            Err(err) => tracing::warn!(error = %err, "LLM unavailable; using the local classifier"),
+        }
+    }
+    let options: Vec<IntentScore> =
+        scores.into_iter().filter(|s| s.intent.is_some() && s.probability >= 0.15).take(3).collect();
+    if options.is_empty() {
+        Understanding::Nothing { entities }
+    } else {
+        Understanding::Unsure { options, entities, text: text.to_owned() }
+    }
+}

@@ -1,0 +1,26 @@
+//! The shop's vocabulary: locations, catalog, stock, orders, customers and the people who run
+//! the shop. These types are what every POS connector maps into and every workflow reads.
+//!
+//! Money is always integer minor units; quantities are fixed-point decimals because some POS
+//! systems sell by weight; ids are typed so an item id can never be passed where a variation id
+//! is expected.
+
+pub mod catalog;
+pub mod customer;
+pub mod ids;
+pub mod inventory;
+pub mod money;
+pub mod order;
+pub mod person;
+pub mod phone;
+pub mod quantity;
+
+pub use catalog::{Catalog, Category, Item, Location, Variation, Vendor, VendorItem};
+pub use customer::Customer;
+pub use ids::{CategoryId, CustomerId, ItemId, LocationId, OrderId, VariationId, VendorId};
+pub use inventory::{StockLevel, StockState};
+pub use money::Money;
+pub use order::{Fulfilment, FulfilmentKind, FulfilmentState, Order, OrderLine, OrderState};
+pub use person::{Person, Role};
+pub use phone::Phone;
+pub use quantity::Quantity;

@@ -1,0 +1,3 @@
+//! Background and batch work: pulling the POS into the local mirror.
+
+pub mod sync;

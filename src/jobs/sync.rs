@@ -1,0 +1,94 @@
+//! `tillpilot sync`: pulls locations, catalog, stock, customers, vendors and orders from the
+//! POS into the mirror, idempotently. Orders are pulled a month at a time so a year of history
+//! never sits in memory at once and progress can be shown.
+
+use crate::pos::{Pos, PosError};
+use crate::store::{AuditEntry, Store, StoreError, now_ms};
+use serde::Serialize;
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Pos(#[from] PosError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What one sync brought in.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct SyncReport {
+    pub locations: usize,
+    pub items: usize,
+    pub variations: usize,
+    pub stock_levels: usize,
+    pub customers: usize,
+    pub vendors: usize,
+    pub orders: usize,
+}
+
+const DAY_MS: i64 = 86_400_000;
+const WINDOW_DAYS: i64 = 31;
+
+/// Pulls everything, orders from the last `history_days` days. `progress` is told the share
+/// done, from 0.0 to 1.0.
+pub async fn pull(
+    pos: &dyn Pos,
+    store: &Store,
+    history_days: i64,
+    mut progress: impl FnMut(f64, &str),
+) -> Result<SyncReport, SyncError> {
+    let now = now_ms();
+    let mut report = SyncReport::default();
+    progress(0.0, "catalog");
+    let locations = pos.locations().await?;
+    let catalog = pos.catalog().await?;
+    let stock = pos.stock_levels(&[], None).await?;
+    let vendors = pos.vendors().await?;
+    let terms = pos.vendor_terms().await?;
+    let mut tx = store.begin().await?;
+    store.save_locations(&mut tx, &locations).await?;
+    store.save_catalog(&mut tx, &catalog, now).await?;
+    store.save_stock(&mut tx, &stock).await?;
+    store.save_vendors(&mut tx, &vendors, &terms).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    report.locations = locations.len();
+    report.items = catalog.items.len();
+    report.variations = catalog.items.iter().map(|i| i.variations.len()).sum();
+    report.stock_levels = stock.len();
+    report.vendors = vendors.len();
+
+    let from = now - history_days * DAY_MS;
+    let mut start = from;
+    while start < now {
+        let end = (start + WINDOW_DAYS * DAY_MS).min(now + DAY_MS);
+        let orders = pos.orders_between(start, end, None).await?;
+        let mut customer_ids: Vec<_> = orders.iter().filter_map(|o| o.customer_id.clone()).collect();
+        customer_ids.sort();
+        customer_ids.dedup();
+        let mut customers = Vec::new();
+        for id in &customer_ids {
+            customers.extend(pos.customer(id).await?);
+        }
+        let mut tx = store.begin().await?;
+        store.save_customers(&mut tx, &customers).await?;
+        store.save_orders(&mut tx, &orders, now).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        report.orders += orders.len();
+        start = end;
+        progress(((start - from) as f64 / (now - from).max(1) as f64).min(1.0), "orders");
+    }
+    report.customers =
+        usize::try_from(store.count_rows(crate::store::mirror::MirrorTable::Customers).await?).unwrap_or(0);
+    store
+        .audit_now(&AuditEntry {
+            actor: "tillpilot".into(),
+            channel: "pos".into(),
+            kind: "sync.completed".into(),
+            subject: pos.provider().into(),
+            detail: json!(report),
+        })
+        .await?;
+    progress(1.0, "done");
+    Ok(report)
+}

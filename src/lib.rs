@@ -1,0 +1,19 @@
+//! Tillpilot: an operations assistant that sits beside a shop's POS and talks to its people
+//! where they already are. See `ARCHITECTURE.md` in the design notes and the README.
+
+pub mod app;
+pub mod channels;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod dispatch;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod jobs;
+pub mod llm;
+pub mod nlu;
+pub mod pos;
+pub mod store;
+pub mod telemetry;
+pub mod workflows;

@@ -1,0 +1,73 @@
+//! The point of sale, seen through one trait. Every connector (Square, Clover, Shopify, and the
+//! simulated shop) maps its vendor's API into the domain types, so workflows never know which
+//! POS they talk to. The POS stays the system of record: Tillpilot reads through it and writes
+//! only after a person approved.
+
+pub mod sim;
+
+use crate::domain::{
+    Catalog, Customer, CustomerId, Location, LocationId, Order, OrderId, Phone, StockLevel, VariationId, Vendor,
+    VendorItem,
+};
+use async_trait::async_trait;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PosError {
+    #[error("the POS could not be reached: {0}")]
+    Unavailable(String),
+    #[error("the POS asked us to slow down (retry after {0:?})")]
+    RateLimited(Duration),
+    #[error("the POS rejected our credentials")]
+    Unauthorized,
+    #[error("the POS answered with something we could not read: {0}")]
+    Malformed(String),
+    #[error("the POS refused the request ({status}): {message}")]
+    Rejected { status: u16, message: String },
+}
+
+/// Everything Tillpilot reads from a point of sale.
+#[async_trait]
+pub trait Pos: Send + Sync {
+    /// `square`, `clover`, `shopify` or `sim`.
+    fn provider(&self) -> &'static str;
+
+    async fn locations(&self) -> Result<Vec<Location>, PosError>;
+
+    /// Items with their variations, and categories.
+    async fn catalog(&self) -> Result<Catalog, PosError>;
+
+    async fn vendors(&self) -> Result<Vec<Vendor>, PosError>;
+
+    /// What each vendor charges and how it ships, per variation.
+    async fn vendor_terms(&self) -> Result<Vec<VendorItem>, PosError>;
+
+    /// Stock on hand for the given variations (all when empty), at one location or all.
+    async fn stock_levels(
+        &self,
+        variations: &[VariationId],
+        location: Option<&LocationId>,
+    ) -> Result<Vec<StockLevel>, PosError>;
+
+    /// Orders created in `[from_ms, to_ms)`, oldest first.
+    async fn orders_between(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        location: Option<&LocationId>,
+    ) -> Result<Vec<Order>, PosError>;
+
+    async fn order(&self, id: &OrderId) -> Result<Option<Order>, PosError>;
+
+    /// Orders whose customer-facing number is `number` (normalised, without `#`).
+    async fn orders_by_number(&self, number: &str) -> Result<Vec<Order>, PosError>;
+
+    /// A customer's orders, newest first.
+    async fn orders_for_customer(&self, customer: &CustomerId) -> Result<Vec<Order>, PosError>;
+
+    async fn customer(&self, id: &CustomerId) -> Result<Option<Customer>, PosError>;
+
+    async fn customers_by_phone(&self, phone: &Phone) -> Result<Vec<Customer>, PosError>;
+
+    async fn customers_by_email(&self, email: &str) -> Result<Vec<Customer>, PosError>;
+}

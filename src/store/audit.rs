@@ -1,0 +1,192 @@
+//! The audit log: append-only and hash-chained. Each record's hash is SHA-256 over the previous
+//! record's hash and a length-prefixed encoding of the record, so editing, deleting, inserting
+//! or reordering any row breaks the chain from that row on. The one-row `audit_head` table is
+//! updated in the same transaction as each append: it serialises writers (its row lock on
+//! PostgreSQL, the write lock on SQLite) and makes a truncated tail detectable.
+
+use super::{Store, StoreError, Tx, now_ms};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// What happened, before it is sealed into the chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// Who did it: a person's name, a customer's phone, or `tillpilot` for the bot itself.
+    pub actor: String,
+    /// Where: `terminal`, `cli`, `slack`, `sms`, `http`, ...
+    pub channel: String,
+    /// What: `message.in`, `message.out`, `access.denied`, `approval.decided`, `pos.write`, ...
+    pub kind: String,
+    /// What it was about: an intent, an order number, an approval id.
+    pub subject: String,
+    /// Everything else, as JSON.
+    pub detail: serde_json::Value,
+}
+
+/// A sealed record as stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct AuditRecord {
+    pub seq: i64,
+    pub at_ms: i64,
+    pub actor: String,
+    pub channel: String,
+    pub kind: String,
+    pub subject: String,
+    pub detail: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// Where and how the chain is broken.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("audit log broken at sequence {seq}: {reason}")]
+pub struct ChainBreak {
+    pub seq: i64,
+    pub reason: String,
+}
+
+/// The hash of one record, chained to `prev_hash`.
+pub fn chain_hash(prev_hash: &str, seq: i64, at_ms: i64, fields: [&str; 5]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(prev_hash.as_bytes());
+    for number in [seq, at_ms] {
+        hasher.update(number.to_be_bytes());
+    }
+    // actor, channel, kind, subject, detail
+    for field in fields {
+        hasher.update((field.len() as u64).to_be_bytes());
+        hasher.update(field.as_bytes());
+    }
+    hex::encode(hasher.finalize())
+}
+
+impl AuditRecord {
+    fn expected_hash(&self) -> String {
+        chain_hash(
+            &self.prev_hash,
+            self.seq,
+            self.at_ms,
+            [&self.actor, &self.channel, &self.kind, &self.subject, &self.detail],
+        )
+    }
+}
+
+/// Checks a whole chain in sequence order against the stored head `(seq, hash)`.
+pub fn verify_chain(records: &[AuditRecord], head: (i64, &str)) -> Result<u64, ChainBreak> {
+    let mut prev_hash = GENESIS_HASH.to_owned();
+    let mut expected_seq = 1;
+    for record in records {
+        if record.seq != expected_seq {
+            let reason = if record.seq > expected_seq {
+                format!("record {expected_seq} is missing (next is {})", record.seq)
+            } else {
+                format!("record {} appears out of order", record.seq)
+            };
+            return Err(ChainBreak { seq: expected_seq, reason });
+        }
+        if record.prev_hash != prev_hash {
+            return Err(ChainBreak { seq: record.seq, reason: "does not link to the record before it".into() });
+        }
+        if record.expected_hash() != record.hash {
+            return Err(ChainBreak { seq: record.seq, reason: "contents do not match the hash".into() });
+        }
+        prev_hash = record.hash.clone();
+        expected_seq += 1;
+    }
+    let last = expected_seq - 1;
+    if head.0 != last || head.1 != prev_hash {
+        let reason = format!(
+            "the log ends at {last} but the head records {} (records were removed or added at the end)",
+            head.0
+        );
+        return Err(ChainBreak { seq: last.min(head.0) + 1, reason });
+    }
+    Ok(u64::try_from(last).unwrap_or(0))
+}
+
+impl Store {
+    /// Appends `entry` inside `tx`, so it commits or rolls back with the change it records.
+    /// Returns the record's sequence number.
+    pub async fn audit(&self, tx: &mut Tx, entry: &AuditEntry) -> Result<i64, StoreError> {
+        let (seq, prev_hash): (i64, String) =
+            sqlx::query_as("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
+                .fetch_one(&mut **tx)
+                .await?;
+        let at_ms = now_ms();
+        let detail = entry.detail.to_string();
+        let hash =
+            chain_hash(&prev_hash, seq, at_ms, [&entry.actor, &entry.channel, &entry.kind, &entry.subject, &detail]);
+        sqlx::query(
+            "INSERT INTO audit_log (seq, at_ms, actor, channel, kind, subject, detail, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(seq)
+        .bind(at_ms)
+        .bind(&entry.actor)
+        .bind(&entry.channel)
+        .bind(&entry.kind)
+        .bind(&entry.subject)
+        .bind(&detail)
+        .bind(&prev_hash)
+        .bind(&hash)
+        .execute(&mut **tx)
+        .await?;
+        sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1").bind(&hash).execute(&mut **tx).await?;
+        Ok(seq)
+    }
+
+    /// Appends one entry in a transaction of its own.
+    pub async fn audit_now(&self, entry: &AuditEntry) -> Result<i64, StoreError> {
+        let mut tx = self.begin().await?;
+        let seq = self.audit(&mut tx, entry).await?;
+        tx.commit().await?;
+        Ok(seq)
+    }
+
+    /// The newest `n` records, oldest first.
+    pub async fn audit_tail(&self, n: i64) -> Result<Vec<AuditRecord>, StoreError> {
+        let mut records: Vec<AuditRecord> = sqlx::query_as(
+            "SELECT seq, at_ms, actor, channel, kind, subject, detail, prev_hash, hash FROM audit_log ORDER BY seq DESC LIMIT $1",
+        )
+        .bind(n)
+        .fetch_all(self.pool())
+        .await?;
+        records.reverse();
+        Ok(records)
+    }
+
+    /// Every record at or after `since_ms`, oldest first.
+    pub async fn audit_since(&self, since_ms: i64) -> Result<Vec<AuditRecord>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT seq, at_ms, actor, channel, kind, subject, detail, prev_hash, hash FROM audit_log WHERE at_ms >= $1 ORDER BY seq",
+        )
+        .bind(since_ms)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    pub async fn audit_record(&self, seq: i64) -> Result<Option<AuditRecord>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT seq, at_ms, actor, channel, kind, subject, detail, prev_hash, hash FROM audit_log WHERE seq = $1",
+        )
+        .bind(seq)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
+    /// Recomputes the whole chain. `Ok(n)` is the number of records checked.
+    pub async fn audit_verify(&self) -> Result<Result<u64, ChainBreak>, StoreError> {
+        let mut tx = self.begin().await?;
+        let head: (i64, String) =
+            sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(&mut *tx).await?;
+        let records: Vec<AuditRecord> = sqlx::query_as(
+            "SELECT seq, at_ms, actor, channel, kind, subject, detail, prev_hash, hash FROM audit_log ORDER BY seq",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(verify_chain(&records, (head.0, &head.1)))
+    }
+}

@@ -1,0 +1,176 @@
+//! Order status in plain words. Staff may ask about any order. A customer learns only about
+//! orders whose customer record has their phone number; for any other number the answer is
+//! word for word the one for an order that does not exist.
+
+use super::{day, pos_unreachable};
+use crate::app::App;
+use crate::channels::Reply;
+use crate::dispatch::DispatchError;
+use crate::domain::{CustomerId, FulfilmentKind, FulfilmentState, Order, OrderState, Person, Phone, Role};
+use crate::nlu::Entities;
+use crate::pos::PosError;
+use std::collections::HashSet;
+
+/// Orders listed when someone asks without a number.
+const RECENT: usize = 3;
+
+pub async fn run(app: &App, person: &Person, args: &str, entities: &Entities) -> Result<Reply, DispatchError> {
+    let result = if person.role == Role::Customer {
+        for_customer(app, person, entities).await
+    } else {
+        for_team(app, args, entities).await
+    };
+    Ok(result.unwrap_or_else(|err| pos_unreachable(&err)))
+}
+
+fn not_found(number: &str) -> Reply {
+    Reply::text(format!(
+        "I couldn't find order #{number}. Please check the number on your receipt or confirmation email."
+    ))
+}
+
+async fn for_customer(app: &App, person: &Person, entities: &Entities) -> Result<Reply, PosError> {
+    let Some(phone) = &person.phone else {
+        return Ok(Reply::text("I can only look up orders for the phone number you text from."));
+    };
+    let mine: HashSet<CustomerId> = app.pos.customers_by_phone(phone).await?.into_iter().map(|c| c.id).collect();
+    if let Some(number) = entities.order_numbers.first() {
+        let orders = app.pos.orders_by_number(number).await?;
+        let owned = orders.into_iter().find(|o| o.customer_id.as_ref().is_some_and(|c| mine.contains(c)));
+        return Ok(match owned {
+            Some(order) => describe(app, &order, false).await?,
+            None => not_found(number),
+        });
+    }
+    let mut orders = Vec::new();
+    for customer in &mine {
+        orders.extend(app.pos.orders_for_customer(customer).await?);
+    }
+    // Customers track online orders; till receipts are not something to chase.
+    orders.retain(|o| o.fulfilment.is_some());
+    recent_orders(app, orders, "I couldn't find any orders for this phone number. If you ordered with a different number, text me the order number from your confirmation, like #1042.", false).await
+}
+
+async fn for_team(app: &App, args: &str, entities: &Entities) -> Result<Reply, PosError> {
+    if !entities.order_numbers.is_empty() {
+        let mut replies = Vec::new();
+        for number in entities.order_numbers.iter().take(RECENT) {
+            let orders = app.pos.orders_by_number(number).await?;
+            replies.push(match orders.first() {
+                Some(order) => describe(app, order, true).await?,
+                None => not_found(number),
+            });
+        }
+        return Ok(merge(replies));
+    }
+    // "orders for alex.kim@example.com" or "orders for +13125550142"
+    let mut customers = Vec::new();
+    for word in args.split_whitespace() {
+        let word = word.trim_matches(|c: char| matches!(c, ',' | '?' | '.' | '!' | '(' | ')'));
+        if word.contains('@') {
+            customers.extend(app.pos.customers_by_email(word).await?);
+        } else if let Some(phone) =
+            Phone::parse(word).filter(|_| word.chars().filter(char::is_ascii_digit).count() >= 10)
+        {
+            customers.extend(app.pos.customers_by_phone(&phone).await?);
+        }
+    }
+    if customers.is_empty() {
+        return Ok(Reply::text(
+            "Which order? Send the number from the receipt or confirmation, like \"order #1042\", or a customer's phone or email.",
+        ));
+    }
+    let mut orders = Vec::new();
+    for customer in &customers {
+        orders.extend(app.pos.orders_for_customer(&customer.id).await?);
+    }
+    recent_orders(app, orders, "That customer has no orders.", true).await
+}
+
+async fn recent_orders(app: &App, mut orders: Vec<Order>, none: &str, team: bool) -> Result<Reply, PosError> {
+    // Open orders first, then newest.
+    orders.sort_by_key(|o| (o.state != OrderState::Open, -o.created_at_ms));
+    orders.dedup_by(|a, b| a.id == b.id);
+    Ok(match orders.as_slice() {
+        [] => Reply::text(none),
+        [order] => describe(app, order, team).await?,
+        _ => {
+            let mut reply = Reply::text(format!("Here are the {} most recent orders:", orders.len().min(RECENT)));
+            for order in orders.iter().take(RECENT) {
+                reply = reply.field(format!("#{}", order.number), headline(app, order));
+                reply = reply.choice(format!("Order #{}", order.number), format!("order #{}", order.number));
+            }
+            reply
+        }
+    })
+}
+
+fn merge(replies: Vec<Reply>) -> Reply {
+    let mut iter = replies.into_iter();
+    let mut first = iter.next().unwrap_or_default();
+    for next in iter {
+        first.text.push_str("\n\n");
+        first.text.push_str(&next.text);
+        first.fields.extend(next.fields);
+    }
+    first
+}
+
+/// One sentence on where the order is.
+fn headline(app: &App, order: &Order) -> String {
+    let n = &order.number;
+    let Some(f) = &order.fulfilment else {
+        return match order.state {
+            OrderState::Cancelled => format!("Order #{n} was cancelled."),
+            _ => format!("Order #{n} was a purchase in the shop on {}.", day(app, order.created_at_ms)),
+        };
+    };
+    let since = day(app, f.updated_at_ms);
+    match (f.state, f.kind) {
+        (FulfilmentState::Unfulfilled, FulfilmentKind::Shipment) => {
+            format!("Order #{n} is being packed and hasn't shipped yet.")
+        }
+        (FulfilmentState::Unfulfilled, FulfilmentKind::Pickup) => {
+            format!("Order #{n} is being prepared; it isn't ready for pickup yet.")
+        }
+        (FulfilmentState::Shipped, _) => {
+            let carrier = f.carrier.as_deref().map(|c| format!(" with {c}")).unwrap_or_default();
+            format!("Order #{n} shipped{carrier} on {since}.")
+        }
+        (FulfilmentState::ReadyForPickup, _) => format!("Order #{n} is ready for pickup (since {since})."),
+        (FulfilmentState::Delivered, FulfilmentKind::Shipment) => format!("Order #{n} was delivered on {since}."),
+        (FulfilmentState::Delivered, FulfilmentKind::Pickup) => format!("Order #{n} was picked up on {since}."),
+        (FulfilmentState::Cancelled, _) => format!("Order #{n} was cancelled on {since}."),
+    }
+}
+
+async fn describe(app: &App, order: &Order, team: bool) -> Result<Reply, PosError> {
+    let view = app.catalog();
+    let items: Vec<String> = order.lines.iter().map(|l| format!("{} × {}", l.quantity, l.name)).collect();
+    let mut text = headline(app, order);
+    if let Some(f) = &order.fulfilment
+        && f.state == FulfilmentState::ReadyForPickup
+    {
+        text.push_str(&format!(" Pick it up at {}.", view.location_name(&order.location_id)));
+    }
+    let mut reply = Reply::text(text).field("Placed", day(app, order.created_at_ms)).field("Items", items.join(", "));
+    if let Some(f) = &order.fulfilment
+        && let Some(number) = &f.tracking_number
+    {
+        let tracking = match &f.tracking_url {
+            Some(url) => format!("{number} ({url})"),
+            None => number.clone(),
+        };
+        reply = reply.field("Tracking", tracking);
+    }
+    if team {
+        reply = reply.field("Total", order.total.to_string()).field("Status", order.state.as_str());
+        if let Some(id) = &order.customer_id {
+            let customer = app.pos.customer(id).await?;
+            let name = customer.map_or_else(|| id.to_string(), |c| c.display_name());
+            reply = reply.field("Customer", name);
+        }
+        reply = reply.field("Location", view.location_name(&order.location_id));
+    }
+    Ok(reply)
+}
