@@ -206,7 +206,7 @@ async fn respond(
                 return Ok((workflows::help::cannot_do(app, person, channel), None, None));
             };
             if !spec.roles.contains(&person.role) {
-                return Ok((refusal(person.role, &name), Some(name), Some("role".into())));
+                return Ok((refusal(&spec.roles, &name), Some(name), Some("role".into())));
             }
             if !spec.channels.contains(&channel) {
                 return Ok((
@@ -221,11 +221,14 @@ async fn respond(
     }
 }
 
-fn refusal(role: Role, command: &str) -> Reply {
-    let who = match role {
-        Role::Customer => "the shop's team",
-        Role::Staff => "managers and the owner",
-        Role::Manager | Role::Owner => "the owner",
+/// Says who may use the command, from the roles its file lists.
+fn refusal(roles: &[Role], command: &str) -> Reply {
+    let who = if roles.contains(&Role::Staff) {
+        "the shop's team"
+    } else if roles.contains(&Role::Manager) {
+        "managers and the owner"
+    } else {
+        "the owner"
     };
     Reply::text(format!("Sorry, \"{command}\" is only for {who}. Say \"help\" to see what you can ask."))
 }

@@ -30,7 +30,7 @@ const L2: f32 = 1e-4;
 
 impl IntentClassifier {
     /// Trains on `(command, example)` pairs. Examples may contain slot words written as
-    /// `{product}`, `{order}` and `{location}`.
+    /// `{product}`, `{order}`, `{location}` and `{customer}` (an email address or phone number).
     pub fn train(examples: &[(String, String)]) -> IntentClassifier {
         let mut data: Vec<(usize, Vec<String>)> = Vec::new();
         let mut classes: Vec<Option<String>> = vec![None];
@@ -117,6 +117,7 @@ fn words_of_example(text: &str) -> Vec<String> {
             "qqproductqq" => "<product>".to_owned(),
             "qqorderqq" => "<order>".to_owned(),
             "qqlocationqq" => "<location>".to_owned(),
+            "qqcustomerqq" => "<customer>".to_owned(),
             _ => t.norm,
         })
         .collect()

@@ -3,7 +3,7 @@
 
 use super::products::{ProductIndex, ProductResolution};
 use super::text::{Token, edit_distance, tokenize};
-use crate::domain::{Location, LocationId};
+use crate::domain::{Location, LocationId, Phone};
 use serde::Serialize;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -18,16 +18,61 @@ pub struct Entities {
     pub tokens: Vec<Token>,
     pub order_numbers: Vec<String>,
     pub locations: Vec<LocationMatch>,
+    /// Email addresses and phone numbers that name a customer, normalised.
+    pub customers: Vec<CustomerRef>,
     pub products: ProductResolution,
     /// The message with entity spans replaced by slot words, for intent classification.
     pub delexicalized: Vec<String>,
 }
 
+/// A customer named by contact detail.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CustomerRef {
+    Email(String),
+    Phone(Phone),
+}
+
+const CUSTOMER_SLOT: &str = "qqcustomerqq";
+
+/// Pulls email addresses and phone numbers out of `text`, replacing each with a slot word so
+/// their pieces are not read as products or order numbers.
+fn extract_customers(text: &str) -> (Vec<CustomerRef>, String) {
+    let mut found = Vec::new();
+    let mut rest = Vec::new();
+    for word in text.split_whitespace() {
+        let bare = word.trim_matches(|c: char| matches!(c, ',' | '?' | '!' | '(' | ')' | ';' | ':' | '"' | '\''));
+        let bare = bare.strip_suffix('.').unwrap_or(bare);
+        let digits = bare.chars().filter(char::is_ascii_digit).count();
+        if let Some((user, domain)) = bare.split_once('@')
+            && !user.is_empty()
+            && domain.contains('.')
+        {
+            found.push(CustomerRef::Email(bare.to_lowercase()));
+            rest.push(CUSTOMER_SLOT);
+        } else if digits >= 10
+            && let Some(phone) = Phone::parse(bare)
+        {
+            found.push(CustomerRef::Phone(phone));
+            rest.push(CUSTOMER_SLOT);
+        } else {
+            rest.push(word);
+        }
+    }
+    (found, rest.join(" "))
+}
+
 impl Entities {
     pub fn extract(text: &str, index: &ProductIndex, locations: &[Location]) -> Entities {
-        let tokens = tokenize(text);
+        let (customers, text) = extract_customers(text);
+        let tokens = tokenize(&text);
         let mut used = vec![false; tokens.len()];
         let mut slots: Vec<Option<&'static str>> = vec![None; tokens.len()];
+        for (p, token) in tokens.iter().enumerate() {
+            if token.norm == CUSTOMER_SLOT {
+                used[p] = true;
+                slots[p] = Some("<customer>");
+            }
+        }
         let (order_numbers, order_positions) = extract_order_numbers(&tokens);
         for p in order_positions {
             used[p] = true;
@@ -57,7 +102,7 @@ impl Entities {
                 None => delexicalized.push(token.norm.clone()),
             }
         }
-        Entities { tokens, order_numbers, locations: found_locations, products, delexicalized }
+        Entities { tokens, order_numbers, locations: found_locations, customers, products, delexicalized }
     }
 }
 
@@ -136,6 +181,19 @@ mod tests {
         assert_eq!(numbers("#A12B"), ["A12B"]);
         assert!(numbers("do we have 3 mugs").is_empty());
         assert!(numbers("500g of coffee").is_empty());
+    }
+
+    #[test]
+    fn emails_and_phones_name_customers_and_hide_from_other_extractors() {
+        let (found, rest) = extract_customers("orders for Alex.Kim@example.com, or +13125550142?");
+        assert_eq!(
+            found,
+            [
+                CustomerRef::Email("alex.kim@example.com".into()),
+                CustomerRef::Phone(Phone::parse("+13125550142").unwrap())
+            ]
+        );
+        assert_eq!(rest, "orders for qqcustomerqq or qqcustomerqq");
     }
 
     #[test]

@@ -8,5 +8,5 @@ pub mod products;
 pub mod text;
 
 pub use classifier::{IntentClassifier, IntentScore};
-pub use entities::{Entities, LocationMatch, extract_locations, extract_order_numbers};
+pub use entities::{CustomerRef, Entities, LocationMatch, extract_locations, extract_order_numbers};
 pub use products::{ProductIndex, ProductMatch, ProductResolution};

@@ -40,6 +40,8 @@ struct ItemDoc {
     name_terms: Vec<u32>,
     name_weight: f32,
     variations: Vec<(VariationId, String, Vec<u32>)>,
+    /// Every term of the item (name, variations, category), sorted.
+    all_terms: Vec<u32>,
 }
 
 /// One item the query matched, narrowed to the variations its option words picked out.
@@ -74,30 +76,108 @@ pub struct ProductIndex {
     /// Term ids sorted by text, for prefix lookups.
     sorted: Vec<u32>,
     docs: Vec<ItemDoc>,
+    scratch: std::sync::Mutex<Vec<Scratch>>,
 }
 
 /// How far a term may be from a query word and still match it.
+/// Short words get no typo allowance: "year" is not a misspelt "pear".
 fn max_edits(len: usize) -> usize {
     match len {
-        0..=3 => 0,
-        4..=7 => 1,
+        0..=4 => 0,
+        5..=8 => 1,
         _ => 2,
     }
 }
 
+/// Every string `word` becomes with one to `depth` characters deleted, without duplicates.
 fn deletions(word: &str, depth: usize, out: &mut Vec<String>) {
-    if depth == 0 {
-        return;
+    let mut frontier = vec![word.to_owned()];
+    for _ in 0..depth {
+        let mut next = Vec::new();
+        for current in &frontier {
+            let chars: Vec<char> = current.chars().collect();
+            if chars.len() <= 2 {
+                continue;
+            }
+            for i in 0..chars.len() {
+                next.push(chars.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, c)| c).collect::<String>());
+            }
+        }
+        next.sort_unstable();
+        next.dedup();
+        out.extend(next.iter().cloned());
+        frontier = next;
     }
-    let chars: Vec<char> = word.chars().collect();
-    if chars.len() <= 2 {
-        return;
+    out.sort_unstable();
+    out.dedup();
+}
+
+/// The words a query is matched with: each token that is not a stopword, and each adjacent
+/// pair joined ("t shirt" → "tshirt"), with the token positions they came from.
+fn query_words(tokens: &[Token], skip: &[bool]) -> Vec<(String, Vec<usize>)> {
+    let skipped = |i: usize| skip.get(i).copied().unwrap_or(false);
+    let mut words = Vec::new();
+    for (i, token) in tokens.iter().enumerate() {
+        if skipped(i) {
+            continue;
+        }
+        if !is_stopword(&token.norm) && !token.raw.starts_with('#') {
+            words.push((token.norm.clone(), vec![i]));
+        }
+        if let Some(next) = tokens.get(i + 1)
+            && !skipped(i + 1)
+            && !(is_stopword(&token.norm) && is_stopword(&next.norm))
+        {
+            words.push((format!("{}{}", token.norm, next.norm), vec![i, i + 1]));
+        }
     }
-    for i in 0..chars.len() {
-        let variant: String = chars.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, c)| c).collect();
-        if !out.contains(&variant) {
-            deletions(&variant, depth - 1, out);
-            out.push(variant);
+    words
+}
+
+/// Per-query working memory, reused across queries. Arrays are indexed by item and made valid
+/// lazily by comparing a slot's generation with the query's, so no query pays to clear them.
+#[derive(Default)]
+struct Scratch {
+    generation: u32,
+    seen: Vec<u32>,
+    total: Vec<f32>,
+    covered: Vec<f32>,
+    /// The query word whose best contribution `word_value` (and its name coverage
+    /// `word_cover`) holds.
+    word: Vec<u32>,
+    word_value: Vec<f32>,
+    word_cover: Vec<f32>,
+    touched: Vec<u32>,
+}
+
+impl Scratch {
+    fn reset(&mut self, docs: usize) {
+        if self.seen.len() != docs || self.generation == u32::MAX {
+            *self = Scratch {
+                generation: 0,
+                seen: vec![0; docs],
+                total: vec![0.0; docs],
+                covered: vec![0.0; docs],
+                word: vec![0; docs],
+                word_value: vec![0.0; docs],
+                word_cover: vec![0.0; docs],
+                touched: Vec::new(),
+            };
+        }
+        self.generation += 1;
+        self.touched.clear();
+    }
+
+    /// Makes `doc`'s slots current for this query.
+    fn visit(&mut self, doc: usize) {
+        if self.seen[doc] != self.generation {
+            self.seen[doc] = self.generation;
+            self.total[doc] = 0.0;
+            self.covered[doc] = 0.0;
+            self.word[doc] = u32::MAX;
+            self.word_value[doc] = 0.0;
+            self.word_cover[doc] = 0.0;
+            self.touched.push(doc as u32);
         }
     }
 }
@@ -109,7 +189,8 @@ impl ProductIndex {
             let doc = builder.docs.len() as u32;
             let category = item.category_id.as_ref().and_then(|c| catalog.category_name(c)).unwrap_or("");
             let name_terms = builder.add_text(&item.name, doc, Field::Name);
-            builder.add_text(category, doc, Field::Category);
+            let mut all_terms = name_terms.clone();
+            all_terms.extend(builder.add_text(category, doc, Field::Category));
             let variations = item
                 .variations
                 .iter()
@@ -119,12 +200,17 @@ impl ProductIndex {
                     (v.id.clone(), item.display_name(v), terms)
                 })
                 .collect();
+            let variations: Vec<(VariationId, String, Vec<u32>)> = variations;
+            all_terms.extend(variations.iter().flat_map(|(_, _, terms)| terms.iter().copied()));
+            all_terms.sort_unstable();
+            all_terms.dedup();
             builder.docs.push(ItemDoc {
                 item_id: item.id.clone(),
                 name: item.name.clone(),
                 name_terms,
                 name_weight: 0.0,
                 variations,
+                all_terms,
             });
         }
         builder.finish()
@@ -138,15 +224,21 @@ impl ProductIndex {
         self.docs.is_empty()
     }
 
-    /// Terms similar to `word`, with a similarity in (0, 1].
-    fn similar_terms(&self, word: &str) -> Vec<(u32, f32)> {
-        let mut found: Vec<(u32, f32)> = Vec::new();
-        let add = |found: &mut Vec<(u32, f32)>, id: u32, sim: f32| match found.iter_mut().find(|(t, _)| *t == id) {
-            Some(entry) => entry.1 = entry.1.max(sim),
-            None => found.push((id, sim)),
+    /// Terms similar to `word`: `(term, similarity in (0, 1], weight)`. The weight is the
+    /// similarity times the term's IDF, except for prefix matches ("choc"), which are only as
+    /// telling as the prefix itself: they share the IDF of all items with a term starting so.
+    fn similar_terms(&self, word: &str) -> Vec<(u32, f32, f32)> {
+        let mut found: Vec<(u32, f32, f32)> = Vec::new();
+        let add = |found: &mut Vec<(u32, f32, f32)>, id: u32, sim: f32, weight: f32| match found
+            .iter_mut()
+            .find(|(t, _, _)| *t == id)
+        {
+            Some(entry) if entry.2 >= weight => {}
+            Some(entry) => *entry = (id, sim, weight),
+            None => found.push((id, sim, weight)),
         };
         if let Some(&id) = self.vocab.get(word) {
-            add(&mut found, id, 1.0);
+            add(&mut found, id, 1.0, self.terms[id as usize].idf);
         }
         let allowed = max_edits(word.chars().count());
         if allowed > 0 {
@@ -154,23 +246,34 @@ impl ProductIndex {
             deletions(word, allowed, &mut variants);
             for variant in &variants {
                 for &id in self.deletes.get(variant).map(Vec::as_slice).unwrap_or(&[]) {
-                    let term = &self.terms[id as usize].text;
-                    let limit = allowed.min(max_edits(term.chars().count()).max(1));
-                    if let Some(d) = edit_distance(word, term, limit)
+                    let term = &self.terms[id as usize];
+                    let limit = allowed.min(max_edits(term.text.chars().count()).max(1));
+                    if let Some(d) = edit_distance(word, &term.text, limit)
                         && d > 0
                     {
-                        add(&mut found, id, if d == 1 { 0.75 } else { 0.55 });
+                        let sim = if d == 1 { 0.75 } else { 0.55 };
+                        add(&mut found, id, sim, sim * term.idf);
                     }
                 }
             }
         }
-        if word.len() >= 3 {
+        if word.len() >= 4 {
             let start = self.sorted.partition_point(|&id| self.terms[id as usize].text.as_str() < word);
-            for &id in
-                self.sorted[start..].iter().take_while(|&&id| self.terms[id as usize].text.starts_with(word)).take(24)
-            {
-                if self.terms[id as usize].text != word {
-                    add(&mut found, id, 0.6);
+            let prefixed: Vec<u32> = self.sorted[start..]
+                .iter()
+                .copied()
+                .take_while(|&id| self.terms[id as usize].text.starts_with(word))
+                .filter(|&id| self.terms[id as usize].text != word)
+                .take(24)
+                .collect();
+            if !prefixed.is_empty() {
+                let mut docs: Vec<u32> =
+                    prefixed.iter().flat_map(|&id| self.terms[id as usize].postings.iter().map(|(d, _)| *d)).collect();
+                docs.sort_unstable();
+                docs.dedup();
+                let idf = (1.0 + self.docs.len() as f32 / docs.len().max(1) as f32).ln();
+                for id in prefixed {
+                    add(&mut found, id, 0.6, 0.6 * idf);
                 }
             }
         }
@@ -187,82 +290,80 @@ impl ProductIndex {
     /// Like `search` over pre-tokenised text, ignoring tokens marked in `skip` (already used by
     /// another entity, such as a location).
     pub fn search_tokens(&self, tokens: &[Token], skip: &[bool], limit: usize) -> Vec<ProductMatch> {
-        // Query words: single tokens and adjacent pairs joined ("t shirt" → "tshirt").
-        let mut words: Vec<(String, Vec<usize>)> = Vec::new();
-        for (i, token) in tokens.iter().enumerate() {
-            if skip.get(i).copied().unwrap_or(false) {
-                continue;
-            }
-            if !is_stopword(&token.norm) && !token.raw.starts_with('#') {
-                words.push((token.norm.clone(), vec![i]));
-            }
-            if let Some(next) = tokens.get(i + 1)
-                && !skip.get(i + 1).copied().unwrap_or(false)
-                && !(is_stopword(&token.norm) && is_stopword(&next.norm))
-            {
-                words.push((format!("{}{}", token.norm, next.norm), vec![i, i + 1]));
-            }
-        }
-        let n = self.docs.len();
-        let mut total = vec![0f32; n];
-        let mut touched: Vec<u32> = Vec::new();
-        // Per doc: (query word index, best contribution) so each word counts once per doc.
-        let mut word_best: Vec<(u32, f32)> = vec![(u32::MAX, 0.0); n];
-        let mut matched: HashMap<u32, Vec<(usize, u32, f32)>> = HashMap::new();
-        for (w, (word, _)) in words.iter().enumerate() {
+        let words = query_words(tokens, skip);
+        let candidates: Vec<Vec<(u32, f32, f32)>> = words.iter().map(|(word, _)| self.similar_terms(word)).collect();
+        let mut scratch = self.scratch.lock().ok().and_then(|mut pool| pool.pop()).unwrap_or_default();
+        scratch.reset(self.docs.len());
+        for (w, ((_, positions), similar)) in words.iter().zip(&candidates).enumerate() {
             let w = w as u32;
-            for (term_id, sim) in self.similar_terms(word) {
+            let compound = positions.len() > 1;
+            for &(term_id, sim, weight) in similar {
+                // A joined pair counts only when it is (nearly) a word of the catalog.
+                if compound && sim < 0.75 {
+                    continue;
+                }
                 let term = &self.terms[term_id as usize];
                 for &(doc, field) in &term.postings {
-                    let value = sim * term.idf * field.weight();
-                    let slot = &mut word_best[doc as usize];
-                    if slot.0 != w {
-                        *slot = (w, 0.0);
+                    let d = doc as usize;
+                    scratch.visit(d);
+                    if scratch.word[d] != w {
+                        scratch.word[d] = w;
+                        scratch.word_value[d] = 0.0;
+                        scratch.word_cover[d] = 0.0;
                     }
-                    if value > slot.1 {
-                        if total[doc as usize] == 0.0 && slot.1 == 0.0 {
-                            touched.push(doc);
-                        }
-                        total[doc as usize] += value - slot.1;
-                        slot.1 = value;
-                        matched.entry(doc).or_default().push((w as usize, term_id, sim));
+                    let value = weight * field.weight();
+                    if value > scratch.word_value[d] {
+                        scratch.total[d] += value - scratch.word_value[d];
+                        scratch.word_value[d] = value;
+                        let cover = if field == Field::Name { term.idf } else { 0.0 };
+                        scratch.covered[d] += cover - scratch.word_cover[d];
+                        scratch.word_cover[d] = cover;
                     }
                 }
             }
         }
-        touched.sort_unstable();
-        touched.dedup();
-        let mut scored: Vec<(u32, f32)> = touched
+        let mut scored: Vec<(u32, f32)> = scratch
+            .touched
             .iter()
             .map(|&doc| {
                 let d = &self.docs[doc as usize];
-                let hits = matched.get(&doc).map(Vec::as_slice).unwrap_or(&[]);
-                let covered: f32 = d
-                    .name_terms
-                    .iter()
-                    .filter(|t| hits.iter().any(|(_, term, _)| term == *t))
-                    .map(|t| self.terms[*t as usize].idf)
-                    .sum();
-                let coverage = if d.name_weight > 0.0 { covered / d.name_weight } else { 0.0 };
-                (doc, total[doc as usize] * (0.5 + 0.5 * coverage))
+                let covered = scratch.covered[doc as usize];
+                let coverage = if d.name_weight > 0.0 { (covered / d.name_weight).min(1.0) } else { 0.0 };
+                (doc, scratch.total[doc as usize] * (0.5 + 0.5 * coverage))
             })
             .collect();
-        scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        if let Ok(mut pool) = self.scratch.lock() {
+            pool.push(scratch);
+        }
+        let order = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+        if limit > 0 && scored.len() > limit {
+            scored.select_nth_unstable_by(limit - 1, order);
+            scored.truncate(limit);
+        }
+        scored.sort_by(order);
         scored.truncate(limit);
-        scored
-            .into_iter()
-            .map(|(doc, score)| self.describe(doc, score, &words, matched.get(&doc).map(Vec::as_slice).unwrap_or(&[])))
-            .collect()
+        scored.into_iter().map(|(doc, score)| self.describe(doc, score, &words, &candidates)).collect()
     }
 
+    /// Explains one scored item: which query words matched its terms, and which of its
+    /// variations the option words pick out. Runs only for the few items returned.
     fn describe(
         &self,
         doc: u32,
         score: f32,
         words: &[(String, Vec<usize>)],
-        hits: &[(usize, u32, f32)],
+        candidates: &[Vec<(u32, f32, f32)>],
     ) -> ProductMatch {
         let d = &self.docs[doc as usize];
+        let mut hits: Vec<(usize, u32, f32)> = Vec::new();
+        for (w, ((_, positions), similar)) in words.iter().zip(candidates).enumerate() {
+            for &(term, sim, _) in similar {
+                if (positions.len() == 1 || sim >= 0.75) && d.all_terms.binary_search(&term).is_ok() {
+                    hits.push((w, term, sim));
+                }
+            }
+        }
+        let hits = hits.as_slice();
         // Option words the query used that belong to this item's variations.
         let option_terms: Vec<u32> = hits
             .iter()
@@ -292,14 +393,14 @@ impl ProductIndex {
     }
 
     /// Resolves a query to one item, several close ones, or nothing. `min_score` filters noise;
-    /// items within 80% of the best are considered equally likely.
+    /// items within 75% of the best are close enough that we ask which one was meant.
     pub fn resolve_tokens(&self, tokens: &[Token], skip: &[bool]) -> ProductResolution {
         let matches = self.search_tokens(tokens, skip, 6);
         let Some(best) = matches.first() else { return ProductResolution::None };
         if best.score < self.min_score() {
             return ProductResolution::None;
         }
-        let close: Vec<ProductMatch> = matches.iter().filter(|m| m.score >= best.score * 0.8).cloned().collect();
+        let close: Vec<ProductMatch> = matches.iter().filter(|m| m.score >= best.score * 0.75).cloned().collect();
         if close.len() == 1 {
             ProductResolution::One(close.into_iter().next().unwrap_or_else(|| best.clone()))
         } else {
@@ -365,7 +466,14 @@ impl Builder {
         }
         let mut sorted: Vec<u32> = (0..self.terms.len() as u32).collect();
         sorted.sort_by(|a, b| self.terms[*a as usize].text.cmp(&self.terms[*b as usize].text));
-        ProductIndex { terms: self.terms, vocab: self.vocab, deletes, sorted, docs: self.docs }
+        ProductIndex {
+            terms: self.terms,
+            vocab: self.vocab,
+            deletes,
+            sorted,
+            docs: self.docs,
+            scratch: std::sync::Mutex::new(Vec::new()),
+        }
     }
 }
 

@@ -87,7 +87,7 @@ fn singular(word: &str) -> String {
     if let Some(stem) = word.strip_suffix("ies")
         && n > 4
     {
-        return format!("{stem}y");
+        return format!("{stem}ie");
     }
     for suffix in ["sses", "shes", "ches", "xes", "zes", "oes"] {
         if word.ends_with(suffix) {
@@ -325,7 +325,10 @@ mod tests {
         assert_eq!(norms("How many T-Shirts (lg)?"), ["how", "many", "tshirt", "large"]);
         assert_eq!(norms("what's #1042"), ["what", "1042"]);
         assert_eq!(tokenize("#1042")[0].raw, "#1042");
-        assert_eq!(norms("Crème Brûlée berries boxes glass"), ["creme", "brulee", "berry", "box", "glass"]);
+        assert_eq!(
+            norms("Crème Brûlée berries boxes glass hoodies"),
+            ["creme", "brulee", "berrie", "box", "glass", "hoodie"]
+        );
     }
 
     #[test]

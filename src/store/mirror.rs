@@ -291,8 +291,9 @@ impl Store {
     pub async fn on_order(&self, variations: &[VariationId]) -> Result<HashMap<VariationId, Quantity>, StoreError> {
         let mut out = HashMap::new();
         for variation in variations {
+            // PostgreSQL sums BIGINT into NUMERIC, which the Any driver cannot decode.
             let row: Option<(Option<i64>,)> = sqlx::query_as(
-                "SELECT SUM(l.quantity_milli) FROM purchase_order_lines l JOIN purchase_orders p ON p.id = l.po_id \
+                "SELECT CAST(SUM(l.quantity_milli) AS BIGINT) FROM purchase_order_lines l JOIN purchase_orders p ON p.id = l.po_id \
                  WHERE l.variation_id = $1 AND p.state IN ('approved', 'sent')",
             )
             .bind(variation.as_str())

@@ -50,10 +50,8 @@ fn fill_example(example: &str) -> String {
 pub fn cannot_do(app: &App, person: &Person, channel: ChannelKind) -> Reply {
     let mut reply = Reply::text("Sorry, I can't help with that. Here's what I can do:");
     for spec in app.commands.available(person.role, channel) {
-        if spec.name != "whoami" {
-            let example = spec.examples.first().map(|e| fill_example(e)).unwrap_or_else(|| spec.usage.clone());
-            reply = reply.field(&spec.summary, format!("\"{example}\""));
-        }
+        let example = spec.examples.first().map(|e| fill_example(e)).unwrap_or_else(|| spec.usage.clone());
+        reply = reply.field(&spec.name, format!("{}. Try \"{example}\"", spec.summary));
     }
     reply
 }

@@ -27,7 +27,7 @@ pub async fn run(
         "help" => Ok(help::run(app, person, channel, args)),
         "whoami" => Ok(whoami::run(app, person, channel)),
         "stock" => stock::run(app, person, args, entities).await,
-        "order" => order_status::run(app, person, args, entities).await,
+        "order" => order_status::run(app, person, entities).await,
         _ => Ok(help::cannot_do(app, person, channel)),
     }
 }

@@ -6,19 +6,19 @@ use super::{day, pos_unreachable};
 use crate::app::App;
 use crate::channels::Reply;
 use crate::dispatch::DispatchError;
-use crate::domain::{CustomerId, FulfilmentKind, FulfilmentState, Order, OrderState, Person, Phone, Role};
-use crate::nlu::Entities;
+use crate::domain::{CustomerId, FulfilmentKind, FulfilmentState, Order, OrderState, Person, Role};
+use crate::nlu::{CustomerRef, Entities};
 use crate::pos::PosError;
 use std::collections::HashSet;
 
 /// Orders listed when someone asks without a number.
 const RECENT: usize = 3;
 
-pub async fn run(app: &App, person: &Person, args: &str, entities: &Entities) -> Result<Reply, DispatchError> {
+pub async fn run(app: &App, person: &Person, entities: &Entities) -> Result<Reply, DispatchError> {
     let result = if person.role == Role::Customer {
         for_customer(app, person, entities).await
     } else {
-        for_team(app, args, entities).await
+        for_team(app, entities).await
     };
     Ok(result.unwrap_or_else(|err| pos_unreachable(&err)))
 }
@@ -51,7 +51,7 @@ async fn for_customer(app: &App, person: &Person, entities: &Entities) -> Result
     recent_orders(app, orders, "I couldn't find any orders for this phone number. If you ordered with a different number, text me the order number from your confirmation, like #1042.", false).await
 }
 
-async fn for_team(app: &App, args: &str, entities: &Entities) -> Result<Reply, PosError> {
+async fn for_team(app: &App, entities: &Entities) -> Result<Reply, PosError> {
     if !entities.order_numbers.is_empty() {
         let mut replies = Vec::new();
         for number in entities.order_numbers.iter().take(RECENT) {
@@ -65,15 +65,11 @@ async fn for_team(app: &App, args: &str, entities: &Entities) -> Result<Reply, P
     }
     // "orders for alex.kim@example.com" or "orders for +13125550142"
     let mut customers = Vec::new();
-    for word in args.split_whitespace() {
-        let word = word.trim_matches(|c: char| matches!(c, ',' | '?' | '.' | '!' | '(' | ')'));
-        if word.contains('@') {
-            customers.extend(app.pos.customers_by_email(word).await?);
-        } else if let Some(phone) =
-            Phone::parse(word).filter(|_| word.chars().filter(char::is_ascii_digit).count() >= 10)
-        {
-            customers.extend(app.pos.customers_by_phone(&phone).await?);
-        }
+    for reference in &entities.customers {
+        customers.extend(match reference {
+            CustomerRef::Email(email) => app.pos.customers_by_email(email).await?,
+            CustomerRef::Phone(phone) => app.pos.customers_by_phone(phone).await?,
+        });
     }
     if customers.is_empty() {
         return Ok(Reply::text(

@@ -141,13 +141,14 @@ fn team_answer(
                 })
                 .collect()
         };
-        let (out, low) = (callout(StockState::Out), callout(StockState::Low));
-        if !out.is_empty() {
-            sentences.push(format!("Out of stock: {}.", out.join("; ")));
-        }
-        if !low.is_empty() {
-            sentences.push(format!("Running low: {}.", low.join("; ")));
-        }
+        // Name up to three; past that a count reads better, and the fields carry the detail.
+        let summarise = |label: &str, places: Vec<String>| match places.len() {
+            0 => None,
+            1..=3 => Some(format!("{label}: {}.", places.join("; "))),
+            n => Some(format!("{label} in {n} places.")),
+        };
+        sentences.extend(summarise("Out of stock", callout(StockState::Out)));
+        sentences.extend(summarise("Running low", callout(StockState::Low)));
     }
     if let Some(at) = last_sold {
         sentences.push(format!("Last sold {}.", super::when(app, at)));

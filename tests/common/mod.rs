@@ -1,0 +1,102 @@
+//! Shared test helpers: a fresh store per test on SQLite and (when
+//! `TILLPILOT_TEST_POSTGRES_URL` is set) on a fresh PostgreSQL database, the simulated shop
+//! generated once per test binary, and an `App` over both.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock};
+use tillpilot::app::App;
+use tillpilot::channels::ChannelKind;
+use tillpilot::config::Config;
+use tillpilot::dispatch::{self, Inbound, Outcome};
+use tillpilot::pos::sim::{SimOptions, SimPos, SimShop, demo_team, generate};
+use tillpilot::store::Store;
+
+/// A database for one test; SQLite files live in `_dir`.
+pub struct TestDb {
+    pub label: &'static str,
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+pub fn postgres_base_url() -> Option<String> {
+    std::env::var("TILLPILOT_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty())
+}
+
+pub fn sqlite_db() -> TestDb {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("test.db").display());
+    TestDb { label: "sqlite", url, _dir: Some(dir) }
+}
+
+/// A new, empty PostgreSQL database next to the one `TILLPILOT_TEST_POSTGRES_URL` names.
+pub async fn postgres_db() -> Option<TestDb> {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let base = postgres_base_url()?;
+    sqlx::any::install_default_drivers();
+    let name = format!(
+        "tillpilot_t_{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst),
+        chrono::Utc::now().timestamp_micros() % 1_000_000
+    );
+    let mut admin =
+        <sqlx::AnyConnection as sqlx::Connection>::connect(&base).await.expect("connect to test PostgreSQL");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin).await.unwrap();
+    let (prefix, _) = base.rsplit_once('/').expect("a database name in TILLPILOT_TEST_POSTGRES_URL");
+    Some(TestDb { label: "postgres", url: format!("{prefix}/{name}"), _dir: None })
+}
+
+/// SQLite always, PostgreSQL when configured. In CI both run.
+pub async fn databases() -> Vec<TestDb> {
+    let mut dbs = vec![sqlite_db()];
+    dbs.extend(postgres_db().await);
+    dbs
+}
+
+pub async fn store(db: &TestDb) -> Store {
+    let store = Store::connect(&db.url).await.unwrap();
+    store.migrate().await.unwrap();
+    store
+}
+
+/// The simulated shop for seed 42, anchored today, generated once per test binary.
+pub fn shop() -> Arc<SimShop> {
+    static SHOP: OnceLock<Arc<SimShop>> = OnceLock::new();
+    SHOP.get_or_init(|| {
+        let today = chrono::Utc::now().with_timezone(&chrono_tz::America::Chicago).date_naive();
+        Arc::new(generate(&SimOptions::new(42, today)))
+    })
+    .clone()
+}
+
+pub fn config(db: &TestDb) -> Config {
+    let mut config = Config::default();
+    config.database.url = db.url.clone();
+    config.people = demo_team();
+    config
+}
+
+/// The app over the simulated shop, with the last 35 days mirrored.
+pub async fn app(db: &TestDb) -> App {
+    tillpilot::telemetry::install_crypto();
+    let pos = Arc::new(SimPos::new(shop()));
+    let app = App::start(config(db), Some(pos.clone())).await.unwrap();
+    tillpilot::jobs::sync::pull(pos.as_ref(), &app.store, 35, |_, _| {}).await.unwrap();
+    app
+}
+
+/// Asks on the terminal channel as `who` (a name or an E.164 phone).
+pub async fn ask(app: &App, who: &str, text: &str) -> Outcome {
+    let sender = app.directory.resolve_terminal(who);
+    dispatch::handle(app, Inbound { channel: ChannelKind::Terminal, sender, text: text.to_owned() }).await.unwrap()
+}
+
+/// The full text a person sees: the reply text and every field.
+pub fn seen(outcome: &Outcome) -> String {
+    let mut out = outcome.reply.text.clone();
+    for field in &outcome.reply.fields {
+        out.push_str(&format!("\n{}: {}", field.label, field.value));
+    }
+    out
+}
