@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 use tillpilot::domain::{Catalog, Item, ItemId, Money, Variation, VariationId};
 use tillpilot::nlu::ProductIndex;
+use tillpilot::pos::sim::Rng;
 
 const BRANDS: &[&str] = &[
     "Acme",
@@ -201,24 +202,13 @@ const SIZES: &[&str] = &[
     "Refill",
 ];
 
-/// splitmix64, so the benchmark set is the same on every run.
-struct Rng(u64);
+trait Pick {
+    fn pick<'a>(&mut self, list: &[&'a str]) -> &'a str;
+}
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
+impl Pick for Rng {
     fn pick<'a>(&mut self, list: &[&'a str]) -> &'a str {
-        list[(self.next() % list.len() as u64) as usize]
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
+        list[self.below(list.len())]
     }
 }
 

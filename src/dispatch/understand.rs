@@ -47,12 +47,12 @@ pub async fn understand(app: &App, text: &str) -> Understanding {
     let entities = Entities::extract(text, &view.index, &view.locations);
     let scores = app.classifier.classify(&entities.delexicalized);
     let Some(best) = scores.first().cloned() else { return Understanding::Nothing { entities } };
-    if best.probability >= CONFIDENT {
-        return match best.intent {
-            Some(name) => Understanding::Command { name, args: text.to_owned(), entities },
-            None => Understanding::Nothing { entities },
-        };
+    let sure = best.probability >= CONFIDENT;
+    if let (true, Some(name)) = (sure, &best.intent) {
+        return Understanding::Command { name: name.clone(), args: text.to_owned(), entities };
     }
+    // Unsure, or sure it is nothing we do: a phrasing the examples never covered is where an
+    // LLM helps. It can only name one of our commands; the role check still follows.
     if let Some(llm) = &app.llm {
         match llm.classify(&app.store, &app.commands, &app.config.shop.name, text).await {
             Ok(answer) => {
@@ -63,6 +63,9 @@ pub async fn understand(app: &App, text: &str) -> Understanding {
             }
             Err(err) => tracing::warn!(error = %err, "LLM unavailable; using the local classifier"),
         }
+    }
+    if sure {
+        return Understanding::Nothing { entities };
     }
     let options: Vec<IntentScore> =
         scores.into_iter().filter(|s| s.intent.is_some() && s.probability >= 0.15).take(3).collect();

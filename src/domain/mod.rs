@@ -7,6 +7,7 @@
 
 pub mod catalog;
 pub mod customer;
+mod decimal;
 pub mod ids;
 pub mod inventory;
 pub mod money;

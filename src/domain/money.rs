@@ -21,22 +21,7 @@ impl Money {
 
     /// Parses a major-unit decimal such as `12.5` or `-3.99` into minor units, exactly.
     pub fn parse_major(text: &str) -> Option<Money> {
-        let text = text.trim();
-        let (negative, digits) = match text.strip_prefix('-') {
-            Some(rest) => (true, rest),
-            None => (false, text),
-        };
-        let (whole, frac) = digits.split_once('.').unwrap_or((digits, ""));
-        if whole.is_empty() && frac.is_empty() || frac.len() > 2 {
-            return None;
-        }
-        if !whole.chars().chain(frac.chars()).all(|c| c.is_ascii_digit()) {
-            return None;
-        }
-        let whole: i64 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
-        let frac: i64 = format!("{frac:0<2}").parse().ok()?;
-        let minor = whole.checked_mul(100)?.checked_add(frac)?;
-        Some(Money(if negative { -minor } else { minor }))
+        super::decimal::parse_fixed(text, 2).map(Money)
     }
 
     /// Multiplies by a quantity given in thousandths, rounding half away from zero.
@@ -111,6 +96,7 @@ mod tests {
         assert_eq!(Money::parse_major("-3.99"), Some(Money(-399)));
         assert_eq!(Money::parse_major("4"), Some(Money(400)));
         assert_eq!(Money::parse_major("1.234"), None);
+        assert_eq!(Money::parse_major("1.50"), Some(Money(150)));
         assert_eq!(Money::parse_major("abc"), None);
         assert_eq!(Money::parse_major(""), None);
     }

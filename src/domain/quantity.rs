@@ -35,23 +35,7 @@ impl Quantity {
 
     /// Parses decimals like `"3"`, `"0.25"`, `"-1.5"` (the form Square and Shopify send).
     pub fn parse(text: &str) -> Option<Quantity> {
-        let text = text.trim();
-        let (negative, digits) = match text.strip_prefix('-') {
-            Some(rest) => (true, rest),
-            None => (false, text),
-        };
-        let (whole, frac) = digits.split_once('.').unwrap_or((digits, ""));
-        if whole.is_empty() || !whole.chars().chain(frac.chars()).all(|c| c.is_ascii_digit()) {
-            return None;
-        }
-        let frac = frac.trim_end_matches('0');
-        if frac.len() > 3 {
-            return None;
-        }
-        let whole: i64 = whole.parse().ok()?;
-        let frac: i64 = if frac.is_empty() { 0 } else { format!("{frac:0<3}").parse().ok()? };
-        let milli = whole.checked_mul(1000)?.checked_add(frac)?;
-        Some(Quantity { milli: if negative { -milli } else { milli } })
+        super::decimal::parse_fixed(text, 3).map(|milli| Quantity { milli })
     }
 }
 

@@ -43,6 +43,10 @@ fn extract_customers(text: &str) -> (Vec<CustomerRef>, String) {
         let bare = word.trim_matches(|c: char| matches!(c, ',' | '?' | '!' | '(' | ')' | ';' | ':' | '"' | '\''));
         let bare = bare.strip_suffix('.').unwrap_or(bare);
         let digits = bare.chars().filter(char::is_ascii_digit).count();
+        if bare.starts_with('•') {
+            // The tail of a masked card number ("[card ••••1111]") is not an order number.
+            continue;
+        }
         if let Some((user, domain)) = bare.split_once('@')
             && !user.is_empty()
             && domain.contains('.')
@@ -194,6 +198,8 @@ mod tests {
             ]
         );
         assert_eq!(rest, "orders for qqcustomerqq or qqcustomerqq");
+        let (_, rest) = extract_customers("charged twice on [card ••••1111] for 1042");
+        assert_eq!(rest, "charged twice on [card for 1042");
     }
 
     #[test]

@@ -8,6 +8,13 @@ use super::{Store, StoreError, Tx, now_ms};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+/// A query over the columns of a record, in `AuditRecord` order.
+macro_rules! select_records {
+    ($rest:literal) => {
+        concat!("SELECT seq, at_ms, actor, channel, kind, subject, detail, prev_hash, hash FROM audit_log ", $rest)
+    };
+}
+
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// What happened, before it is sealed into the chain.
@@ -147,33 +154,22 @@ impl Store {
 
     /// The newest `n` records, oldest first.
     pub async fn audit_tail(&self, n: i64) -> Result<Vec<AuditRecord>, StoreError> {
-        let mut records: Vec<AuditRecord> = sqlx::query_as(
-            "SELECT seq, at_ms, actor, channel, kind, subject, detail, prev_hash, hash FROM audit_log ORDER BY seq DESC LIMIT $1",
-        )
-        .bind(n)
-        .fetch_all(self.pool())
-        .await?;
+        let mut records: Vec<AuditRecord> =
+            sqlx::query_as(select_records!("ORDER BY seq DESC LIMIT $1")).bind(n).fetch_all(self.pool()).await?;
         records.reverse();
         Ok(records)
     }
 
     /// Every record at or after `since_ms`, oldest first.
     pub async fn audit_since(&self, since_ms: i64) -> Result<Vec<AuditRecord>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT seq, at_ms, actor, channel, kind, subject, detail, prev_hash, hash FROM audit_log WHERE at_ms >= $1 ORDER BY seq",
-        )
-        .bind(since_ms)
-        .fetch_all(self.pool())
-        .await?)
+        Ok(sqlx::query_as(select_records!("WHERE at_ms >= $1 ORDER BY seq"))
+            .bind(since_ms)
+            .fetch_all(self.pool())
+            .await?)
     }
 
     pub async fn audit_record(&self, seq: i64) -> Result<Option<AuditRecord>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT seq, at_ms, actor, channel, kind, subject, detail, prev_hash, hash FROM audit_log WHERE seq = $1",
-        )
-        .bind(seq)
-        .fetch_optional(self.pool())
-        .await?)
+        Ok(sqlx::query_as(select_records!("WHERE seq = $1")).bind(seq).fetch_optional(self.pool()).await?)
     }
 
     /// Recomputes the whole chain. `Ok(n)` is the number of records checked.
@@ -181,11 +177,7 @@ impl Store {
         let mut tx = self.begin().await?;
         let head: (i64, String) =
             sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(&mut *tx).await?;
-        let records: Vec<AuditRecord> = sqlx::query_as(
-            "SELECT seq, at_ms, actor, channel, kind, subject, detail, prev_hash, hash FROM audit_log ORDER BY seq",
-        )
-        .fetch_all(&mut *tx)
-        .await?;
+        let records: Vec<AuditRecord> = sqlx::query_as(select_records!("ORDER BY seq")).fetch_all(&mut *tx).await?;
         tx.commit().await?;
         Ok(verify_chain(&records, (head.0, &head.1)))
     }

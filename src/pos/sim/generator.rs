@@ -28,11 +28,12 @@ impl SimOptions {
     }
 }
 
-/// splitmix64: tiny, fast, and stable across platforms and crate versions.
-struct Rng(u64);
+/// splitmix64: tiny, fast, and stable across platforms and crate versions, so the same seed
+/// gives the same shop everywhere. Also used by benchmarks that need repeatable data.
+pub struct Rng(pub u64);
 
 impl Rng {
-    fn next_u64(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -40,24 +41,24 @@ impl Rng {
         z ^ (z >> 31)
     }
 
-    fn unit(&mut self) -> f64 {
+    pub fn unit(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 
-    fn range(&mut self, lo: f64, hi: f64) -> f64 {
+    pub fn range(&mut self, lo: f64, hi: f64) -> f64 {
         lo + (hi - lo) * self.unit()
     }
 
-    fn below(&mut self, n: usize) -> usize {
+    pub fn below(&mut self, n: usize) -> usize {
         (self.next_u64() % n.max(1) as u64) as usize
     }
 
-    fn chance(&mut self, p: f64) -> bool {
+    pub fn chance(&mut self, p: f64) -> bool {
         self.unit() < p
     }
 
     /// Knuth's method for small rates, a rounded normal approximation for large ones.
-    fn poisson(&mut self, lambda: f64) -> u32 {
+    pub fn poisson(&mut self, lambda: f64) -> u32 {
         if lambda <= 0.0 {
             return 0;
         }

@@ -12,6 +12,6 @@ mod generator;
 mod people;
 mod shop;
 
-pub use generator::{SimOptions, generate};
+pub use generator::{Rng, SimOptions, generate};
 pub use people::{DemoPerson, demo_people, demo_team};
 pub use shop::{PlantedAnomaly, SimPos, SimShop};
