@@ -1,8 +1,8 @@
 //! The simulated shop: a full `Pos` over a deterministic generator (ARCHITECTURE.md section 9).
 //!
-//! Contract: the same seed and anchor day always give the same shop: a few hundred items with
-//! sizes and colours in realistic categories, two locations, a year of in-store sales with
-//! weekly and yearly seasonality, slow and intermittent movers, a price change, a stock-out, a
+//! Contract: the same seed and anchor day always give the same shop: about two hundred items
+//! (some 250 variations with sizes, colours and flavours) in realistic categories, two
+//! locations, a year of in-store sales with weekly and yearly seasonality, slow and intermittent movers, a price change, a stock-out, a
 //! planted anomaly, vendors with lead times and minimums, customers with phone numbers, and
 //! online orders in every fulfilment state. It is what `tillpilot demo` talks to, and the
 //! reference implementation the POS conformance tests compare connectors against.
