@@ -1,25 +1,41 @@
-//! The HTTP server: health, readiness and metrics for operators. Vendor webhooks and chat
-//! ingress mount here as their adapters arrive. Every route caps its body at 1 MiB.
+//! The HTTP server: POS webhooks, and health, readiness and metrics for operators. Chat
+//! ingress mounts here as the channel adapters arrive. Every route caps its body at 1 MiB.
 
 use crate::app::App;
+use crate::jobs::intake::Intake;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{get, post};
 use std::sync::Arc;
 use tokio::net::TcpListener;
+
+pub mod verify;
+pub mod webhooks;
 
 /// The largest request body any route accepts.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
+/// What every handler shares: the app, and the inbox writer that group-commits webhooks.
+#[derive(Clone)]
+pub struct HttpState {
+    pub app: Arc<App>,
+    pub intake: Intake,
+}
+
+/// The routes. Starts the inbox writer, so call it inside the runtime that will serve.
 pub fn router(app: Arc<App>) -> Router {
+    let intake = Intake::start(app.store.clone());
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route("/webhooks/square", post(webhooks::square))
+        .route("/webhooks/clover", post(webhooks::clover))
+        .route("/webhooks/shopify", post(webhooks::shopify))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(app)
+        .with_state(HttpState { app, intake })
 }
 
 /// Serves until `shutdown` resolves.
@@ -37,8 +53,8 @@ async fn healthz() -> &'static str {
 }
 
 /// The process can do its work: the database answers.
-async fn readyz(State(app): State<Arc<App>>) -> impl IntoResponse {
-    match app.store.ping().await {
+async fn readyz(State(state): State<HttpState>) -> impl IntoResponse {
+    match state.app.store.ping().await {
         Ok(()) => (StatusCode::OK, "ready\n"),
         Err(err) => {
             tracing::warn!(error = %err, "readiness check failed");
@@ -47,6 +63,6 @@ async fn readyz(State(app): State<Arc<App>>) -> impl IntoResponse {
     }
 }
 
-async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], app.metrics.render())
+async fn metrics(State(state): State<HttpState>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.app.metrics.render())
 }

@@ -1,3 +1,4 @@
-//! Background and batch work: pulling the POS into the local mirror.
+//! Background and batch work: durable webhook intake, and pulling the POS into the mirror.
 
+pub mod intake;
 pub mod sync;

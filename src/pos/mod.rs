@@ -3,7 +3,11 @@
 //! POS they talk to. The POS stays the system of record: Tillpilot reads through it and writes
 //! only after a person approved.
 
+pub mod clover;
+pub mod shopify;
 pub mod sim;
+pub mod square;
+pub mod webhook;
 
 use crate::domain::{
     Catalog, Customer, CustomerId, Location, LocationId, Order, OrderId, Phone, StockLevel, VariationId, Vendor,

@@ -3,6 +3,7 @@
 //! unix milliseconds, quantities are thousandths, JSON is TEXT, placeholders are `$n`.
 
 pub mod audit;
+pub mod inbox;
 pub mod mirror;
 pub mod people;
 

@@ -1,0 +1,46 @@
+//! Signature checks shared by every inbound route. All comparisons are constant-time (the
+//! `hmac` crate's `verify_slice`), and all of them run on the raw bytes before any parsing.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Whether `signature_b64` is the base64 HMAC-SHA256 of the concatenated `parts` under `key`.
+pub fn hmac_sha256_base64(key: &[u8], parts: &[&[u8]], signature_b64: &str) -> bool {
+    let Ok(expected) = STANDARD.decode(signature_b64.trim()) else { return false };
+    let Ok(mut mac) = HmacSha256::new_from_slice(key) else { return false };
+    for part in parts {
+        mac.update(part);
+    }
+    mac.verify_slice(&expected).is_ok()
+}
+
+/// Constant-time equality for shared secrets sent as-is (Clover's auth code, Telegram's
+/// secret token): compares HMACs of both under a fixed key, so timing reveals nothing about
+/// where they differ, whatever their lengths.
+pub fn secrets_equal(given: &[u8], expected: &[u8]) -> bool {
+    let digest = |value: &[u8]| {
+        let mut mac = HmacSha256::new_from_slice(b"tillpilot secret comparison").ok()?;
+        mac.update(value);
+        Some(mac)
+    };
+    match (digest(given), digest(expected)) {
+        (Some(given), Some(expected)) => given.verify_slice(&expected.finalize().into_bytes()).is_ok(),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_compare_exactly() {
+        assert!(secrets_equal(b"0307e264", b"0307e264"));
+        assert!(!secrets_equal(b"0307e264", b"0307e265"));
+        assert!(!secrets_equal(b"", b"0307e264"));
+    }
+}

@@ -1,0 +1,62 @@
+//! Clover webhook verification and parsing.
+
+use crate::http::verify::secrets_equal;
+use crate::pos::webhook::{WebhookError, WebhookEvent};
+use serde_json::{Value, json};
+
+pub const AUTH_HEADER: &str = "x-clover-auth";
+
+/// What a verified Clover POST carried.
+#[derive(Debug, PartialEq, Eq)]
+pub enum CloverDelivery {
+    /// The setup handshake: record the code and answer 200.
+    Verification {
+        code: String,
+    },
+    Events(Vec<WebhookEvent>),
+}
+
+/// The handshake is the one unauthenticated POST Clover makes; anything else needs the code.
+pub fn read(auth_code: Option<&str>, header: Option<&str>, body: &[u8]) -> Result<CloverDelivery, WebhookError> {
+    let value: Option<Value> = serde_json::from_slice(body).ok();
+    if let Some(code) = value.as_ref().and_then(|v| v.get("verificationCode")).and_then(Value::as_str)
+        && value.as_ref().and_then(Value::as_object).is_some_and(|o| o.len() == 1)
+    {
+        return Ok(CloverDelivery::Verification { code: code.to_owned() });
+    }
+    let expected = auth_code.ok_or(WebhookError::NotConfigured)?;
+    let given = header.ok_or(WebhookError::BadSignature)?;
+    if !secrets_equal(given.as_bytes(), expected.as_bytes()) {
+        return Err(WebhookError::BadSignature);
+    }
+    let value = value.ok_or_else(|| WebhookError::Malformed("not JSON".into()))?;
+    let merchants = value
+        .get("merchants")
+        .and_then(Value::as_object)
+        .ok_or_else(|| WebhookError::Malformed("no merchants".into()))?;
+    let mut events = Vec::new();
+    for (merchant, updates) in merchants {
+        let updates =
+            updates.as_array().ok_or_else(|| WebhookError::Malformed("merchant updates are not a list".into()))?;
+        for update in updates {
+            let object_id = update.get("objectId").and_then(Value::as_str).filter(|s| !s.is_empty());
+            let kind = update.get("type").and_then(Value::as_str);
+            let ts = update.get("ts").and_then(Value::as_i64);
+            let (Some(object_id), Some(kind), Some(ts)) = (object_id, kind, ts) else {
+                return Err(WebhookError::Malformed("an update lacks objectId, type or ts".into()));
+            };
+            let key = object_id.split_once(':').map_or(object_id, |(key, _)| key);
+            events.push(WebhookEvent {
+                source: "clover",
+                event_id: format!("{object_id}@{ts}"),
+                event_type: format!("{key}:{kind}"),
+                object_id: Some(object_id.to_owned()),
+                payload: json!({ "appId": value.get("appId"), "merchantId": merchant, "update": update }).to_string(),
+            });
+        }
+    }
+    if events.is_empty() {
+        return Err(WebhookError::Malformed("no updates".into()));
+    }
+    Ok(CloverDelivery::Events(events))
+}
