@@ -279,11 +279,16 @@ async fn serve(cli: &Cli) -> Result<(), CliError> {
     let listener = bind(Some(app.config.server.listen), app.config.server.listen).await?;
     let addr = listener.local_addr().context("reading the bound address")?;
     tracing::info!(%addr, pos = app.pos.provider(), "Tillpilot is running");
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let worker_name = format!("{}-{}", std::process::id(), addr.port());
+    let worker = tokio::spawn(crate::jobs::inbox_worker::run(app.clone(), worker_name, stopped));
     crate::http::serve(app, listener, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await
     .context("HTTP server")?;
+    let _ = stop.send(true);
+    worker.await.context("stopping the inbox worker")?;
     Ok(())
 }
 

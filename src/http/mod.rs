@@ -64,5 +64,18 @@ async fn readyz(State(state): State<HttpState>) -> impl IntoResponse {
 }
 
 async fn metrics(State(state): State<HttpState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.app.metrics.render())
+    let mut text = state.app.metrics.render();
+    // Inbox backlog and parked events, read fresh: they are what an operator acts on.
+    match state.app.store.inbox_states().await {
+        Ok(states) => {
+            text.push_str("# HELP tillpilot_inbox_events Webhook events in the inbox by state.\n");
+            text.push_str("# TYPE tillpilot_inbox_events gauge\n");
+            for wanted in ["pending", "done", "parked"] {
+                let n = states.iter().find(|(s, _)| s == wanted).map_or(0, |(_, n)| *n);
+                text.push_str(&format!("tillpilot_inbox_events{{state=\"{wanted}\"}} {n}\n"));
+            }
+        }
+        Err(err) => tracing::warn!(error = %err, "could not read inbox states for /metrics"),
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }

@@ -1,4 +1,6 @@
-//! Background and batch work: durable webhook intake, and pulling the POS into the mirror.
+//! Background and batch work: durable webhook intake, the inbox worker that applies it, and
+//! pulling the POS into the mirror.
 
+pub mod inbox_worker;
 pub mod intake;
 pub mod sync;

@@ -347,3 +347,40 @@ impl MirrorTable {
         }
     }
 }
+
+impl Store {
+    /// Applies stock counts unless the mirror already holds a newer count for that variation
+    /// and location, so a late redelivery cannot roll stock back.
+    pub async fn save_stock_if_newer(&self, tx: &mut Tx, levels: &[StockLevel]) -> Result<(), StoreError> {
+        for level in levels {
+            sqlx::query(
+                "INSERT INTO stock_levels (variation_id, location_id, on_hand_milli, counted_at_ms) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (variation_id, location_id) DO UPDATE SET on_hand_milli = excluded.on_hand_milli, \
+                 counted_at_ms = excluded.counted_at_ms WHERE excluded.counted_at_ms >= stock_levels.counted_at_ms",
+            )
+            .bind(level.variation_id.as_str())
+            .bind(level.location_id.as_str())
+            .bind(level.on_hand.milli())
+            .bind(level.counted_at_ms)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// The mirrored count for one variation at one location.
+    pub async fn mirrored_stock(
+        &self,
+        variation: &VariationId,
+        location: &str,
+    ) -> Result<Option<(Quantity, i64)>, StoreError> {
+        let row: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT on_hand_milli, counted_at_ms FROM stock_levels WHERE variation_id = $1 AND location_id = $2",
+        )
+        .bind(variation.as_str())
+        .bind(location)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.map(|(milli, at)| (Quantity::from_milli(milli), at)))
+    }
+}

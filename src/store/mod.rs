@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod inbox;
+pub mod inbox_claims;
 pub mod mirror;
 pub mod people;
 
