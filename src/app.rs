@@ -9,7 +9,9 @@ use crate::domain::{Catalog, Location};
 use crate::llm::LlmClient;
 use crate::nlu::{IntentClassifier, ProductIndex};
 use crate::pos::Pos;
+use crate::pos::retry::RetryPolicy;
 use crate::pos::sim::{SimOptions, SimPos, generate};
+use crate::pos::square::{SquarePos, client::SquareClient};
 use crate::store::Store;
 use crate::telemetry::Metrics;
 use anyhow::Context;
@@ -58,7 +60,7 @@ impl App {
         tx.commit().await?;
         let pos = match pos {
             Some(pos) => pos,
-            None => pos_from_config(&config)?,
+            None => pos_from_config(&config, &store)?,
         };
         let catalog = pos.catalog().await.context("reading the catalog from the POS")?;
         let locations = pos.locations().await.context("reading locations from the POS")?;
@@ -96,14 +98,24 @@ impl App {
     }
 }
 
-fn pos_from_config(config: &Config) -> anyhow::Result<Arc<dyn Pos>> {
+/// How long one POS call may take before it counts as failed.
+const POS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+fn pos_from_config(config: &Config, store: &Store) -> anyhow::Result<Arc<dyn Pos>> {
     match config.pos.provider {
+        PosProvider::Square => {
+            let square = config.pos.square.as_ref().context("[pos.square] is missing")?;
+            let client = SquareClient::new(square, POS_TIMEOUT, RetryPolicy::default())?;
+            Ok(Arc::new(SquarePos::new(client, store.clone(), square.location_ids.clone())))
+        }
         PosProvider::Sim => {
             let today = chrono::Utc::now().with_timezone(&config.timezone()).date_naive();
             let shop =
                 generate(&SimOptions { timezone: config.timezone(), ..SimOptions::new(config.pos.sim.seed, today) });
             Ok(Arc::new(SimPos::new(Arc::new(shop))))
         }
-        other => anyhow::bail!("pos.provider = {other:?} has no connector in this build yet; use \"sim\""),
+        other => {
+            anyhow::bail!("pos.provider = {other:?} has no connector in this build yet; use \"square\" or \"sim\"")
+        }
     }
 }

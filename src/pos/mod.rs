@@ -4,6 +4,7 @@
 //! only after a person approved.
 
 pub mod clover;
+pub mod retry;
 pub mod shopify;
 pub mod sim;
 pub mod square;

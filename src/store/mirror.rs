@@ -384,3 +384,15 @@ impl Store {
         Ok(row.map(|(milli, at)| (Quantity::from_milli(milli), at)))
     }
 }
+
+impl Store {
+    /// Mirrored order ids whose customer-facing number is `number` (normalised).
+    pub async fn order_ids_by_number(&self, number: &str) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String,)> =
+            sqlx::query_as("SELECT id FROM orders WHERE number = $1 ORDER BY created_at_ms DESC")
+                .bind(number)
+                .fetch_all(self.pool())
+                .await?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+}

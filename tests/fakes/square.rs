@@ -1,0 +1,327 @@
+//! A fake Square API on 127.0.0.1 that serves the simulated shop in Square's wire format
+//! (objects, money, decimal-string quantities, RFC 3339 times, cursors), checks auth and the
+//! version header, insists that search cursors come with the original query, and can be told
+//! to fail: 429 with `Retry-After`, 5xx, stalls, malformed JSON.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tillpilot::domain::{FulfilmentKind, FulfilmentState, Order, OrderState};
+use tillpilot::pos::sim::SimShop;
+
+pub const TOKEN: &str = "EAAA-fake-token";
+
+#[derive(Clone, Copy, Debug)]
+pub enum Fault {
+    Status(u16, Option<&'static str>),
+    Stall(Duration),
+    Malformed,
+}
+
+pub struct FakeSquare {
+    pub shop: Arc<SimShop>,
+    pub page_size: usize,
+    pub faults: Mutex<VecDeque<Fault>>,
+    pub calls: Mutex<Vec<String>>,
+}
+
+impl FakeSquare {
+    pub fn fail_next(&self, faults: &[Fault]) {
+        self.faults.lock().unwrap().extend(faults.iter().cloned());
+    }
+
+    pub fn calls(&self) -> Vec<String> {
+        self.calls.lock().unwrap().clone()
+    }
+}
+
+type Shared = Arc<FakeSquare>;
+
+pub async fn start(shop: Arc<SimShop>, page_size: usize) -> (Shared, String) {
+    let fake = Arc::new(FakeSquare { shop, page_size, faults: Mutex::default(), calls: Mutex::default() });
+    let router = axum::Router::new()
+        .route("/v2/locations", get(locations))
+        .route("/v2/catalog/list", get(catalog))
+        .route("/v2/inventory/counts/batch-retrieve", post(counts))
+        .route("/v2/orders/search", post(search_orders))
+        .route("/v2/orders/{id}", get(order))
+        .route("/v2/customers/search", post(search_customers))
+        .route("/v2/customers/{id}", get(customer))
+        .route("/v2/vendors/search", post(vendors))
+        .with_state(fake.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (fake, url)
+}
+
+fn error(status: StatusCode, code: &str) -> Response {
+    (status, Json(json!({ "errors": [{ "category": "INVALID_REQUEST_ERROR", "code": code, "detail": code }] })))
+        .into_response()
+}
+
+/// Records the call, checks the headers, and applies the next fault if one is queued.
+async fn gate(fake: &FakeSquare, headers: &HeaderMap, what: String) -> Option<Response> {
+    fake.calls.lock().unwrap().push(what);
+    let auth = headers.get("authorization").and_then(|v| v.to_str().ok());
+    if auth != Some(&format!("Bearer {TOKEN}")) {
+        return Some(error(StatusCode::UNAUTHORIZED, "UNAUTHORIZED"));
+    }
+    if headers.get("square-version").is_none() {
+        return Some(error(StatusCode::BAD_REQUEST, "MISSING_VERSION"));
+    }
+    let fault = fake.faults.lock().unwrap().pop_front();
+    match fault {
+        None => None,
+        Some(Fault::Status(code, retry_after)) => {
+            let mut response = error(StatusCode::from_u16(code).unwrap(), "FAULT");
+            if let Some(after) = retry_after {
+                response.headers_mut().insert("retry-after", after.parse().unwrap());
+            }
+            Some(response)
+        }
+        Some(Fault::Stall(d)) => {
+            tokio::time::sleep(d).await;
+            None
+        }
+        Some(Fault::Malformed) => Some((StatusCode::OK, "{\"orders\": [").into_response()),
+    }
+}
+
+fn page<T: Clone>(items: &[T], cursor: Option<&str>, size: usize) -> (Vec<T>, Option<String>) {
+    let start: usize = cursor.and_then(|c| c.parse().ok()).unwrap_or(0);
+    let end = (start + size).min(items.len());
+    let next = (end < items.len()).then(|| end.to_string());
+    (items[start.min(end)..end].to_vec(), next)
+}
+
+fn time(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms).unwrap().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn money(cents: i64) -> Value {
+    json!({ "amount": cents, "currency": "USD" })
+}
+
+async fn locations(State(fake): State<Shared>, headers: HeaderMap) -> Response {
+    if let Some(r) = gate(&fake, &headers, "GET /v2/locations".into()).await {
+        return r;
+    }
+    let locations: Vec<Value> = fake
+        .shop
+        .locations
+        .iter()
+        .map(|l| json!({ "id": l.id, "name": l.name, "timezone": l.timezone, "status": "ACTIVE" }))
+        .collect();
+    Json(json!({ "locations": locations })).into_response()
+}
+
+async fn catalog(
+    State(fake): State<Shared>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(r) = gate(&fake, &headers, "GET /v2/catalog/list".into()).await {
+        return r;
+    }
+    let shop = &fake.shop;
+    let mut objects: Vec<Value> = shop
+        .catalog
+        .categories
+        .iter()
+        .map(|c| json!({ "type": "CATEGORY", "id": c.id, "is_deleted": false, "category_data": { "name": c.name } }))
+        .collect();
+    objects.extend(shop.catalog.items.iter().map(|item| {
+        let variations: Vec<Value> = item
+            .variations
+            .iter()
+            .map(|v| {
+                json!({ "type": "ITEM_VARIATION", "id": v.id, "item_variation_data": {
+                    "item_id": item.id, "name": v.name, "sku": v.sku, "price_money": money(v.price.minor()),
+                    "inventory_alert_threshold": v.low_stock_at.map(|q| q.milli() / 1000),
+                }})
+            })
+            .collect();
+        json!({ "type": "ITEM", "id": item.id, "item_data": { "name": item.name, "category_id": item.category_id, "variations": variations } })
+    }));
+    let (objects, cursor) = page(&objects, query.get("cursor").map(String::as_str), fake.page_size);
+    Json(json!({ "objects": objects, "cursor": cursor })).into_response()
+}
+
+async fn counts(State(fake): State<Shared>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
+    if let Some(r) = gate(&fake, &headers, format!("POST /v2/inventory/counts/batch-retrieve {body}")).await {
+        return r;
+    }
+    let strings = |key: &str| {
+        body.get(key)
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect::<Vec<_>>())
+    };
+    let ids = strings("catalog_object_ids");
+    let locations = strings("location_ids");
+    let counts: Vec<Value> = fake
+        .shop
+        .stock
+        .iter()
+        .filter(|s| ids.as_ref().is_none_or(|ids| ids.contains(&s.variation_id.0)))
+        .filter(|s| locations.as_ref().is_none_or(|l| l.contains(&s.location_id.0)))
+        .map(|s| {
+            json!({ "catalog_object_id": s.variation_id, "catalog_object_type": "ITEM_VARIATION", "state": "IN_STOCK",
+                "location_id": s.location_id, "quantity": s.on_hand.to_string(), "calculated_at": time(s.counted_at_ms) })
+        })
+        .collect();
+    let (counts, cursor) = page(&counts, body.get("cursor").and_then(Value::as_str), fake.page_size);
+    Json(json!({ "counts": counts, "cursor": cursor })).into_response()
+}
+
+pub fn order_json(order: &Order) -> Value {
+    let state = match order.state {
+        OrderState::Open => "OPEN",
+        OrderState::Completed => "COMPLETED",
+        OrderState::Cancelled => "CANCELED",
+    };
+    let lines: Vec<Value> = order
+        .lines
+        .iter()
+        .map(|l| {
+            json!({ "name": l.name, "quantity": l.quantity.to_string(), "catalog_object_id": l.variation_id,
+                "base_price_money": money(l.unit_price.minor()), "total_discount_money": money(l.discount.minor()) })
+        })
+        .collect();
+    let fulfillments: Vec<Value> = order
+        .fulfilment
+        .iter()
+        .map(|f| {
+            let kind = if f.kind == FulfilmentKind::Pickup { "PICKUP" } else { "SHIPMENT" };
+            let state = match f.state {
+                FulfilmentState::Unfulfilled => "PROPOSED",
+                FulfilmentState::ReadyForPickup => "PREPARED",
+                FulfilmentState::Shipped | FulfilmentState::Delivered => "COMPLETED",
+                FulfilmentState::Cancelled => "CANCELED",
+            };
+            let at = time(f.updated_at_ms);
+            let mut value = json!({ "type": kind, "state": state });
+            if f.kind == FulfilmentKind::Pickup {
+                let key = match f.state {
+                    FulfilmentState::Delivered => "picked_up_at",
+                    FulfilmentState::Cancelled => "canceled_at",
+                    _ => "ready_at",
+                };
+                value["pickup_details"] = json!({ key: at });
+            } else {
+                let key = if f.state == FulfilmentState::Cancelled { "canceled_at" } else { "shipped_at" };
+                value["shipment_details"] = json!({ "carrier": f.carrier, "tracking_number": f.tracking_number, "tracking_url": f.tracking_url, key: at });
+            }
+            value
+        })
+        .collect();
+    let refunds: Vec<Value> = if order.refunded.minor() > 0 {
+        vec![json!({ "amount_money": money(order.refunded.minor()), "status": "COMPLETED" })]
+    } else {
+        Vec::new()
+    };
+    json!({ "id": order.id, "location_id": order.location_id, "reference_id": order.number, "customer_id": order.customer_id,
+        "created_at": time(order.created_at_ms), "state": state, "line_items": lines, "total_money": money(order.total.minor()),
+        "total_discount_money": money(order.discount.minor()), "refunds": refunds, "fulfillments": fulfillments })
+}
+
+async fn search_orders(State(fake): State<Shared>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
+    if let Some(r) = gate(&fake, &headers, format!("POST /v2/orders/search {body}")).await {
+        return r;
+    }
+    let Some(filter) = body.pointer("/query/filter") else {
+        // Square requires the original query with every cursor.
+        return error(StatusCode::BAD_REQUEST, "QUERY_MISSING");
+    };
+    let locations: Vec<&str> =
+        body["location_ids"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    let bound = |key: &str| {
+        filter
+            .pointer(&format!("/date_time_filter/created_at/{key}"))
+            .and_then(Value::as_str)
+            .map(|t| chrono::DateTime::parse_from_rfc3339(t).unwrap().timestamp_millis())
+    };
+    let (start, end) = (bound("start_at"), bound("end_at"));
+    let customers: Option<Vec<&str>> = filter
+        .pointer("/customer_filter/customer_ids")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect());
+    let mut orders: Vec<&Order> = fake
+        .shop
+        .orders
+        .iter()
+        .filter(|o| locations.contains(&o.location_id.as_str()))
+        .filter(|o| start.is_none_or(|s| o.created_at_ms >= s) && end.is_none_or(|e| o.created_at_ms < e))
+        .filter(|o| {
+            customers.as_ref().is_none_or(|c| o.customer_id.as_ref().is_some_and(|id| c.contains(&id.as_str())))
+        })
+        .collect();
+    if body.pointer("/query/sort/sort_order").and_then(Value::as_str) == Some("DESC") {
+        orders.reverse();
+    }
+    let (orders, cursor) = page(&orders, body.get("cursor").and_then(Value::as_str), fake.page_size);
+    let orders: Vec<Value> = orders.into_iter().map(order_json).collect();
+    Json(json!({ "orders": orders, "cursor": cursor })).into_response()
+}
+
+async fn order(State(fake): State<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    if let Some(r) = gate(&fake, &headers, format!("GET /v2/orders/{id}")).await {
+        return r;
+    }
+    match fake.shop.orders.iter().find(|o| o.id.as_str() == id) {
+        Some(order) => Json(json!({ "order": order_json(order) })).into_response(),
+        None => error(StatusCode::NOT_FOUND, "NOT_FOUND"),
+    }
+}
+
+fn customer_json(c: &tillpilot::domain::Customer) -> Value {
+    json!({ "id": c.id, "given_name": c.given_name, "family_name": c.family_name, "email_address": c.email, "phone_number": c.phone })
+}
+
+async fn customer(State(fake): State<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    if let Some(r) = gate(&fake, &headers, format!("GET /v2/customers/{id}")).await {
+        return r;
+    }
+    match fake.shop.customers.iter().find(|c| c.id.as_str() == id) {
+        Some(c) => Json(json!({ "customer": customer_json(c) })).into_response(),
+        None => error(StatusCode::NOT_FOUND, "NOT_FOUND"),
+    }
+}
+
+async fn search_customers(State(fake): State<Shared>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
+    if let Some(r) = gate(&fake, &headers, format!("POST /v2/customers/search {body}")).await {
+        return r;
+    }
+    let phone = body.pointer("/query/filter/phone_number/exact").and_then(Value::as_str);
+    let email = body.pointer("/query/filter/email_address/exact").and_then(Value::as_str);
+    let found: Vec<Value> = fake
+        .shop
+        .customers
+        .iter()
+        .filter(|c| phone.is_none_or(|p| c.phone.as_ref().is_some_and(|cp| cp.as_str() == p)))
+        .filter(|c| email.is_none_or(|e| c.email.as_deref() == Some(e)))
+        .map(customer_json)
+        .collect();
+    Json(json!({ "customers": found })).into_response()
+}
+
+async fn vendors(State(fake): State<Shared>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
+    if let Some(r) = gate(&fake, &headers, format!("POST /v2/vendors/search {body}")).await {
+        return r;
+    }
+    let vendors: Vec<Value> = fake
+        .shop
+        .vendors
+        .iter()
+        .map(|v| json!({ "id": v.id, "name": v.name, "status": "ACTIVE", "contacts": [{ "email_address": v.email, "phone_number": v.phone }] }))
+        .collect();
+    let (vendors, cursor) = page(&vendors, body.get("cursor").and_then(Value::as_str), fake.page_size);
+    Json(json!({ "vendors": vendors, "cursor": cursor })).into_response()
+}
