@@ -62,8 +62,20 @@ impl App {
             Some(pos) => pos,
             None => pos_from_config(&config, &store)?,
         };
-        let catalog = pos.catalog().await.context("reading the catalog from the POS")?;
-        let locations = pos.locations().await.context("reading locations from the POS")?;
+        let (catalog, locations) = match (pos.catalog().await, pos.locations().await) {
+            (Ok(catalog), Ok(locations)) => (catalog, locations),
+            (Err(err), _) | (_, Err(err)) => {
+                // Start from the mirror rather than not at all; answers say how old it is.
+                let catalog = store.mirror_catalog().await?;
+                if catalog.items.is_empty() {
+                    return Err(
+                        anyhow::Error::new(err).context("reading the catalog from the POS (and the mirror is empty)")
+                    );
+                }
+                tracing::warn!(error = %err, "POS not answering at start; using the mirrored catalog");
+                (catalog, store.mirror_locations().await?)
+            }
+        };
         let classifier = IntentClassifier::train(&commands.training_examples());
         let llm = config.llm.as_ref().map(LlmClient::new).transpose().context("setting up the LLM client")?;
         Ok(App {

@@ -281,7 +281,11 @@ async fn serve(cli: &Cli) -> Result<(), CliError> {
     tracing::info!(%addr, pos = app.pos.provider(), "Tillpilot is running");
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let worker_name = format!("{}-{}", std::process::id(), addr.port());
-    let worker = tokio::spawn(crate::jobs::inbox_worker::run(app.clone(), worker_name, stopped));
+    let worker = tokio::spawn(crate::jobs::inbox_worker::run(app.clone(), worker_name, stopped.clone()));
+    let minutes = app.config.pos.reconcile_minutes;
+    let reconcile = (minutes > 0).then(|| {
+        tokio::spawn(sync::reconcile_on_schedule(app.clone(), std::time::Duration::from_secs(minutes * 60), stopped))
+    });
     crate::http::serve(app, listener, async {
         let _ = tokio::signal::ctrl_c().await;
     })
@@ -289,6 +293,9 @@ async fn serve(cli: &Cli) -> Result<(), CliError> {
     .context("HTTP server")?;
     let _ = stop.send(true);
     worker.await.context("stopping the inbox worker")?;
+    if let Some(reconcile) = reconcile {
+        reconcile.await.context("stopping reconciliation")?;
+    }
     Ok(())
 }
 

@@ -156,7 +156,7 @@ pub enum PosProvider {
     Sim,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PosConfig {
     #[serde(default)]
@@ -166,6 +166,26 @@ pub struct PosConfig {
     pub shopify: Option<ShopifyConfig>,
     #[serde(default)]
     pub sim: SimConfig,
+    /// Minutes between reconciliations that catch webhooks that never came (0 turns them off).
+    #[serde(default = "default_reconcile_minutes")]
+    pub reconcile_minutes: u64,
+}
+
+fn default_reconcile_minutes() -> u64 {
+    15
+}
+
+impl Default for PosConfig {
+    fn default() -> Self {
+        PosConfig {
+            provider: PosProvider::default(),
+            square: None,
+            clover: None,
+            shopify: None,
+            sim: SimConfig::default(),
+            reconcile_minutes: default_reconcile_minutes(),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]

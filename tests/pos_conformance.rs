@@ -9,6 +9,7 @@ mod common;
 mod fake_square;
 
 use fake_square::Fault;
+use std::sync::Arc;
 use std::time::Duration;
 use tillpilot::config::{Secret, SquareConfig};
 use tillpilot::domain::{CustomerId, FulfilmentKind, FulfilmentState, LocationId, Order, OrderId, Phone, VariationId};
@@ -222,5 +223,40 @@ fn published_square_examples_map_to_the_domain() {
     assert_eq!(
         (vendor.name.as_str(), vendor.email.as_deref()),
         ("Joe's Fresh Seafood", Some("joe@joesfreshseafood.com"))
+    );
+}
+
+#[tokio::test]
+async fn when_square_stops_answering_the_bot_answers_from_the_mirror_and_says_so() {
+    let shop = common::shop();
+    let (fake, url) = fake_square::start(shop.clone(), 500).await;
+    let db = common::sqlite_db();
+    let store = common::store(&db).await;
+    let client = SquareClient::new(&square_config(&url), Duration::from_secs(2), fast_retries()).unwrap();
+    let pos = Arc::new(SquarePos::new(client, store.clone(), Vec::new()));
+    tillpilot::jobs::sync::pull(pos.as_ref(), &store, 35, |_, _| {}).await.unwrap();
+    let app = tillpilot::app::App::start(common::config(&db), Some(pos)).await.unwrap();
+
+    let live = common::ask(&app, "Sam", "stock sourdough").await;
+    assert!(!live.reply.text.contains("isn't answering"), "{}", live.reply.text);
+
+    fake.fail_next(&[Fault::Status(503, None); 64]);
+    let stale = common::ask(&app, "Sam", "stock sourdough").await;
+    let first_sentence = live.reply.text.split(" Last sold").next().unwrap();
+    assert!(stale.reply.text.starts_with(first_sentence), "same figures: {} / {}", stale.reply.text, live.reply.text);
+    assert!(
+        stale
+            .reply
+            .text
+            .contains("The till system isn't answering right now; these figures are from the last sync, today"),
+        "{}",
+        stale.reply.text
+    );
+
+    let order = common::ask(&app, "+13125550142", "where is my order #1042").await;
+    assert!(
+        order.reply.text.contains("Order #1042 shipped") && order.reply.text.contains("last sync"),
+        "{}",
+        order.reply.text
     );
 }

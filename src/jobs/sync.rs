@@ -80,6 +80,9 @@ pub async fn pull(
     }
     report.customers =
         usize::try_from(store.count_rows(crate::store::mirror::MirrorTable::Customers).await?).unwrap_or(0);
+    let mut tx = store.begin().await?;
+    store.set_meta(&mut tx, "sync.completed_at", &now.to_string()).await?;
+    tx.commit().await.map_err(StoreError::from)?;
     store
         .audit_now(&AuditEntry {
             actor: "tillpilot".into(),
@@ -91,4 +94,34 @@ pub async fn pull(
         .await?;
     progress(1.0, "done");
     Ok(report)
+}
+
+/// Days of orders a scheduled reconciliation pulls: enough to cover a weekend of missed
+/// webhooks.
+pub const RECONCILE_DAYS: i64 = 3;
+
+/// Reconciles every `every` until `stop` changes: pulls recent history into the mirror and
+/// refreshes the catalog the NLU matches against.
+pub async fn reconcile_on_schedule(
+    app: std::sync::Arc<crate::app::App>,
+    every: std::time::Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut ticker = tokio::time::interval(every);
+    ticker.tick().await;
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = stop.changed() => return,
+        }
+        match pull(app.pos.as_ref(), &app.store, RECONCILE_DAYS, |_, _| {}).await {
+            Ok(report) => {
+                tracing::info!(orders = report.orders, items = report.items, "reconciled with the POS");
+                if let (Ok(catalog), Ok(locations)) = (app.pos.catalog().await, app.pos.locations().await) {
+                    app.set_catalog(catalog, locations);
+                }
+            }
+            Err(err) => tracing::warn!(error = %err, "reconciliation failed; will try again next time"),
+        }
+    }
 }

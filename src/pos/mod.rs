@@ -4,6 +4,7 @@
 //! only after a person approved.
 
 pub mod clover;
+pub mod mirror;
 pub mod retry;
 pub mod shopify;
 pub mod sim;

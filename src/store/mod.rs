@@ -6,6 +6,7 @@ pub mod audit;
 pub mod inbox;
 pub mod inbox_claims;
 pub mod mirror;
+pub mod mirror_read;
 pub mod people;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};

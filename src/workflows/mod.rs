@@ -12,6 +12,8 @@ use crate::channels::{ChannelKind, Reply};
 use crate::dispatch::DispatchError;
 use crate::domain::Person;
 use crate::nlu::Entities;
+use crate::pos::mirror::MirrorPos;
+use crate::pos::{Pos, PosError};
 use chrono::TimeZone;
 
 /// Runs the workflow behind command `name`.
@@ -52,6 +54,49 @@ pub fn day(app: &App, at_ms: i64) -> String {
         .timestamp_millis_opt(at_ms)
         .single()
         .map_or_else(|| "an unknown day".into(), |at| at.format("%a %b %-d").to_string())
+}
+
+/// Whether an error means "the POS is not answering now" (as opposed to a wrong request).
+pub fn unreachable(err: &PosError) -> bool {
+    matches!(err, PosError::Unavailable(_) | PosError::RateLimited(_))
+}
+
+/// Runs `read` against the live POS and, when it is not answering, against the local mirror.
+/// The second value is when the mirror was last brought up to date, for a mirror answer.
+pub async fn live_or_mirror<T>(
+    app: &App,
+    read: impl AsyncFn(&dyn Pos) -> Result<T, PosError>,
+) -> Result<(T, Option<Staleness>), PosError> {
+    match read(app.pos.as_ref()).await {
+        Ok(value) => Ok((value, None)),
+        Err(err) if unreachable(&err) && app.pos.provider() != "mirror" => {
+            tracing::warn!(error = %err, "POS not answering; using the local mirror");
+            let mirror = MirrorPos::new(app.store.clone());
+            let value = read(&mirror).await?;
+            let synced = app.store.meta("sync.completed_at").await.ok().flatten().and_then(|v| v.parse().ok());
+            Ok((value, Some(Staleness { synced_at_ms: synced })))
+        }
+        Err(err) => Err(err),
+    }
+}
+
+/// An answer from the mirror, not the POS.
+#[derive(Clone, Copy, Debug)]
+pub struct Staleness {
+    pub synced_at_ms: Option<i64>,
+}
+
+impl Staleness {
+    /// The sentence added to a mirror answer.
+    pub fn note(self, app: &App) -> String {
+        match self.synced_at_ms {
+            Some(at) => format!(
+                "(The till system isn't answering right now; these figures are from the last sync, {}.)",
+                when(app, at)
+            ),
+            None => "(The till system isn't answering right now; these figures are from Tillpilot's last copy.)".into(),
+        }
+    }
 }
 
 /// The answer when the POS cannot be reached.

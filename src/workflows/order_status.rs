@@ -2,12 +2,13 @@
 //! orders whose customer record has their phone number; for any other number the answer is
 //! word for word the one for an order that does not exist.
 
-use super::{day, pos_unreachable};
+use super::{day, live_or_mirror, pos_unreachable};
 use crate::app::App;
 use crate::channels::Reply;
 use crate::dispatch::DispatchError;
 use crate::domain::{CustomerId, FulfilmentKind, FulfilmentState, Order, OrderState, Person, Role};
 use crate::nlu::{CustomerRef, Entities};
+use crate::pos::Pos;
 use crate::pos::PosError;
 use std::collections::HashSet;
 
@@ -15,12 +16,22 @@ use std::collections::HashSet;
 const RECENT: usize = 3;
 
 pub async fn run(app: &App, person: &Person, entities: &Entities) -> Result<Reply, DispatchError> {
-    let result = if person.role == Role::Customer {
-        for_customer(app, person, entities).await
-    } else {
-        for_team(app, entities).await
+    let answer = async |pos: &dyn Pos| {
+        if person.role == Role::Customer {
+            for_customer(app, pos, person, entities).await
+        } else {
+            for_team(app, pos, entities).await
+        }
     };
-    Ok(result.unwrap_or_else(|err| pos_unreachable(&err)))
+    Ok(match live_or_mirror(app, answer).await {
+        Ok((reply, None)) => reply,
+        Ok((mut reply, Some(stale))) => {
+            reply.text.push(' ');
+            reply.text.push_str(&stale.note(app));
+            reply
+        }
+        Err(err) => pos_unreachable(&err),
+    })
 }
 
 fn not_found(number: &str) -> Reply {
@@ -29,35 +40,35 @@ fn not_found(number: &str) -> Reply {
     ))
 }
 
-async fn for_customer(app: &App, person: &Person, entities: &Entities) -> Result<Reply, PosError> {
+async fn for_customer(app: &App, pos: &dyn Pos, person: &Person, entities: &Entities) -> Result<Reply, PosError> {
     let Some(phone) = &person.phone else {
         return Ok(Reply::text("I can only look up orders for the phone number you text from."));
     };
-    let mine: HashSet<CustomerId> = app.pos.customers_by_phone(phone).await?.into_iter().map(|c| c.id).collect();
+    let mine: HashSet<CustomerId> = pos.customers_by_phone(phone).await?.into_iter().map(|c| c.id).collect();
     if let Some(number) = entities.order_numbers.first() {
-        let orders = app.pos.orders_by_number(number).await?;
+        let orders = pos.orders_by_number(number).await?;
         let owned = orders.into_iter().find(|o| o.customer_id.as_ref().is_some_and(|c| mine.contains(c)));
         return Ok(match owned {
-            Some(order) => describe(app, &order, false).await?,
+            Some(order) => describe(app, pos, &order, false).await?,
             None => not_found(number),
         });
     }
     let mut orders = Vec::new();
     for customer in &mine {
-        orders.extend(app.pos.orders_for_customer(customer).await?);
+        orders.extend(pos.orders_for_customer(customer).await?);
     }
     // Customers track online orders; till receipts are not something to chase.
     orders.retain(|o| o.fulfilment.is_some());
-    recent_orders(app, orders, "I couldn't find any orders for this phone number. If you ordered with a different number, text me the order number from your confirmation, like #1042.", false).await
+    recent_orders(app, pos, orders, "I couldn't find any orders for this phone number. If you ordered with a different number, text me the order number from your confirmation, like #1042.", false).await
 }
 
-async fn for_team(app: &App, entities: &Entities) -> Result<Reply, PosError> {
+async fn for_team(app: &App, pos: &dyn Pos, entities: &Entities) -> Result<Reply, PosError> {
     if !entities.order_numbers.is_empty() {
         let mut replies = Vec::new();
         for number in entities.order_numbers.iter().take(RECENT) {
-            let orders = app.pos.orders_by_number(number).await?;
+            let orders = pos.orders_by_number(number).await?;
             replies.push(match orders.first() {
-                Some(order) => describe(app, order, true).await?,
+                Some(order) => describe(app, pos, order, true).await?,
                 None => not_found(number),
             });
         }
@@ -67,8 +78,8 @@ async fn for_team(app: &App, entities: &Entities) -> Result<Reply, PosError> {
     let mut customers = Vec::new();
     for reference in &entities.customers {
         customers.extend(match reference {
-            CustomerRef::Email(email) => app.pos.customers_by_email(email).await?,
-            CustomerRef::Phone(phone) => app.pos.customers_by_phone(phone).await?,
+            CustomerRef::Email(email) => pos.customers_by_email(email).await?,
+            CustomerRef::Phone(phone) => pos.customers_by_phone(phone).await?,
         });
     }
     if customers.is_empty() {
@@ -78,18 +89,24 @@ async fn for_team(app: &App, entities: &Entities) -> Result<Reply, PosError> {
     }
     let mut orders = Vec::new();
     for customer in &customers {
-        orders.extend(app.pos.orders_for_customer(&customer.id).await?);
+        orders.extend(pos.orders_for_customer(&customer.id).await?);
     }
-    recent_orders(app, orders, "That customer has no orders.", true).await
+    recent_orders(app, pos, orders, "That customer has no orders.", true).await
 }
 
-async fn recent_orders(app: &App, mut orders: Vec<Order>, none: &str, team: bool) -> Result<Reply, PosError> {
+async fn recent_orders(
+    app: &App,
+    pos: &dyn Pos,
+    mut orders: Vec<Order>,
+    none: &str,
+    team: bool,
+) -> Result<Reply, PosError> {
     // Open orders first, then newest.
     orders.sort_by_key(|o| (o.state != OrderState::Open, -o.created_at_ms));
     orders.dedup_by(|a, b| a.id == b.id);
     Ok(match orders.as_slice() {
         [] => Reply::text(none),
-        [order] => describe(app, order, team).await?,
+        [order] => describe(app, pos, order, team).await?,
         _ => {
             let mut reply = Reply::text(format!("Here are the {} most recent orders:", orders.len().min(RECENT)));
             for order in orders.iter().take(RECENT) {
@@ -140,7 +157,7 @@ fn headline(app: &App, order: &Order) -> String {
     }
 }
 
-async fn describe(app: &App, order: &Order, team: bool) -> Result<Reply, PosError> {
+async fn describe(app: &App, pos: &dyn Pos, order: &Order, team: bool) -> Result<Reply, PosError> {
     let view = app.catalog();
     let items: Vec<String> = order.lines.iter().map(|l| format!("{} × {}", l.quantity, l.name)).collect();
     let mut text = headline(app, order);
@@ -162,7 +179,7 @@ async fn describe(app: &App, order: &Order, team: bool) -> Result<Reply, PosErro
     if team {
         reply = reply.field("Total", order.total.to_string()).field("Status", order.state.as_str());
         if let Some(id) = &order.customer_id {
-            let customer = app.pos.customer(id).await?;
+            let customer = pos.customer(id).await?;
             let name = customer.map_or_else(|| id.to_string(), |c| c.display_name());
             reply = reply.field("Customer", name);
         }

@@ -2,12 +2,13 @@
 //! "last sold" and "on order" when the store knows them. Customers hear whether something is
 //! available, never counts.
 
-use super::pos_unreachable;
+use super::{live_or_mirror, pos_unreachable};
 use crate::app::App;
 use crate::channels::Reply;
 use crate::dispatch::DispatchError;
 use crate::domain::{ItemId, LocationId, Person, Quantity, StockState, VariationId};
 use crate::nlu::{Entities, ProductResolution};
+use crate::pos::Pos;
 use std::collections::HashMap;
 
 /// Variations shown in one answer; more invites the person to narrow it down.
@@ -60,10 +61,11 @@ pub async fn run(app: &App, person: &Person, args: &str, entities: &Entities) ->
     };
     let item_name = view.catalog.item(&item_id).map(|i| i.name.clone()).unwrap_or_default();
     let ids: Vec<VariationId> = variations.iter().map(|(id, _)| id.clone()).collect();
-    let levels = match app.pos.stock_levels(&ids, location.as_ref()).await {
-        Ok(levels) => levels,
-        Err(err) => return Ok(pos_unreachable(&err)),
-    };
+    let (levels, stale) =
+        match live_or_mirror(app, async |pos: &dyn Pos| pos.stock_levels(&ids, location.as_ref()).await).await {
+            Ok(found) => found,
+            Err(err) => return Ok(pos_unreachable(&err)),
+        };
     let low_at: HashMap<&VariationId, Option<Quantity>> = view
         .catalog
         .item(&item_id)
@@ -86,13 +88,18 @@ pub async fn run(app: &App, person: &Person, args: &str, entities: &Entities) ->
                 .collect(),
         })
         .collect();
-    if person.role.is_team() {
+    let mut reply = if person.role.is_team() {
         let last_sold = app.store.last_sold(&ids).await?.into_values().max();
         let on_order: Quantity = app.store.on_order(&ids).await?.into_values().sum();
-        Ok(team_answer(app, &item_name, &rows, last_sold, on_order))
+        team_answer(app, &item_name, &rows, last_sold, on_order)
     } else {
-        Ok(customer_answer(&item_name, &rows))
+        customer_answer(&item_name, &rows)
+    };
+    if let Some(stale) = stale {
+        reply.text.push(' ');
+        reply.text.push_str(&stale.note(app));
     }
+    Ok(reply)
 }
 
 struct VariationStock {
