@@ -27,7 +27,23 @@ pub struct HttpState {
 /// The routes. Starts the inbox writer, so call it inside the runtime that will serve.
 pub fn router(app: Arc<App>) -> Router {
     let intake = Intake::start(app.store.clone());
-    Router::new()
+    routes(app, intake, false)
+}
+
+/// The routes plus `POST /bench/ack-only/square`, which verifies and parses exactly like the
+/// real route but answers without recording: the baseline the intake benchmark compares
+/// durable intake against. Never mounted by `run` or `demo`.
+pub fn benchmark_router(app: Arc<App>) -> (Router, Intake) {
+    let intake = Intake::start(app.store.clone());
+    (routes(app, intake.clone(), true), intake)
+}
+
+fn routes(app: Arc<App>, intake: Intake, ack_only: bool) -> Router {
+    let mut router = Router::new();
+    if ack_only {
+        router = router.route("/bench/ack-only/square", post(webhooks::square_ack_only));
+    }
+    router
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))

@@ -127,6 +127,29 @@ fn sqlite_url(url: &str) -> String {
     }
 }
 
+impl Store {
+    /// Splits `items` into runs of a few fixed sizes, largest first, for multi-row statements.
+    /// Fixed shapes mean each connection prepares each statement once and reuses it. On
+    /// PostgreSQL the runs stay small: sqlx 0.9.0 no longer sets TCP_NODELAY, and a statement
+    /// message too large for one write stalls 40 ms on Nagle's algorithm and delayed ACKs.
+    pub fn batch_shapes<'a, T>(&self, items: &'a [T]) -> Vec<&'a [T]> {
+        let sizes: &[usize] = match self.backend {
+            Backend::Sqlite => &[100, 32, 8, 1],
+            Backend::Postgres => &[4, 1],
+        };
+        let mut out = Vec::new();
+        let mut rest = items;
+        for &size in sizes {
+            while rest.len() >= size {
+                let (head, tail) = rest.split_at(size);
+                out.push(head);
+                rest = tail;
+            }
+        }
+        out
+    }
+}
+
 /// The current time in unix milliseconds.
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
