@@ -150,27 +150,10 @@ impl Store {
         }
         // Nine columns a row; 100 rows stay far below every bound-parameter limit.
         for chunk in self.batch_shapes(&records) {
-            let mut sql = String::from(
-                "INSERT INTO audit_log (seq, at_ms, actor, channel, kind, subject, detail, prev_hash, hash) VALUES ",
+            let sql = format!(
+                "INSERT INTO audit_log (seq, at_ms, actor, channel, kind, subject, detail, prev_hash, hash) VALUES {}",
+                super::values_placeholders(chunk.len(), 9)
             );
-            for i in 0..chunk.len() {
-                let b = i * 9;
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push_str(&format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6,
-                    b + 7,
-                    b + 8,
-                    b + 9
-                ));
-            }
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (seq, entry, detail, prev, hash) in chunk {
                 query = query

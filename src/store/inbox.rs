@@ -33,26 +33,11 @@ impl Store {
         let mut new = Vec::new();
         // Seven columns a row; 100 rows stay far below every bound-parameter limit.
         for chunk in self.batch_shapes(events) {
-            let mut sql = String::from(
-                "INSERT INTO inbox (source, event_id, event_type, object_id, payload, received_at_ms, next_attempt_at_ms) VALUES ",
+            let sql = format!(
+                "INSERT INTO inbox (source, event_id, event_type, object_id, payload, received_at_ms, next_attempt_at_ms) \
+                 VALUES {} ON CONFLICT (source, event_id) DO NOTHING RETURNING id, event_id",
+                super::values_placeholders(chunk.len(), 7)
             );
-            for i in 0..chunk.len() {
-                let b = i * 7;
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push_str(&format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6,
-                    b + 7
-                ));
-            }
-            sql.push_str(" ON CONFLICT (source, event_id) DO NOTHING RETURNING id, event_id");
             let mut query = sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql));
             for event in chunk {
                 query = query

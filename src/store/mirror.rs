@@ -35,25 +35,11 @@ async fn upsert(
         format!("ON CONFLICT ({conflict}) DO UPDATE SET {}", updates.join(", "))
     };
     for chunk in rows.chunks(BATCH_ROWS) {
-        let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
-        let mut n = 0;
-        for (i, _) in chunk.iter().enumerate() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            let holders: Vec<String> = columns
-                .iter()
-                .map(|_| {
-                    n += 1;
-                    format!("${n}")
-                })
-                .collect();
-            sql.push('(');
-            sql.push_str(&holders.join(", "));
-            sql.push(')');
-        }
-        sql.push(' ');
-        sql.push_str(&on_conflict);
+        let sql = format!(
+            "INSERT INTO {table} ({}) VALUES {} {on_conflict}",
+            columns.join(", "),
+            super::values_placeholders(chunk.len(), columns.len())
+        );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
         for row in chunk {
             for param in row {

@@ -150,6 +150,25 @@ impl Store {
     }
 }
 
+/// `($1, $2), ($3, $4)` for two rows of two columns: the VALUES list of a multi-row insert.
+pub fn values_placeholders(rows: usize, columns: usize) -> String {
+    let mut out = String::with_capacity(rows * columns * 5);
+    for row in 0..rows {
+        if row > 0 {
+            out.push_str(", ");
+        }
+        out.push('(');
+        for column in 0..columns {
+            if column > 0 {
+                out.push_str(", ");
+            }
+            out.push_str(&format!("${}", row * columns + column + 1));
+        }
+        out.push(')');
+    }
+    out
+}
+
 /// The current time in unix milliseconds.
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
@@ -162,4 +181,16 @@ pub fn migration_versions(backend: Backend) -> Vec<i64> {
         Backend::Postgres => &POSTGRES_MIGRATIONS,
     };
     migrator.iter().map(|m| m.version).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::values_placeholders;
+
+    #[test]
+    fn placeholders_number_rows_then_columns() {
+        assert_eq!(values_placeholders(2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(values_placeholders(1, 1), "($1)");
+        assert_eq!(values_placeholders(0, 4), "");
+    }
 }
