@@ -8,6 +8,23 @@ use super::inbox::InboxRow;
 use super::{AuditEntry, Backend, Store, StoreError, Tx};
 use serde_json::json;
 
+/// The claim statement, with the row-locking clause each backend needs on its subquery.
+/// Due events, oldest first, skipping any whose object has an older event still pending.
+macro_rules! claim_sql {
+    ($lock:literal) => {
+        concat!(
+            "UPDATE inbox SET locked_by = $1, locked_until_ms = $2, attempts = attempts + 1 WHERE id IN (",
+            "SELECT i.id FROM inbox i WHERE i.state = 'pending' AND i.next_attempt_at_ms <= $3 ",
+            "AND (i.locked_until_ms IS NULL OR i.locked_until_ms < $3) ",
+            "AND NOT EXISTS (SELECT 1 FROM inbox o WHERE o.source = i.source AND o.object_id = i.object_id ",
+            "AND o.state = 'pending' AND o.id < i.id) ",
+            "ORDER BY i.id LIMIT $4 ",
+            $lock,
+            ") RETURNING id, source, event_id, event_type, object_id, payload, state, attempts"
+        )
+    };
+}
+
 /// How a failed event is treated: retried later, or parked for a person to look at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FailureOutcome {
@@ -26,24 +43,8 @@ impl Store {
     ) -> Result<Vec<InboxRow>, StoreError> {
         // PostgreSQL skips rows another worker is claiming; SQLite has a single writer anyway.
         let sql = match self.backend() {
-            Backend::Postgres => {
-                "UPDATE inbox SET locked_by = $1, locked_until_ms = $2, attempts = attempts + 1 WHERE id IN (\
-                 SELECT i.id FROM inbox i WHERE i.state = 'pending' AND i.next_attempt_at_ms <= $3 \
-                 AND (i.locked_until_ms IS NULL OR i.locked_until_ms < $3) \
-                 AND NOT EXISTS (SELECT 1 FROM inbox o WHERE o.source = i.source AND o.object_id = i.object_id \
-                 AND o.state = 'pending' AND o.id < i.id) \
-                 ORDER BY i.id LIMIT $4 FOR UPDATE SKIP LOCKED) \
-                 RETURNING id, source, event_id, event_type, object_id, payload, state, attempts"
-            }
-            Backend::Sqlite => {
-                "UPDATE inbox SET locked_by = $1, locked_until_ms = $2, attempts = attempts + 1 WHERE id IN (\
-                 SELECT i.id FROM inbox i WHERE i.state = 'pending' AND i.next_attempt_at_ms <= $3 \
-                 AND (i.locked_until_ms IS NULL OR i.locked_until_ms < $3) \
-                 AND NOT EXISTS (SELECT 1 FROM inbox o WHERE o.source = i.source AND o.object_id = i.object_id \
-                 AND o.state = 'pending' AND o.id < i.id) \
-                 ORDER BY i.id LIMIT $4) \
-                 RETURNING id, source, event_id, event_type, object_id, payload, state, attempts"
-            }
+            Backend::Postgres => claim_sql!("FOR UPDATE SKIP LOCKED"),
+            Backend::Sqlite => claim_sql!(""),
         };
         let mut rows: Vec<InboxRow> = sqlx::query_as(sql)
             .bind(worker)
