@@ -9,7 +9,9 @@ use crate::domain::{Catalog, Location};
 use crate::llm::LlmClient;
 use crate::nlu::{IntentClassifier, ProductIndex};
 use crate::pos::Pos;
+use crate::pos::clover::{CloverPos, client::CloverClient};
 use crate::pos::retry::RetryPolicy;
+use crate::pos::shopify::{ShopifyPos, client::ShopifyClient};
 use crate::pos::sim::{SimOptions, SimPos, generate};
 use crate::pos::square::{SquarePos, client::SquareClient};
 use crate::store::Store;
@@ -126,8 +128,14 @@ fn pos_from_config(config: &Config, store: &Store) -> anyhow::Result<Arc<dyn Pos
                 generate(&SimOptions { timezone: config.timezone(), ..SimOptions::new(config.pos.sim.seed, today) });
             Ok(Arc::new(SimPos::new(Arc::new(shop))))
         }
-        other => {
-            anyhow::bail!("pos.provider = {other:?} has no connector in this build yet; use \"square\" or \"sim\"")
+        PosProvider::Clover => {
+            let clover = config.pos.clover.as_ref().context("[pos.clover] is missing")?;
+            let client = CloverClient::new(clover, POS_TIMEOUT, RetryPolicy::default())?;
+            Ok(Arc::new(CloverPos::new(client, store.clone(), &clover.merchant_id)))
+        }
+        PosProvider::Shopify => {
+            let shopify = config.pos.shopify.as_ref().context("[pos.shopify] is missing")?;
+            Ok(Arc::new(ShopifyPos::new(ShopifyClient::new(shopify, POS_TIMEOUT, RetryPolicy::default())?)))
         }
     }
 }

@@ -169,11 +169,10 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Sync { full } => {
             let app = open_app(&cli, None).await?;
             let days = if *full { 366 } else { 35 };
-            let report = sync::pull(app.pos.as_ref(), &app.store, days, |share, what| {
-                tracing::info!("sync: {what} {:.0}%", share * 100.0);
-            })
-            .await
-            .context("syncing from the POS")?;
+            let mut bar = crate::progress::ProgressBar::default();
+            let report = sync::pull(app.pos.as_ref(), &app.store, days, |share, what| bar.update(share, what)).await;
+            bar.finish();
+            let report = report.context("syncing from the POS")?;
             app.set_catalog(
                 app.pos.catalog().await.context("reading the catalog")?,
                 app.pos.locations().await.context("reading locations")?,

@@ -14,6 +14,7 @@ pub mod jobs;
 pub mod llm;
 pub mod nlu;
 pub mod pos;
+pub mod progress;
 pub mod store;
 pub mod telemetry;
 pub mod workflows;

@@ -5,87 +5,183 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+#[path = "fakes/clover.rs"]
+mod fake_clover;
+#[path = "fakes/shopify.rs"]
+mod fake_shopify;
 #[path = "fakes/square.rs"]
 mod fake_square;
+#[path = "fakes/wire.rs"]
+mod wire;
 
-use fake_square::Fault;
 use std::sync::Arc;
 use std::time::Duration;
 use tillpilot::config::{Secret, SquareConfig};
-use tillpilot::domain::{CustomerId, FulfilmentKind, FulfilmentState, LocationId, Order, OrderId, Phone, VariationId};
+use tillpilot::domain::{
+    Catalog, CategoryId, CustomerId, FulfilmentKind, FulfilmentState, Location, LocationId, Order, OrderId, Phone,
+    Quantity, StockLevel, VariationId,
+};
+use tillpilot::pos::clover::mapping as clover_mapping;
+use tillpilot::pos::clover::{CloverPos, client::CloverClient};
 use tillpilot::pos::retry::RetryPolicy;
+use tillpilot::pos::shopify::{ShopifyPos, client::ShopifyClient};
 use tillpilot::pos::sim::{SimPos, SimShop};
 use tillpilot::pos::square::SquarePos;
 use tillpilot::pos::square::client::SquareClient;
 use tillpilot::pos::square::mapping;
 use tillpilot::pos::{Pos, PosError};
+use wire::Fault;
 
-/// What a connector can faithfully report: Square has no "delivered" state for shipments.
-fn as_square_sees_it(mut order: Order) -> Order {
-    if let Some(f) = &mut order.fulfilment
-        && f.kind == FulfilmentKind::Shipment
-        && f.state == FulfilmentState::Delivered
-    {
-        f.state = FulfilmentState::Shipped;
-    }
-    order
+/// The shop as one connector can express it: what `conformance` expects to read back.
+struct Expected {
+    locations: Vec<Location>,
+    catalog: Catalog,
+    stock: Vec<StockLevel>,
+    /// Oldest first.
+    orders: Vec<Order>,
+    vendors: Vec<String>,
 }
 
-/// The same questions, asked of any `Pos`, checked against the shop it fronts.
-async fn conformance(pos: &dyn Pos, shop: &SimShop, lossy: fn(Order) -> Order) {
+impl Expected {
+    fn of(shop: &SimShop) -> Expected {
+        Expected {
+            locations: shop.locations.clone(),
+            catalog: shop.catalog.clone(),
+            stock: shop.stock.clone(),
+            orders: shop.orders.clone(),
+            vendors: shop.vendors.iter().map(|v| v.name.clone()).collect(),
+        }
+    }
+
+    /// Square has no "delivered" state for shipments.
+    fn as_square_sees_it(shop: &SimShop) -> Expected {
+        let mut expected = Expected::of(shop);
+        for order in &mut expected.orders {
+            if let Some(f) = &mut order.fulfilment
+                && f.kind == FulfilmentKind::Shipment
+                && f.state == FulfilmentState::Delivered
+            {
+                f.state = FulfilmentState::Shipped;
+            }
+        }
+        expected
+    }
+
+    /// One Clover merchant is one location; Clover has no low-stock thresholds, no vendors and
+    /// no shipment tracking.
+    fn as_clover_sees_it(shop: &SimShop, merchant: &str) -> Expected {
+        let mut expected = Expected::of(shop);
+        expected.locations.retain(|l| l.id.as_str() == merchant);
+        for variation in expected.catalog.items.iter_mut().flat_map(|i| i.variations.iter_mut()) {
+            variation.low_stock_at = None;
+        }
+        expected.stock.retain(|s| s.location_id.as_str() == merchant);
+        expected.orders.retain(|o| o.location_id.as_str() == merchant);
+        for order in &mut expected.orders {
+            order.fulfilment = None;
+        }
+        expected.vendors.clear();
+        expected
+    }
+
+    /// Shopify's categories are product types (named, not numbered), its quantities whole
+    /// units; it has no low-stock thresholds and no vendors.
+    fn as_shopify_sees_it(shop: &SimShop) -> Expected {
+        let mut expected = Expected::of(shop);
+        let names: Vec<(CategoryId, String)> =
+            shop.catalog.categories.iter().map(|c| (c.id.clone(), c.name.clone())).collect();
+        let name_of = |id: &CategoryId| names.iter().find(|(c, _)| c == id).map(|(_, n)| CategoryId::new(n));
+        for item in &mut expected.catalog.items {
+            item.category_id = item.category_id.as_ref().and_then(name_of);
+            for variation in &mut item.variations {
+                variation.low_stock_at = None;
+            }
+        }
+        let used: std::collections::HashSet<_> =
+            expected.catalog.items.iter().filter_map(|i| i.category_id.clone()).collect();
+        expected.catalog.categories.retain(|c| used.contains(&CategoryId::new(&c.name)));
+        for level in &mut expected.stock {
+            level.on_hand = Quantity::from_units(fake_shopify::units(level.on_hand));
+        }
+        for line in expected.orders.iter_mut().flat_map(|o| o.lines.iter_mut()) {
+            line.quantity = Quantity::from_units(fake_shopify::units(line.quantity).max(1));
+        }
+        expected.vendors.clear();
+        expected
+    }
+}
+
+fn stock_triples(levels: &[StockLevel]) -> Vec<(String, String, Quantity)> {
+    let mut triples: Vec<_> =
+        levels.iter().map(|s| (s.variation_id.0.clone(), s.location_id.0.clone(), s.on_hand)).collect();
+    triples.sort();
+    triples
+}
+
+/// The same questions, asked of any `Pos`, checked against the shop as that POS can express it.
+async fn conformance(pos: &dyn Pos, expected: &Expected) {
     let name = pos.provider();
     let locations = pos.locations().await.unwrap();
-    assert_eq!(locations, shop.locations, "{name}: locations");
+    assert_eq!(locations, expected.locations, "{name}: locations");
 
     let catalog = pos.catalog().await.unwrap();
-    assert_eq!(catalog.items, shop.catalog.items, "{name}: items and variations");
-    assert_eq!(catalog.categories.len(), shop.catalog.categories.len(), "{name}: categories");
+    assert_eq!(catalog.items, expected.catalog.items, "{name}: items and variations");
+    assert_eq!(catalog.categories.len(), expected.catalog.categories.len(), "{name}: categories");
 
     let some: Vec<VariationId> =
-        shop.catalog.items.iter().take(5).flat_map(|i| i.variations.iter().map(|v| v.id.clone())).collect();
-    let mut expected: Vec<_> = shop.stock.iter().filter(|s| some.contains(&s.variation_id)).cloned().collect();
-    let mut got = pos.stock_levels(&some, None).await.unwrap();
-    expected.sort_by(|a, b| (&a.variation_id, &a.location_id).cmp(&(&b.variation_id, &b.location_id)));
-    got.sort_by(|a, b| (&a.variation_id, &a.location_id).cmp(&(&b.variation_id, &b.location_id)));
-    assert_eq!(got, expected, "{name}: stock for chosen variations");
+        expected.catalog.items.iter().take(5).flat_map(|i| i.variations.iter().map(|v| v.id.clone())).collect();
+    let chosen: Vec<StockLevel> = expected.stock.iter().filter(|s| some.contains(&s.variation_id)).cloned().collect();
+    let got = pos.stock_levels(&some, None).await.unwrap();
+    assert_eq!(stock_triples(&got), stock_triples(&chosen), "{name}: stock for chosen variations");
     let main = LocationId::new("L-MAIN");
     let at_main = pos.stock_levels(&[], Some(&main)).await.unwrap();
-    assert_eq!(
-        at_main.len(),
-        shop.stock.iter().filter(|s| s.location_id == main).count(),
-        "{name}: all stock at one location"
-    );
+    let expected_at_main: Vec<StockLevel> = expected.stock.iter().filter(|s| s.location_id == main).cloned().collect();
+    assert_eq!(stock_triples(&at_main), stock_triples(&expected_at_main), "{name}: all stock at one location");
 
-    let expected_1042 = shop.orders.iter().find(|o| o.number == "1042").cloned().map(lossy);
+    let expected_1042 = expected.orders.iter().find(|o| o.number == "1042").cloned();
     assert_eq!(pos.order(&OrderId::new("ORD-W-1042")).await.unwrap(), expected_1042, "{name}: order by id");
     assert_eq!(pos.order(&OrderId::new("NO-SUCH-ORDER")).await.unwrap(), None, "{name}: missing order");
     let by_number = pos.orders_by_number("#1043").await.unwrap();
     assert_eq!(by_number.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(), ["ORD-W-1043"], "{name}: by number");
+    assert_eq!(pos.orders_by_number("1043").await.unwrap(), by_number, "{name}: by number without #");
     assert!(pos.orders_by_number("99999999").await.unwrap().is_empty());
 
     let alex = CustomerId::new("CUST-001");
     let mine = pos.orders_for_customer(&alex).await.unwrap();
-    let expected: Vec<Order> =
-        shop.orders.iter().rev().filter(|o| o.customer_id.as_ref() == Some(&alex)).cloned().map(lossy).collect();
-    assert_eq!(mine, expected, "{name}: a customer's orders, newest first");
+    let theirs: Vec<Order> =
+        expected.orders.iter().rev().filter(|o| o.customer_id.as_ref() == Some(&alex)).cloned().collect();
+    assert_eq!(mine, theirs, "{name}: a customer's orders, newest first");
 
     let phone = Phone::parse("+13125550142").unwrap();
     let found = pos.customers_by_phone(&phone).await.unwrap();
     assert_eq!(found.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["CUST-001"], "{name}: by phone");
+    let priya = Phone::parse("+13125550143").unwrap();
+    let found = pos.customers_by_phone(&priya).await.unwrap();
+    assert_eq!(found.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["CUST-002"], "{name}: by phone (national)");
     let by_email = pos.customers_by_email("Alex.Kim@example.com").await.unwrap();
     assert_eq!(by_email.len(), 1, "{name}: by email");
     assert_eq!(pos.customer(&alex).await.unwrap().map(|c| c.given_name), Some("Alex".into()));
 
-    let end = shop.orders.last().unwrap().created_at_ms + 1;
+    let end = expected.orders.last().unwrap().created_at_ms + 1;
     let start = end - 2 * 86_400_000;
     let window: Vec<Order> =
-        shop.orders.iter().filter(|o| o.created_at_ms >= start && o.created_at_ms < end).cloned().map(lossy).collect();
+        expected.orders.iter().filter(|o| o.created_at_ms >= start && o.created_at_ms < end).cloned().collect();
     assert_eq!(pos.orders_between(start, end, None).await.unwrap(), window, "{name}: orders in a window");
 
     let vendors = pos.vendors().await.unwrap();
+    assert_eq!(vendors.iter().map(|v| v.name.clone()).collect::<Vec<_>>(), expected.vendors, "{name}: vendors");
+
+    // A stock count written (twice, as a retry would) reads back once.
+    let variation = &some[0];
+    let location = &expected.locations[0].id;
+    for _ in 0..2 {
+        pos.record_count(variation, location, Quantity::from_units(17), "count-conformance-1").await.unwrap();
+    }
+    let after = pos.stock_levels(std::slice::from_ref(variation), Some(location)).await.unwrap();
     assert_eq!(
-        vendors.iter().map(|v| &v.name).collect::<Vec<_>>(),
-        shop.vendors.iter().map(|v| &v.name).collect::<Vec<_>>()
+        after.iter().map(|s| s.on_hand).collect::<Vec<_>>(),
+        [Quantity::from_units(17)],
+        "{name}: a recorded count reads back"
     );
 }
 
@@ -115,7 +211,7 @@ async fn square_pos(base_url: &str, timeout: Duration) -> (SquarePos, tillpilot:
 #[tokio::test]
 async fn the_simulated_shop_conforms() {
     let shop = common::shop();
-    conformance(&SimPos::new(shop.clone()), &shop, |o| o).await;
+    conformance(&SimPos::new(shop.clone()), &Expected::of(&shop)).await;
 }
 
 #[tokio::test]
@@ -126,7 +222,7 @@ async fn the_square_connector_conforms_through_the_wire_format() {
     let (pos, store, _db) = square_pos(&url, Duration::from_secs(5)).await;
     // As in production: the mirror is synced, and order numbers resolve through it.
     tillpilot::jobs::sync::pull(&pos, &store, 35, |_, _| {}).await.unwrap();
-    conformance(&pos, &shop, as_square_sees_it).await;
+    conformance(&pos, &Expected::as_square_sees_it(&shop)).await;
     let searches = fake
         .calls()
         .into_iter()
@@ -259,4 +355,205 @@ async fn when_square_stops_answering_the_bot_answers_from_the_mirror_and_says_so
         "{}",
         order.reply.text
     );
+}
+
+fn clover_config(base_url: &str, token: &str) -> tillpilot::config::CloverConfig {
+    tillpilot::config::CloverConfig {
+        merchant_id: "L-MAIN".into(),
+        access_token: Secret::new(token),
+        base_url: base_url.into(),
+        webhook_auth_code: None,
+    }
+}
+
+async fn clover_pos(url: &str, page_size: usize) -> (CloverPos, tillpilot::store::Store, common::TestDb) {
+    let db = common::sqlite_db();
+    let store = common::store(&db).await;
+    let mut client =
+        CloverClient::new(&clover_config(url, fake_clover::TOKEN), Duration::from_millis(800), fast_retries()).unwrap();
+    client.page_size = page_size;
+    (CloverPos::new(client, store.clone(), "L-MAIN"), store, db)
+}
+
+#[tokio::test]
+async fn the_clover_connector_conforms_through_the_wire_format() {
+    let shop = common::shop();
+    let (fake, url) = fake_clover::start(shop.clone(), "L-MAIN").await;
+    let (pos, store, _db) = clover_pos(&url, 250).await;
+    tillpilot::jobs::sync::pull(&pos, &store, 10, |_, _| {}).await.unwrap();
+    conformance(&pos, &Expected::as_clover_sees_it(&shop, "L-MAIN")).await;
+
+    let calls = fake.calls();
+    assert!(calls.iter().any(|c| c.contains("\"offset\", \"250\"")), "listings were paged by offset");
+    // Clover allows 16 requests per second per token: no one-second window may hold more.
+    let times = fake.wire.times();
+    let busiest = times
+        .iter()
+        .map(|start| {
+            times.iter().filter(|t| **t >= *start && t.duration_since(*start) < Duration::from_secs(1)).count()
+        })
+        .max()
+        .unwrap();
+    assert!(times.len() > 40, "enough calls to test the pace: {}", times.len());
+    assert!(busiest <= 16, "{busiest} requests in one second");
+}
+
+#[tokio::test]
+async fn clover_retries_rate_limits_and_server_errors_but_not_client_errors() {
+    let shop = common::shop();
+    let (fake, url) = fake_clover::start(shop.clone(), "L-MAIN").await;
+    let (pos, _, _db) = clover_pos(&url, 1000).await;
+    let id = OrderId::new("ORD-W-1042");
+
+    fake.fail_next(&[Fault::Status(429, Some("1")), Fault::Status(502, None), Fault::Stall(Duration::from_secs(2))]);
+    assert!(pos.order(&id).await.unwrap().is_some(), "429, 502 and a stall are retried");
+    assert_eq!(fake.calls().len(), 4);
+
+    fake.fail_next(&[Fault::Status(500, None); 4]);
+    assert!(matches!(pos.order(&id).await, Err(PosError::Unavailable(_))), "bounded attempts");
+    fake.fail_next(&[Fault::Malformed]);
+    assert!(matches!(pos.order(&id).await, Err(PosError::Malformed(_))));
+    fake.fail_next(&[Fault::Status(400, None)]);
+    assert!(matches!(pos.order(&id).await, Err(PosError::Rejected { status: 400, .. })));
+
+    let client = CloverClient::new(&clover_config(&url, "wrong"), Duration::from_secs(2), fast_retries()).unwrap();
+    let db = common::sqlite_db();
+    let unauthorized = CloverPos::new(client, common::store(&db).await, "L-MAIN");
+    assert!(matches!(unauthorized.locations().await, Err(PosError::Unauthorized)));
+}
+
+#[test]
+fn published_clover_examples_map_to_the_domain() {
+    let read = |name: &str| std::fs::read_to_string(format!("tests/fixtures/clover/{name}")).unwrap();
+    let item: clover_mapping::CloverItem = serde_json::from_str(&read("item_expand_categories_response.json")).unwrap();
+    let items = clover_mapping::catalog(std::slice::from_ref(&item));
+    assert_eq!(items[0].name, "Bangers and Mash");
+    assert_eq!(items[0].category_id.as_ref().map(|c| c.as_str()), Some("MHH9XR2YXZ4T4"));
+    assert_eq!(items[0].variations[0].price.minor(), 150);
+    assert_eq!(items[0].variations[0].sku.as_deref(), Some("024463061095"), "the code stands in for a missing SKU");
+
+    let stock: clover_mapping::CloverStock = serde_json::from_str(&read("item_stock_update_response.json")).unwrap();
+    let level = stock.to_domain(&LocationId::new("M1"), 5);
+    assert_eq!((level.variation_id.as_str(), level.on_hand.milli()), ("3Z29BX6C013XC", 160_500));
+}
+
+fn shopify_config(base_url: &str, token: &str) -> tillpilot::config::ShopifyConfig {
+    tillpilot::config::ShopifyConfig {
+        shop: "corner.myshopify.com".into(),
+        access_token: Secret::new(token),
+        api_secret: None,
+        base_url: Some(base_url.into()),
+    }
+}
+
+fn shopify_pos(url: &str) -> ShopifyPos {
+    ShopifyPos::new(
+        ShopifyClient::new(&shopify_config(url, fake_shopify::TOKEN), Duration::from_millis(800), fast_retries())
+            .unwrap(),
+    )
+}
+
+const ROOMY: fake_shopify::Bucket = fake_shopify::Bucket { cost: 10.0, maximum: 1_000_000.0, restore_rate: 1_000.0 };
+
+#[tokio::test]
+async fn the_shopify_connector_conforms_through_the_wire_format() {
+    let shop = common::shop();
+    let (fake, url) = fake_shopify::start(shop.clone(), 45, ROOMY).await;
+    conformance(&shopify_pos(&url), &Expected::as_shopify_sees_it(&shop)).await;
+    assert!(fake.calls().iter().any(|c| c.contains("\"after\"")), "connections were paged");
+}
+
+#[tokio::test]
+async fn shopify_waits_for_its_query_cost_bucket_instead_of_failing() {
+    let shop = common::shop();
+    // Room for two queries, and points for one more every 50 ms.
+    let tight = fake_shopify::Bucket { cost: 50.0, maximum: 100.0, restore_rate: 1_000.0 };
+    let (fake, url) = fake_shopify::start(shop.clone(), 100, tight).await;
+    let pos = shopify_pos(&url);
+    for _ in 0..12 {
+        assert!(pos.order(&OrderId::new("ORD-W-1042")).await.unwrap().is_some());
+    }
+    assert_eq!(fake.calls().len() - fake.throttled(), 12, "every query was answered");
+    assert!(fake.throttled() <= 1, "the client paced itself by the reported bucket: {} throttled", fake.throttled());
+}
+
+#[tokio::test]
+async fn shopify_retries_rate_limits_and_server_errors_but_not_client_errors() {
+    let shop = common::shop();
+    let (fake, url) = fake_shopify::start(shop.clone(), 100, ROOMY).await;
+    let pos = shopify_pos(&url);
+    let id = OrderId::new("ORD-W-1042");
+    fake.fail_next(&[Fault::Status(429, Some("1")), Fault::Status(503, None), Fault::Stall(Duration::from_secs(2))]);
+    assert!(pos.order(&id).await.unwrap().is_some());
+    assert_eq!(fake.calls().len(), 4);
+    fake.fail_next(&[Fault::Status(500, None); 4]);
+    assert!(matches!(pos.order(&id).await, Err(PosError::Unavailable(_))), "bounded attempts");
+    fake.fail_next(&[Fault::Malformed]);
+    assert!(matches!(pos.order(&id).await, Err(PosError::Malformed(_))));
+    fake.fail_next(&[Fault::Status(400, None)]);
+    assert!(matches!(pos.order(&id).await, Err(PosError::Rejected { status: 400, .. })));
+
+    let wrong = ShopifyPos::new(
+        ShopifyClient::new(&shopify_config(&url, "wrong"), Duration::from_secs(2), fast_retries()).unwrap(),
+    );
+    assert!(matches!(wrong.locations().await, Err(PosError::Unauthorized)));
+}
+
+#[tokio::test]
+async fn square_applies_a_stock_count_once_per_idempotency_key_even_when_retried() {
+    let shop = common::shop();
+    let (fake, url) = fake_square::start(shop.clone(), 500).await;
+    let (pos, _, _db) = square_pos(&url, Duration::from_secs(2)).await;
+    let variation = shop.catalog.items[0].variations[0].id.clone();
+    let main = LocationId::new("L-MAIN");
+    // The first attempt fails after Square may have applied it; the retry carries the same key.
+    fake.fail_next(&[Fault::Status(500, None)]);
+    pos.record_count(&variation, &main, Quantity::from_units(9), "count-42").await.unwrap();
+    pos.record_count(&variation, &main, Quantity::from_units(9), "count-42").await.unwrap();
+    let writes: Vec<String> =
+        fake.calls().into_iter().filter(|c| c.starts_with("POST /v2/inventory/changes/batch-create")).collect();
+    assert_eq!(writes.len(), 3, "one failed attempt, its retry, and the repeated call");
+    assert!(writes.iter().all(|w| w.contains("\"idempotency_key\":\"count-42\"")));
+    assert_eq!(fake.changes.lock().unwrap().len(), 1, "applied once");
+    assert!(matches!(
+        pos.record_count(&variation, &main, Quantity::from_units(9), "").await,
+        Err(PosError::Rejected { status: 400, .. })
+    ));
+}
+
+#[tokio::test]
+async fn clover_notifications_refresh_the_mirror_from_the_api() {
+    let shop = common::shop();
+    let (fake, url) = fake_clover::start(shop.clone(), "L-MAIN").await;
+    let (pos, _, _db) = clover_pos(&url, 1000).await;
+    let db = common::sqlite_db();
+    let app = tillpilot::app::App::start(common::config(&db), Some(Arc::new(pos))).await.unwrap();
+    sqlx::query("DELETE FROM order_lines WHERE order_id = 'ORD-W-1042'").execute(app.store.pool()).await.unwrap();
+    sqlx::query("DELETE FROM orders WHERE id = 'ORD-W-1042'").execute(app.store.pool()).await.unwrap();
+    let variation = shop.catalog.items[3].variations[0].id.clone();
+    fake.set_stock.lock().unwrap().insert(variation.0.clone(), 31.0);
+
+    let body = serde_json::json!({ "appId": "APP", "merchants": { "L-MAIN": [
+        { "objectId": "O:ORD-W-1042", "type": "UPDATE", "ts": 1_700_000_000_000_i64 },
+        { "objectId": format!("I:{}", variation.as_str()), "type": "UPDATE", "ts": 1_700_000_000_001_i64 },
+    ] } })
+    .to_string();
+    let tillpilot::pos::clover::webhook::CloverDelivery::Events(events) =
+        tillpilot::pos::clover::webhook::read(Some("auth"), Some("auth"), body.as_bytes()).unwrap()
+    else {
+        panic!("expected events")
+    };
+    let mut tx = app.store.begin().await.unwrap();
+    app.store.receive_events(&mut tx, &events, tillpilot::store::now_ms()).await.unwrap();
+    tx.commit().await.unwrap();
+    let pass = tillpilot::jobs::inbox_worker::process_due(&app, "w1").await.unwrap();
+    assert_eq!(pass.processed, 2);
+
+    let (number,): (String,) =
+        sqlx::query_as("SELECT number FROM orders WHERE id = 'ORD-W-1042'").fetch_one(app.store.pool()).await.unwrap();
+    assert_eq!(number, "1042");
+    let stock =
+        app.store.mirror_stock(std::slice::from_ref(&variation), Some(&LocationId::new("L-MAIN"))).await.unwrap();
+    assert_eq!(stock.iter().map(|s| s.on_hand).collect::<Vec<_>>(), [Quantity::from_units(31)]);
+    assert!(fake.calls().iter().any(|c| c.starts_with(&format!("GET item_stocks/{}", variation.as_str()))));
 }

@@ -41,6 +41,8 @@ pub struct PassReport {
 /// The effect an event asks for, decided before any write.
 enum Effect {
     Stock(Vec<StockLevel>),
+    /// Fetch the variation's current stock everywhere.
+    StockOf(VariationId),
     Order(OrderId),
     Customer(CustomerId),
     Ignore(&'static str),
@@ -55,6 +57,9 @@ fn decide(row: &InboxRow) -> Result<Effect, ProcessError> {
         ("square", "customer.created" | "customer.updated") => Effect::Customer(CustomerId::new(object)),
         ("clover", t) if t.starts_with("O:") => Effect::Order(OrderId::new(clover_id())),
         ("clover", t) if t.starts_with("C:") => Effect::Customer(CustomerId::new(clover_id())),
+        ("clover", t) if t.starts_with("I:") && !t.ends_with(":DELETE") => {
+            Effect::StockOf(VariationId::new(clover_id()))
+        }
         ("shopify", t) if t.starts_with("orders/") => Effect::Order(OrderId::new(object)),
         ("shopify", t) if t.starts_with("customers/") => Effect::Customer(CustomerId::new(object)),
         _ => Effect::Ignore("stored; not an event type Tillpilot acts on"),
@@ -99,6 +104,10 @@ async fn apply(app: &App, row: &InboxRow, worker: &str) -> Result<bool, ProcessE
     // Reads from the POS happen before the transaction, so no lock waits on the network.
     let (note, order, customer, stock) = match decide(row)? {
         Effect::Stock(levels) => (format!("{} stock counts", levels.len()), None, None, levels),
+        Effect::StockOf(id) => {
+            let levels = app.pos.stock_levels(std::slice::from_ref(&id), None).await?;
+            (format!("{} stock counts refreshed from the POS", levels.len()), None, None, levels)
+        }
         Effect::Order(id) => match app.pos.order(&id).await? {
             Some(order) => ("order refreshed from the POS".to_owned(), Some(order), None, Vec::new()),
             None => ("order not found at the POS".to_owned(), None, None, Vec::new()),

@@ -2,8 +2,8 @@
 //! reached. Figures are as of the last sync or webhook, and answers say so.
 
 use crate::domain::{
-    Catalog, Customer, CustomerId, Location, LocationId, Order, OrderId, Phone, StockLevel, VariationId, Vendor,
-    VendorItem, order::normalize_order_number,
+    Catalog, Customer, CustomerId, Location, LocationId, Order, OrderId, Phone, Quantity, StockLevel, VariationId,
+    Vendor, VendorItem, order::normalize_order_number,
 };
 use crate::pos::{Pos, PosError};
 use crate::store::mirror_read::CustomerFilter;
@@ -87,5 +87,9 @@ impl Pos for MirrorPos {
 
     async fn customers_by_email(&self, email: &str) -> Result<Vec<Customer>, PosError> {
         self.store.mirror_customers(CustomerFilter::Email, &email.trim().to_lowercase()).await.map_err(unavailable)
+    }
+
+    async fn record_count(&self, _: &VariationId, _: &LocationId, _: Quantity, _: &str) -> Result<(), PosError> {
+        Err(PosError::Unavailable("the till system is not connected, so nothing can be written to it".into()))
     }
 }

@@ -4,6 +4,7 @@
 //! only after a person approved.
 
 pub mod clover;
+pub mod http;
 pub mod mirror;
 pub mod retry;
 pub mod shopify;
@@ -12,8 +13,8 @@ pub mod square;
 pub mod webhook;
 
 use crate::domain::{
-    Catalog, Customer, CustomerId, Location, LocationId, Order, OrderId, Phone, StockLevel, VariationId, Vendor,
-    VendorItem,
+    Catalog, Customer, CustomerId, Location, LocationId, Order, OrderId, Phone, Quantity, StockLevel, VariationId,
+    Vendor, VendorItem,
 };
 use async_trait::async_trait;
 use std::time::Duration;
@@ -76,4 +77,15 @@ pub trait Pos: Send + Sync {
     async fn customers_by_phone(&self, phone: &Phone) -> Result<Vec<Customer>, PosError>;
 
     async fn customers_by_email(&self, email: &str) -> Result<Vec<Customer>, PosError>;
+
+    /// Records a stock count: the variation's on-hand figure at `location` becomes `on_hand`.
+    /// Tillpilot writes only what a person approved. `idempotency_key` names this count, so a
+    /// retried call (or a second click) cannot apply it twice.
+    async fn record_count(
+        &self,
+        variation: &VariationId,
+        location: &LocationId,
+        on_hand: Quantity,
+        idempotency_key: &str,
+    ) -> Result<(), PosError>;
 }

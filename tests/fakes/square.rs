@@ -10,42 +10,46 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use tillpilot::domain::{FulfilmentKind, FulfilmentState, Order, OrderState};
 use tillpilot::pos::sim::SimShop;
 
-pub const TOKEN: &str = "EAAA-fake-token";
+pub use crate::wire::Fault;
+use crate::wire::Recorder;
 
-#[derive(Clone, Copy, Debug)]
-pub enum Fault {
-    Status(u16, Option<&'static str>),
-    Stall(Duration),
-    Malformed,
-}
+pub const TOKEN: &str = "EAAA-fake-token";
 
 pub struct FakeSquare {
     pub shop: Arc<SimShop>,
     pub page_size: usize,
-    pub faults: Mutex<VecDeque<Fault>>,
-    pub calls: Mutex<Vec<String>>,
+    pub wire: Recorder,
+    /// Idempotency keys of applied inventory changes, and the changes.
+    pub changes: Mutex<Vec<(String, Value)>>,
+    /// Counts applied by those changes, by (variation, location).
+    pub set_stock: Mutex<HashMap<(String, String), String>>,
 }
 
 impl FakeSquare {
     pub fn fail_next(&self, faults: &[Fault]) {
-        self.faults.lock().unwrap().extend(faults.iter().cloned());
+        self.wire.fail_next(faults);
     }
 
     pub fn calls(&self) -> Vec<String> {
-        self.calls.lock().unwrap().clone()
+        self.wire.calls()
     }
 }
 
 type Shared = Arc<FakeSquare>;
 
 pub async fn start(shop: Arc<SimShop>, page_size: usize) -> (Shared, String) {
-    let fake = Arc::new(FakeSquare { shop, page_size, faults: Mutex::default(), calls: Mutex::default() });
+    let fake = Arc::new(FakeSquare {
+        shop,
+        page_size,
+        wire: Recorder::default(),
+        changes: Mutex::default(),
+        set_stock: Mutex::default(),
+    });
     let router = axum::Router::new()
         .route("/v2/locations", get(locations))
         .route("/v2/catalog/list", get(catalog))
@@ -55,6 +59,7 @@ pub async fn start(shop: Arc<SimShop>, page_size: usize) -> (Shared, String) {
         .route("/v2/customers/search", post(search_customers))
         .route("/v2/customers/{id}", get(customer))
         .route("/v2/vendors/search", post(vendors))
+        .route("/v2/inventory/changes/batch-create", post(change_inventory))
         .with_state(fake.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -69,30 +74,15 @@ fn error(status: StatusCode, code: &str) -> Response {
 
 /// Records the call, checks the headers, and applies the next fault if one is queued.
 async fn gate(fake: &FakeSquare, headers: &HeaderMap, what: String) -> Option<Response> {
-    fake.calls.lock().unwrap().push(what);
     let auth = headers.get("authorization").and_then(|v| v.to_str().ok());
-    if auth != Some(&format!("Bearer {TOKEN}")) {
-        return Some(error(StatusCode::UNAUTHORIZED, "UNAUTHORIZED"));
-    }
-    if headers.get("square-version").is_none() {
-        return Some(error(StatusCode::BAD_REQUEST, "MISSING_VERSION"));
-    }
-    let fault = fake.faults.lock().unwrap().pop_front();
-    match fault {
-        None => None,
-        Some(Fault::Status(code, retry_after)) => {
-            let mut response = error(StatusCode::from_u16(code).unwrap(), "FAULT");
-            if let Some(after) = retry_after {
-                response.headers_mut().insert("retry-after", after.parse().unwrap());
-            }
-            Some(response)
-        }
-        Some(Fault::Stall(d)) => {
-            tokio::time::sleep(d).await;
-            None
-        }
-        Some(Fault::Malformed) => Some((StatusCode::OK, "{\"orders\": [").into_response()),
-    }
+    let refusal = if auth != Some(&format!("Bearer {TOKEN}")) {
+        Some(error(StatusCode::UNAUTHORIZED, "UNAUTHORIZED"))
+    } else if headers.get("square-version").is_none() {
+        Some(error(StatusCode::BAD_REQUEST, "MISSING_VERSION"))
+    } else {
+        None
+    };
+    fake.wire.gate(what, refusal, |status| error(status, "FAULT")).await
 }
 
 fn page<T: Clone>(items: &[T], cursor: Option<&str>, size: usize) -> (Vec<T>, Option<String>) {
@@ -173,8 +163,9 @@ async fn counts(State(fake): State<Shared>, headers: HeaderMap, Json(body): Json
         .filter(|s| ids.as_ref().is_none_or(|ids| ids.contains(&s.variation_id.0)))
         .filter(|s| locations.as_ref().is_none_or(|l| l.contains(&s.location_id.0)))
         .map(|s| {
+            let set = fake.set_stock.lock().unwrap().get(&(s.variation_id.0.clone(), s.location_id.0.clone())).cloned();
             json!({ "catalog_object_id": s.variation_id, "catalog_object_type": "ITEM_VARIATION", "state": "IN_STOCK",
-                "location_id": s.location_id, "quantity": s.on_hand.to_string(), "calculated_at": time(s.counted_at_ms) })
+                "location_id": s.location_id, "quantity": set.unwrap_or_else(|| s.on_hand.to_string()), "calculated_at": time(s.counted_at_ms) })
         })
         .collect();
     let (counts, cursor) = page(&counts, body.get("cursor").and_then(Value::as_str), fake.page_size);
@@ -324,4 +315,35 @@ async fn vendors(State(fake): State<Shared>, headers: HeaderMap, Json(body): Jso
         .collect();
     let (vendors, cursor) = page(&vendors, body.get("cursor").and_then(Value::as_str), fake.page_size);
     Json(json!({ "vendors": vendors, "cursor": cursor })).into_response()
+}
+
+/// BatchChangeInventory: applies each idempotency key once; a repeated key answers the same
+/// counts without applying anything.
+async fn change_inventory(State(fake): State<Shared>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
+    if let Some(r) = gate(&fake, &headers, format!("POST /v2/inventory/changes/batch-create {body}")).await {
+        return r;
+    }
+    let Some(key) = body.get("idempotency_key").and_then(Value::as_str).filter(|k| !k.is_empty()) else {
+        return error(StatusCode::BAD_REQUEST, "MISSING_REQUIRED_PARAMETER");
+    };
+    let mut changes = fake.changes.lock().unwrap();
+    if !changes.iter().any(|(k, _)| k == key) {
+        changes.push((key.to_owned(), body["changes"].clone()));
+        for count in body["changes"].as_array().into_iter().flatten().filter_map(|c| c.get("physical_count")) {
+            let at = (
+                count["catalog_object_id"].as_str().unwrap().to_owned(),
+                count["location_id"].as_str().unwrap().to_owned(),
+            );
+            fake.set_stock.lock().unwrap().insert(at, count["quantity"].as_str().unwrap().to_owned());
+        }
+    }
+    let counts: Vec<Value> = body["changes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.get("physical_count"))
+        .map(|c| json!({ "catalog_object_id": c["catalog_object_id"], "catalog_object_type": "ITEM_VARIATION",
+            "state": "IN_STOCK", "location_id": c["location_id"], "quantity": c["quantity"], "calculated_at": c["occurred_at"] }))
+        .collect();
+    Json(json!({ "counts": counts })).into_response()
 }

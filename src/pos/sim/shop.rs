@@ -46,6 +46,8 @@ pub struct SimShop {
 pub struct SimPos {
     shop: Arc<SimShop>,
     stock: RwLock<HashMap<(VariationId, LocationId), StockLevel>>,
+    /// Idempotency keys of the stock writes already applied, as a real POS keeps them.
+    applied: RwLock<std::collections::HashSet<String>>,
     by_number: HashMap<String, Vec<usize>>,
     by_customer: HashMap<CustomerId, Vec<usize>>,
     by_id: HashMap<OrderId, usize>,
@@ -64,7 +66,7 @@ impl SimPos {
             by_id.insert(order.id.clone(), i);
         }
         let stock = shop.stock.iter().map(|s| ((s.variation_id.clone(), s.location_id.clone()), s.clone())).collect();
-        SimPos { shop, stock: RwLock::new(stock), by_number, by_customer, by_id }
+        SimPos { shop, stock: RwLock::new(stock), applied: RwLock::default(), by_number, by_customer, by_id }
     }
 
     pub fn shop(&self) -> &Arc<SimShop> {
@@ -169,5 +171,29 @@ impl Pos for SimPos {
             .filter(|c| c.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(&email)))
             .cloned()
             .collect())
+    }
+
+    async fn record_count(
+        &self,
+        variation: &VariationId,
+        location: &LocationId,
+        on_hand: Quantity,
+        idempotency_key: &str,
+    ) -> Result<(), PosError> {
+        let poisoned = || PosError::Unavailable("stock lock poisoned".into());
+        if !self.applied.write().map_err(|_| poisoned())?.insert(idempotency_key.to_owned()) {
+            return Ok(());
+        }
+        if self.shop.catalog.variation(variation).is_none() || !self.shop.locations.iter().any(|l| &l.id == location) {
+            return Err(PosError::Rejected { status: 404, message: "no such variation or location".into() });
+        }
+        let level = StockLevel {
+            variation_id: variation.clone(),
+            location_id: location.clone(),
+            on_hand,
+            counted_at_ms: crate::store::now_ms(),
+        };
+        self.stock.write().map_err(|_| poisoned())?.insert((variation.clone(), location.clone()), level);
+        Ok(())
     }
 }

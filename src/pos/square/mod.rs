@@ -17,9 +17,10 @@ pub mod mapping;
 pub mod webhook;
 
 use crate::domain::{
-    Catalog, Customer, CustomerId, Location, LocationId, Order, OrderId, Phone, StockLevel, VariationId, Vendor,
-    VendorItem, order::normalize_order_number,
+    Catalog, Customer, CustomerId, Location, LocationId, Order, OrderId, Phone, Quantity, StockLevel, VariationId,
+    Vendor, VendorItem, order::normalize_order_number,
 };
+use crate::pos::http::path_segment;
 use crate::pos::{Pos, PosError};
 use crate::store::Store;
 use async_trait::async_trait;
@@ -202,7 +203,7 @@ impl Pos for SquarePos {
     }
 
     async fn order(&self, id: &OrderId) -> Result<Option<Order>, PosError> {
-        let path = format!("/v2/orders/{}", urlencode(id.as_str()));
+        let path = format!("/v2/orders/{}", path_segment(id.as_str()));
         self.client.get::<OrderResponse>(&path, &[]).await?.map(|r| r.order.to_domain()).transpose()
     }
 
@@ -226,7 +227,7 @@ impl Pos for SquarePos {
     }
 
     async fn customer(&self, id: &CustomerId) -> Result<Option<Customer>, PosError> {
-        let path = format!("/v2/customers/{}", urlencode(id.as_str()));
+        let path = format!("/v2/customers/{}", path_segment(id.as_str()));
         Ok(self.client.get::<CustomerResponse>(&path, &[]).await?.map(|r| r.customer.to_domain()))
     }
 
@@ -241,17 +242,36 @@ impl Pos for SquarePos {
         let found = self.search_customers(json!({ "email_address": { "exact": email } })).await?;
         Ok(found.into_iter().filter(|c| c.email.as_deref() == Some(email.as_str())).collect())
     }
-}
 
-/// Percent-encodes an id for a URL path segment.
-fn urlencode(id: &str) -> String {
-    id.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
+    /// A `PHYSICAL_COUNT` through BatchChangeInventory. Square applies a request once per
+    /// idempotency key, so the retries in the client are safe.
+    async fn record_count(
+        &self,
+        variation: &VariationId,
+        location: &LocationId,
+        on_hand: Quantity,
+        idempotency_key: &str,
+    ) -> Result<(), PosError> {
+        if idempotency_key.is_empty() {
+            return Err(PosError::Rejected { status: 400, message: "a stock write needs an idempotency key".into() });
+        }
+        let body = json!({
+            "idempotency_key": idempotency_key,
+            "ignore_unchanged_counts": true,
+            "changes": [{
+                "type": "PHYSICAL_COUNT",
+                "physical_count": {
+                    "catalog_object_id": variation.as_str(),
+                    "state": "IN_STOCK",
+                    "location_id": location.as_str(),
+                    "quantity": on_hand.to_string(),
+                    "occurred_at": rfc3339(crate::store::now_ms()),
+                },
+            }],
+        });
+        match self.client.post::<Value>("/v2/inventory/changes/batch-create", &body).await? {
+            Some(_) => Ok(()),
+            None => Err(PosError::Rejected { status: 404, message: "BatchChangeInventory is not available".into() }),
+        }
+    }
 }
