@@ -18,8 +18,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tillpilot::config::{Secret, SquareConfig};
 use tillpilot::domain::{
-    Catalog, CategoryId, CustomerId, FulfilmentKind, FulfilmentState, Location, LocationId, Order, OrderId, Phone,
-    Quantity, StockLevel, VariationId,
+    Catalog, CategoryId, CustomerId, FulfilmentKind, FulfilmentState, Location, LocationId, Order, OrderId, Payment,
+    Phone, Quantity, StockLevel, VariationId,
 };
 use tillpilot::pos::clover::mapping as clover_mapping;
 use tillpilot::pos::clover::{CloverPos, client::CloverClient};
@@ -39,6 +39,7 @@ struct Expected {
     stock: Vec<StockLevel>,
     /// Oldest first.
     orders: Vec<Order>,
+    payments: Vec<Payment>,
     vendors: Vec<String>,
 }
 
@@ -49,6 +50,7 @@ impl Expected {
             catalog: shop.catalog.clone(),
             stock: shop.stock.clone(),
             orders: shop.orders.clone(),
+            payments: tillpilot::pos::sim::payments::payments(&shop.orders),
             vendors: shop.vendors.iter().map(|v| v.name.clone()).collect(),
         }
     }
@@ -80,6 +82,7 @@ impl Expected {
         for order in &mut expected.orders {
             order.fulfilment = None;
         }
+        expected.payments.retain(|p| p.location_id.as_str() == merchant);
         expected.vendors.clear();
         expected
     }
@@ -105,6 +108,14 @@ impl Expected {
         }
         for line in expected.orders.iter_mut().flat_map(|o| o.lines.iter_mut()) {
             line.quantity = Quantity::from_units(fake_shopify::units(line.quantity).max(1));
+        }
+        // Shopify records no card entry method, tips apart from the sale, or gift card digits.
+        for payment in &mut expected.payments {
+            payment.tip = tillpilot::domain::Money::ZERO;
+            payment.card_entry = None;
+            if payment.tender == tillpilot::domain::Tender::GiftCard {
+                payment.card_last4 = None;
+            }
         }
         expected.vendors.clear();
         expected
@@ -167,6 +178,16 @@ async fn conformance(pos: &dyn Pos, expected: &Expected) {
     let window: Vec<Order> =
         expected.orders.iter().filter(|o| o.created_at_ms >= start && o.created_at_ms < end).cloned().collect();
     assert_eq!(pos.orders_between(start, end, None).await.unwrap(), window, "{name}: orders in a window");
+
+    let by_time = |mut payments: Vec<Payment>| {
+        payments.sort_by(|a, b| (a.created_at_ms, &a.id).cmp(&(b.created_at_ms, &b.id)));
+        payments
+    };
+    let paid =
+        expected.payments.iter().filter(|p| p.created_at_ms >= start && p.created_at_ms < end).cloned().collect();
+    let got = pos.payments_between(start, end, None).await.unwrap();
+    assert!(!got.is_empty(), "{name}: payments in a window");
+    assert_eq!(by_time(got), by_time(paid), "{name}: payments in a window");
 
     let vendors = pos.vendors().await.unwrap();
     assert_eq!(vendors.iter().map(|v| v.name.clone()).collect::<Vec<_>>(), expected.vendors, "{name}: vendors");
@@ -305,6 +326,14 @@ fn published_square_examples_map_to_the_domain() {
     let counts: mapping::CountsPage = fixture("batch_retrieve_inventory_counts_response.json");
     let level = counts.counts[0].to_domain().unwrap().unwrap();
     assert_eq!((level.variation_id.as_str(), level.on_hand.to_string().as_str()), ("W62UWFY35CWMYGVWK6TWJDNI", "79"));
+
+    let payments: mapping::PaymentsPage = fixture("list_payments_response.json");
+    let payment = payments.payments[0].to_domain().unwrap();
+    assert_eq!(payment.id, "bP9mAsEMYPUGjjGNaNO5ZDVyLhSZY");
+    assert_eq!(payment.amount.minor(), 555);
+    assert_eq!((payment.tender, payment.card_last4.as_deref()), (tillpilot::domain::Tender::Card, Some("1111")));
+    assert_eq!(payment.card_entry.as_deref(), Some("KEYED"));
+    assert_eq!(payment.order_id.map(|o| o.0).as_deref(), Some("d7eKah653Z579f3gVtjlxpSlmUcZY"));
 
     let locations: mapping::LocationsResponse = fixture("list_locations_response.json");
     assert_eq!(locations.locations[0].to_domain().name, "Grant Park");

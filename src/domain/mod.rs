@@ -12,6 +12,7 @@ pub mod ids;
 pub mod inventory;
 pub mod money;
 pub mod order;
+pub mod payment;
 pub mod person;
 pub mod phone;
 pub mod quantity;
@@ -22,6 +23,7 @@ pub use ids::{CategoryId, CustomerId, ItemId, LocationId, OrderId, VariationId, 
 pub use inventory::{StockLevel, StockState};
 pub use money::Money;
 pub use order::{Fulfilment, FulfilmentKind, FulfilmentState, Order, OrderLine, OrderState};
+pub use payment::{Payment, PaymentStatus, Tender};
 pub use person::{Person, Role};
 pub use phone::Phone;
 pub use quantity::Quantity;

@@ -2,8 +2,8 @@
 //! reached. Figures are as of the last sync or webhook, and answers say so.
 
 use crate::domain::{
-    Catalog, Customer, CustomerId, Location, LocationId, Order, OrderId, Phone, Quantity, StockLevel, VariationId,
-    Vendor, VendorItem, order::normalize_order_number,
+    Catalog, Customer, CustomerId, Location, LocationId, Order, OrderId, Payment, Phone, Quantity, StockLevel,
+    VariationId, Vendor, VendorItem, order::normalize_order_number,
 };
 use crate::pos::{Pos, PosError};
 use crate::store::mirror_read::CustomerFilter;
@@ -87,6 +87,10 @@ impl Pos for MirrorPos {
 
     async fn customers_by_email(&self, email: &str) -> Result<Vec<Customer>, PosError> {
         self.store.mirror_customers(CustomerFilter::Email, &email.trim().to_lowercase()).await.map_err(unavailable)
+    }
+
+    async fn payments_between(&self, _: i64, _: i64, _: Option<&LocationId>) -> Result<Vec<Payment>, PosError> {
+        Err(PosError::Unavailable("payments are read from the till system, which is not connected".into()))
     }
 
     async fn record_count(&self, _: &VariationId, _: &LocationId, _: Quantity, _: &str) -> Result<(), PosError> {

@@ -13,8 +13,8 @@ pub mod square;
 pub mod webhook;
 
 use crate::domain::{
-    Catalog, Customer, CustomerId, Location, LocationId, Order, OrderId, Phone, Quantity, StockLevel, VariationId,
-    Vendor, VendorItem,
+    Catalog, Customer, CustomerId, Location, LocationId, Order, OrderId, Payment, Phone, Quantity, StockLevel,
+    VariationId, Vendor, VendorItem,
 };
 use async_trait::async_trait;
 use std::time::Duration;
@@ -65,6 +65,14 @@ pub trait Pos: Send + Sync {
     ) -> Result<Vec<Order>, PosError>;
 
     async fn order(&self, id: &OrderId) -> Result<Option<Order>, PosError>;
+
+    /// Payments taken in `[from_ms, to_ms)`, oldest first.
+    async fn payments_between(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        location: Option<&LocationId>,
+    ) -> Result<Vec<Payment>, PosError>;
 
     /// Orders whose customer-facing number is `number` (normalised, without `#`).
     async fn orders_by_number(&self, number: &str) -> Result<Vec<Order>, PosError>;

@@ -14,7 +14,7 @@ use axum::routing::get;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use tillpilot::domain::{Order, OrderState};
+use tillpilot::domain::{Order, OrderState, Tender};
 use tillpilot::pos::sim::SimShop;
 
 pub const TOKEN: &str = "clover-fake-token";
@@ -57,6 +57,7 @@ pub async fn start(shop: Arc<SimShop>, merchant: &str) -> (Shared, String) {
         .route("/v3/merchants/{m}/item_stocks/{id}", get(stock).post(set_stock))
         .route("/v3/merchants/{m}/orders", get(orders))
         .route("/v3/merchants/{m}/orders/{id}", get(order))
+        .route("/v3/merchants/{m}/payments", get(payments))
         .route("/v3/merchants/{m}/customers", get(customers))
         .route("/v3/merchants/{m}/customers/{id}", get(customer))
         .with_state(fake.clone());
@@ -354,4 +355,50 @@ async fn customer(
         Some((i, c)) => Json(customer_json(i, c, &params.0)).into_response(),
         None => error(StatusCode::NOT_FOUND),
     }
+}
+
+async fn payments(State(fake): State<Shared>, headers: HeaderMap, Path(m): Path<String>, params: Params) -> Response {
+    if let Some(r) = gate(&fake, &headers, &m, format!("GET payments {:?}", params.0)).await {
+        return r;
+    }
+    let conditions = filters(&params.0);
+    let mut found: Vec<Value> = tillpilot::pos::sim::payments::payments(&fake.shop.orders)
+        .iter()
+        .filter(|p| p.location_id.as_str() == fake.merchant)
+        .filter(|p| {
+            conditions.iter().all(|(field, op, value)| match field.as_str() {
+                "createdTime" => compare(p.created_at_ms, op, value),
+                other => panic!("the fake cannot filter payments on {other}"),
+            })
+        })
+        .map(|p| {
+            let key = match p.tender {
+                Tender::Cash => "com.clover.tender.cash",
+                Tender::GiftCard => "com.clover.tender.external_gift_card",
+                _ => "com.clover.tender.credit_card",
+            };
+            let entry = p.card_entry.as_deref().map(|e| match e {
+                "EMV" => "EMV_CONTACT",
+                "CONTACTLESS" => "EMV_CONTACTLESS",
+                "ON_FILE" => "VAULTED",
+                other => other,
+            });
+            let mut value = json!({ "id": p.id, "order": p.order_id.as_ref().map(|o| json!({ "id": o })), "amount": p.amount.minor(),
+                "tipAmount": p.tip.minor(), "result": "SUCCESS", "createdTime": p.created_at_ms });
+            if expands(&params.0, "tender") {
+                value["tender"] = json!({ "id": "T1", "labelKey": key });
+            }
+            if expands(&params.0, "cardTransaction") && p.card_last4.is_some() {
+                value["cardTransaction"] = json!({ "last4": p.card_last4, "entryType": entry, "cardType": "VISA" });
+            }
+            if expands(&params.0, "refunds") && p.refunded.minor() > 0 {
+                value["refunds"] = json!({ "elements": [{ "id": "R1", "amount": p.refunded.minor() }] });
+            }
+            value
+        })
+        .collect();
+    if param(&params.0, "orderBy") != Some("createdTime ASC") {
+        found.reverse();
+    }
+    elements(found, &params.0)
 }

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
-use tillpilot::domain::{FulfilmentKind, FulfilmentState, Money, Order, OrderState, Quantity};
+use tillpilot::domain::{FulfilmentKind, FulfilmentState, Money, Order, OrderState, Quantity, Tender};
 use tillpilot::pos::sim::SimShop;
 
 pub const TOKEN: &str = "shpat_fake_token";
@@ -132,6 +132,7 @@ async fn graphql(State(fake): State<Shared>, headers: HeaderMap, Json(body): Jso
         "query Locations" => locations(&fake, &variables),
         "query Products" => products(&fake, &variables),
         "query Orders" => orders(&fake, &variables),
+        "query OrderPayments" => order_payments(&fake, &variables),
         "query Order" => {
             let id = tail(variables["id"].as_str().unwrap()).to_owned();
             json!({ "order": fake.shop.orders.iter().find(|o| o.id.as_str() == id).map(order_json) })
@@ -382,4 +383,48 @@ fn set_available(fake: &FakeShopify, variables: &Value) -> Value {
         fake.set_stock.lock().unwrap().insert((variant, location), q["quantity"].as_i64().unwrap());
     }
     json!({ "inventorySetQuantities": { "userErrors": errors } })
+}
+
+fn order_payments(fake: &FakeShopify, variables: &Value) -> Value {
+    let (terms, _) = terms(variables["query"].as_str().unwrap_or_default());
+    let payments = tillpilot::pos::sim::payments::payments(&fake.shop.orders);
+    let found: Vec<Value> = fake
+        .shop
+        .orders
+        .iter()
+        .filter(|o| terms.iter().all(|(k, v)| order_matches(o, k, v)))
+        .map(|o| {
+            let location = json!({ "id": gid("Location", o.location_id.as_str()) });
+            let transactions: Vec<Value> = payments
+                .iter()
+                .filter(|p| p.order_id.as_ref() == Some(&o.id))
+                .flat_map(|p| {
+                    let gateway = match p.tender {
+                        Tender::Cash => "cash",
+                        Tender::GiftCard => "gift_card",
+                        _ => "shopify_payments",
+                    };
+                    let details = (p.tender == Tender::Card)
+                        .then(|| json!({ "number": format!("•••• •••• •••• {}", p.card_last4.clone().unwrap_or_default()), "wallet": null }));
+                    let id = gid("OrderTransaction", &p.id);
+                    let mut list = vec![json!({ "id": id, "kind": "SALE", "status": "SUCCESS", "gateway": gateway,
+                        "createdAt": time(p.created_at_ms), "amountSet": money(p.amount), "parentTransaction": null, "paymentDetails": details })];
+                    if p.refunded.minor() > 0 {
+                        list.push(json!({ "id": gid("OrderTransaction", &format!("{}-R", p.id)), "kind": "REFUND", "status": "SUCCESS",
+                            "gateway": gateway, "createdAt": time(p.created_at_ms + 3_600_000), "amountSet": money(p.refunded),
+                            "parentTransaction": { "id": id }, "paymentDetails": null }));
+                    }
+                    list
+                })
+                .collect();
+            let (retail, fulfilment_orders) = if o.fulfilment.is_some() {
+                (Value::Null, json!({ "nodes": [{ "assignedLocation": { "location": location } }] }))
+            } else {
+                (location, json!({ "nodes": [] }))
+            };
+            json!({ "id": gid("Order", o.id.as_str()), "retailLocation": retail, "fulfillmentOrders": fulfilment_orders,
+                "transactions": transactions })
+        })
+        .collect();
+    json!({ "orders": connection(found, variables, fake.page_size) })
 }

@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use tillpilot::domain::{FulfilmentKind, FulfilmentState, Order, OrderState};
+use tillpilot::domain::{FulfilmentKind, FulfilmentState, Order, OrderState, Tender};
 use tillpilot::pos::sim::SimShop;
 
 pub use crate::wire::Fault;
@@ -60,6 +60,7 @@ pub async fn start(shop: Arc<SimShop>, page_size: usize) -> (Shared, String) {
         .route("/v2/customers/{id}", get(customer))
         .route("/v2/vendors/search", post(vendors))
         .route("/v2/inventory/changes/batch-create", post(change_inventory))
+        .route("/v2/payments", get(payments))
         .with_state(fake.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -346,4 +347,45 @@ async fn change_inventory(State(fake): State<Shared>, headers: HeaderMap, Json(b
             "state": "IN_STOCK", "location_id": c["location_id"], "quantity": c["quantity"], "calculated_at": c["occurred_at"] }))
         .collect();
     Json(json!({ "counts": counts })).into_response()
+}
+
+/// ListPayments: one location per call, `begin_time`/`end_time`, cursor paging.
+async fn payments(
+    State(fake): State<Shared>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(r) = gate(&fake, &headers, format!("GET /v2/payments {query:?}")).await {
+        return r;
+    }
+    let bound = |key: &str| query.get(key).map(|t| chrono::DateTime::parse_from_rfc3339(t).unwrap().timestamp_millis());
+    let (begin, end) = (bound("begin_time"), bound("end_time"));
+    let location = query.get("location_id");
+    let found: Vec<Value> = tillpilot::pos::sim::payments::payments(&fake.shop.orders)
+        .iter()
+        .filter(|p| location.is_none_or(|l| p.location_id.as_str() == l))
+        .filter(|p| begin.is_none_or(|b| p.created_at_ms >= b) && end.is_none_or(|e| p.created_at_ms < e))
+        .map(|p| {
+            let (source, brand) = match p.tender {
+                Tender::Card => ("CARD", "VISA"),
+                Tender::GiftCard => ("CARD", "SQUARE_GIFT_CARD"),
+                Tender::Cash => ("CASH", ""),
+                Tender::Wallet => ("WALLET", ""),
+                Tender::Other => ("EXTERNAL", ""),
+            };
+            let mut value = json!({ "id": p.id, "order_id": p.order_id, "location_id": p.location_id, "created_at": time(p.created_at_ms),
+                "status": "COMPLETED", "source_type": source, "amount_money": money(p.amount.minor()), "tip_money": money(p.tip.minor()),
+                "total_money": money(p.amount.minor() + p.tip.minor()) });
+            if p.refunded.minor() > 0 {
+                value["refunded_money"] = money(p.refunded.minor());
+            }
+            if source == "CARD" {
+                value["card_details"] = json!({ "status": "CAPTURED", "entry_method": p.card_entry,
+                    "card": { "card_brand": brand, "last_4": p.card_last4 } });
+            }
+            value
+        })
+        .collect();
+    let (found, cursor) = page(&found, query.get("cursor").map(String::as_str), fake.page_size);
+    Json(json!({ "payments": found, "cursor": cursor })).into_response()
 }

@@ -270,3 +270,78 @@ impl CloverCustomer {
         self.phone_numbers.elements.iter().filter_map(|p| p.phone_number.as_deref().and_then(Phone::parse)).collect()
     }
 }
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CloverPayment {
+    pub id: String,
+    pub order: Option<Id>,
+    #[serde(default)]
+    pub amount: i64,
+    #[serde(default)]
+    pub tip_amount: i64,
+    pub result: Option<String>,
+    pub created_time: Option<i64>,
+    pub tender: Option<CloverTender>,
+    pub card_transaction: Option<CardTransaction>,
+    #[serde(default)]
+    pub refunds: Elements<CloverRefund>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CloverTender {
+    pub label_key: Option<String>,
+    pub label: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CardTransaction {
+    pub last4: Option<String>,
+    pub entry_type: Option<String>,
+}
+
+impl CloverPayment {
+    pub fn to_domain(&self, location: &LocationId) -> crate::domain::Payment {
+        use crate::domain::{PaymentStatus, Tender};
+        let key =
+            self.tender.as_ref().and_then(|t| t.label_key.clone().or_else(|| t.label.clone())).unwrap_or_default();
+        let key = key.to_ascii_lowercase();
+        let tender = if key.contains("gift") {
+            Tender::GiftCard
+        } else if key.contains("cash") {
+            Tender::Cash
+        } else if key.contains("card") || self.card_transaction.is_some() {
+            Tender::Card
+        } else {
+            Tender::Other
+        };
+        let status = match self.result.as_deref() {
+            Some("SUCCESS") => PaymentStatus::Completed,
+            Some("FAIL") => PaymentStatus::Failed,
+            Some("VOIDED") => PaymentStatus::Cancelled,
+            _ => PaymentStatus::Pending,
+        };
+        // Clover names card reads `SWIPED`, `KEYED`, `EMV_CONTACT`, `EMV_CONTACTLESS`, `VAULTED`.
+        let entry = self.card_transaction.as_ref().and_then(|c| c.entry_type.as_deref()).map(|e| match e {
+            "EMV_CONTACT" => "EMV".to_owned(),
+            "EMV_CONTACTLESS" | "CONTACTLESS" => "CONTACTLESS".to_owned(),
+            "VAULTED" => "ON_FILE".to_owned(),
+            other => other.to_owned(),
+        });
+        crate::domain::Payment {
+            id: self.id.clone(),
+            order_id: self.order.as_ref().map(|o| OrderId::new(&o.id)),
+            location_id: location.clone(),
+            created_at_ms: self.created_time.unwrap_or(0),
+            amount: Money::from_minor(self.amount),
+            tip: Money::from_minor(self.tip_amount),
+            refunded: Money::from_minor(self.refunds.elements.iter().map(|r| r.amount.abs()).sum()),
+            status,
+            tender,
+            card_last4: self.card_transaction.as_ref().and_then(|c| c.last4.clone()),
+            card_entry: entry,
+        }
+    }
+}

@@ -20,15 +20,18 @@ pub mod mapping;
 pub mod webhook;
 
 use crate::domain::{
-    Catalog, Customer, CustomerId, Location, LocationId, Order, OrderId, Phone, Quantity, StockLevel, VariationId,
-    Vendor, VendorItem, order::normalize_order_number,
+    Catalog, Customer, CustomerId, Location, LocationId, Order, OrderId, Payment, Phone, Quantity, StockLevel,
+    VariationId, Vendor, VendorItem, order::normalize_order_number,
 };
 use crate::pos::http::path_segment;
 use crate::pos::{Pos, PosError};
 use crate::store::{Store, now_ms};
 use async_trait::async_trait;
 use client::CloverClient;
-use mapping::{CloverCategory, CloverCustomer, CloverItem, CloverMerchant, CloverOrder, CloverProperties, CloverStock};
+use mapping::{
+    CloverCategory, CloverCustomer, CloverItem, CloverMerchant, CloverOrder, CloverPayment, CloverProperties,
+    CloverStock,
+};
 use serde_json::json;
 
 /// What every order read expands: lines with their discounts, the customer, refunds.
@@ -140,6 +143,27 @@ impl Pos for CloverPos {
         let mut orders = self.list_orders(&filters, "createdTime ASC").await?;
         orders.retain(|o| o.created_at_ms >= from_ms && o.created_at_ms < to_ms);
         Ok(orders)
+    }
+
+    async fn payments_between(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        location: Option<&LocationId>,
+    ) -> Result<Vec<Payment>, PosError> {
+        if location.is_some_and(|l| l != &self.location) {
+            return Ok(Vec::new());
+        }
+        let query = [
+            ("filter", format!("createdTime>={from_ms}")),
+            ("filter", format!("createdTime<{to_ms}")),
+            ("expand", "tender,cardTransaction,refunds".to_owned()),
+            ("orderBy", "createdTime ASC".to_owned()),
+        ];
+        let payments: Vec<CloverPayment> = self.client.list("/payments", &query).await?;
+        let mut payments: Vec<Payment> = payments.iter().map(|p| p.to_domain(&self.location)).collect();
+        payments.retain(|p| p.created_at_ms >= from_ms && p.created_at_ms < to_ms);
+        Ok(payments)
     }
 
     async fn order(&self, id: &OrderId) -> Result<Option<Order>, PosError> {

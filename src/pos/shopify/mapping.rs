@@ -376,3 +376,92 @@ impl ShopifyCustomer {
         }
     }
 }
+
+/// An order's payment transactions, from the `OrderPayments` query.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderTransactions {
+    pub id: String,
+    pub retail_location: Option<Node>,
+    pub fulfillment_orders: Option<Connection<FulfillmentOrder>>,
+    #[serde(default)]
+    pub transactions: Vec<ShopifyTransaction>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShopifyTransaction {
+    pub id: String,
+    pub kind: String,
+    pub status: String,
+    pub gateway: Option<String>,
+    pub created_at: String,
+    pub amount_set: Option<MoneyBag>,
+    pub parent_transaction: Option<Node>,
+    pub payment_details: Option<CardPaymentDetails>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CardPaymentDetails {
+    /// Masked: `•••• •••• •••• 4242`.
+    pub number: Option<String>,
+    pub wallet: Option<String>,
+}
+
+impl OrderTransactions {
+    /// Sales and captures become payments; refunds count against the payment they refund.
+    pub fn payments(&self) -> Result<Vec<crate::domain::Payment>, PosError> {
+        use crate::domain::{PaymentStatus, Tender};
+        let location = self
+            .retail_location
+            .as_ref()
+            .or_else(|| {
+                let order = self.fulfillment_orders.as_ref().and_then(|f| f.nodes.first());
+                order.and_then(|f| f.assigned_location.as_ref()).and_then(|a| a.location.as_ref())
+            })
+            .map(|l| LocationId::new(tail(&l.id)))
+            .unwrap_or_else(|| LocationId::new(""));
+        let mut payments = Vec::new();
+        for t in self.transactions.iter().filter(|t| matches!(t.kind.as_str(), "SALE" | "CAPTURE")) {
+            let refunded: Money = self
+                .transactions
+                .iter()
+                .filter(|r| r.kind == "REFUND" && r.status == "SUCCESS")
+                .filter(|r| r.parent_transaction.as_ref().is_some_and(|p| p.id == t.id))
+                .map(|r| money(&r.amount_set))
+                .sum::<Result<Money, PosError>>()?;
+            let gateway = t.gateway.as_deref().unwrap_or_default();
+            let card = t.payment_details.as_ref();
+            let tender = match gateway {
+                "gift_card" => Tender::GiftCard,
+                "cash" | "manual" => Tender::Cash,
+                _ if card.and_then(|c| c.wallet.as_ref()).is_some() => Tender::Wallet,
+                _ if card.is_some() => Tender::Card,
+                _ => Tender::Other,
+            };
+            let status = match t.status.as_str() {
+                "SUCCESS" => PaymentStatus::Completed,
+                "FAILURE" | "ERROR" => PaymentStatus::Failed,
+                _ => PaymentStatus::Pending,
+            };
+            let last4 = card.and_then(|c| c.number.as_deref()).map(|n| {
+                let digits: String = n.chars().filter(char::is_ascii_digit).collect();
+                digits[digits.len().saturating_sub(4)..].to_owned()
+            });
+            payments.push(crate::domain::Payment {
+                id: tail(&t.id).to_owned(),
+                order_id: Some(OrderId::new(tail(&self.id))),
+                location_id: location.clone(),
+                created_at_ms: millis(Some(&t.created_at))?,
+                amount: money(&t.amount_set)?,
+                tip: Money::ZERO,
+                refunded,
+                status,
+                tender,
+                card_last4: last4.filter(|l| !l.is_empty()),
+                card_entry: None,
+            });
+        }
+        Ok(payments)
+    }
+}

@@ -19,8 +19,8 @@ pub mod mapping;
 pub mod webhook;
 
 use crate::domain::{
-    Catalog, Customer, CustomerId, Location, LocationId, Order, OrderId, Phone, Quantity, StockLevel, VariationId,
-    Vendor, VendorItem, order::normalize_order_number,
+    Catalog, Customer, CustomerId, Location, LocationId, Order, OrderId, Payment, Phone, Quantity, StockLevel,
+    VariationId, Vendor, VendorItem, order::normalize_order_number,
 };
 use crate::pos::{Pos, PosError};
 use async_trait::async_trait;
@@ -49,6 +49,12 @@ const ORDER_FIELDS: &str = "fragment OrderFields on Order { id name createdAt ca
 const ORDERS: &str = "query Orders($query: String, $after: String, $reverse: Boolean) { \
     orders(first: 50, after: $after, query: $query, sortKey: CREATED_AT, reverse: $reverse) { \
     nodes { ...OrderFields } pageInfo { hasNextPage endCursor } } }";
+const ORDER_PAYMENTS: &str = "query OrderPayments($query: String, $after: String) { \
+    orders(first: 50, after: $after, query: $query, sortKey: CREATED_AT) { nodes { id retailLocation { id } \
+    fulfillmentOrders(first: 1) { nodes { assignedLocation { location { id } } } } \
+    transactions(first: 20) { id kind status gateway createdAt amountSet { shopMoney { amount } } \
+    parentTransaction { id } paymentDetails { ... on CardPaymentDetails { number wallet } } } } \
+    pageInfo { hasNextPage endCursor } } }";
 const ORDER: &str = "query Order($id: ID!) { order(id: $id) { ...OrderFields } }";
 const CUSTOMER_FIELDS: &str = "fragment CustomerFields on Customer { id firstName lastName \
     defaultEmailAddress { emailAddress } defaultPhoneNumber { phoneNumber } }";
@@ -85,6 +91,11 @@ struct ProductsData {
 #[derive(Deserialize)]
 struct OrdersData {
     orders: Connection<ShopifyOrder>,
+}
+
+#[derive(Deserialize)]
+struct OrderPaymentsData {
+    orders: Connection<mapping::OrderTransactions>,
 }
 
 #[derive(Deserialize)]
@@ -336,6 +347,32 @@ impl Pos for ShopifyPos {
             o.created_at_ms >= from_ms && o.created_at_ms < to_ms && location.is_none_or(|l| &o.location_id == l)
         });
         Ok(orders)
+    }
+
+    /// Shopify keeps payments as transactions on orders: those of the orders created in the
+    /// window.
+    async fn payments_between(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        location: Option<&LocationId>,
+    ) -> Result<Vec<Payment>, PosError> {
+        let search = format!("created_at:>={} created_at:<={}", quoted(&iso(from_ms)), quoted(&iso(to_ms + 999)));
+        let orders = self
+            .pages(ORDER_PAYMENTS, json!({ "query": search }), |d: OrderPaymentsData| {
+                let next = d.orders.next_cursor();
+                (d.orders.nodes, next)
+            })
+            .await?;
+        let mut payments = Vec::new();
+        for order in &orders {
+            payments.extend(order.payments()?);
+        }
+        payments.retain(|p| {
+            p.created_at_ms >= from_ms && p.created_at_ms < to_ms && location.is_none_or(|l| &p.location_id == l)
+        });
+        payments.sort_by_key(|p| p.created_at_ms);
+        Ok(payments)
     }
 
     async fn order(&self, id: &OrderId) -> Result<Option<Order>, PosError> {

@@ -9,6 +9,7 @@
 
 mod catalog_data;
 mod generator;
+pub mod payments;
 mod people;
 mod shop;
 

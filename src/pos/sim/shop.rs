@@ -1,8 +1,8 @@
 //! The generated shop held in memory, and the `Pos` implementation that serves it.
 
 use crate::domain::{
-    Catalog, Customer, CustomerId, Location, LocationId, Order, OrderId, Phone, Quantity, StockLevel, VariationId,
-    Vendor, VendorItem, order::normalize_order_number,
+    Catalog, Customer, CustomerId, Location, LocationId, Order, OrderId, Payment, Phone, Quantity, StockLevel,
+    VariationId, Vendor, VendorItem, order::normalize_order_number,
 };
 use crate::pos::{Pos, PosError};
 use async_trait::async_trait;
@@ -142,6 +142,15 @@ impl Pos for SimPos {
 
     async fn order(&self, id: &OrderId) -> Result<Option<Order>, PosError> {
         Ok(self.by_id.get(id).map(|&i| self.shop.orders[i].clone()))
+    }
+
+    async fn payments_between(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        location: Option<&LocationId>,
+    ) -> Result<Vec<Payment>, PosError> {
+        Ok(super::payments::payments(&self.orders_between(from_ms, to_ms, location).await?))
     }
 
     async fn orders_by_number(&self, number: &str) -> Result<Vec<Order>, PosError> {

@@ -451,3 +451,71 @@ impl SquareVendor {
         }
     }
 }
+
+#[derive(Debug, Deserialize)]
+pub struct PaymentsPage {
+    #[serde(default)]
+    pub payments: Vec<SquarePayment>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SquarePayment {
+    pub id: String,
+    pub order_id: Option<String>,
+    pub location_id: Option<String>,
+    pub created_at: Option<String>,
+    pub status: Option<String>,
+    pub source_type: Option<String>,
+    pub amount_money: Option<SquareMoney>,
+    pub tip_money: Option<SquareMoney>,
+    pub refunded_money: Option<SquareMoney>,
+    pub card_details: Option<CardDetails>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CardDetails {
+    pub card: Option<Card>,
+    pub entry_method: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Card {
+    pub card_brand: Option<String>,
+    pub last_4: Option<String>,
+}
+
+impl SquarePayment {
+    pub fn to_domain(&self) -> Result<crate::domain::Payment, PosError> {
+        use crate::domain::{PaymentStatus, Tender};
+        let card = self.card_details.as_ref().and_then(|d| d.card.as_ref());
+        let tender = match (self.source_type.as_deref(), card.and_then(|c| c.card_brand.as_deref())) {
+            (_, Some("SQUARE_GIFT_CARD")) => Tender::GiftCard,
+            (Some("CARD"), _) => Tender::Card,
+            (Some("CASH"), _) => Tender::Cash,
+            (Some("WALLET"), _) => Tender::Wallet,
+            _ => Tender::Other,
+        };
+        let status = match self.status.as_deref() {
+            Some("COMPLETED") => PaymentStatus::Completed,
+            Some("FAILED") => PaymentStatus::Failed,
+            Some("CANCELED") => PaymentStatus::Cancelled,
+            _ => PaymentStatus::Pending,
+        };
+        // Square says `ON_FILE` for a stored card; the other methods keep their names.
+        let entry = self.card_details.as_ref().and_then(|d| d.entry_method.clone());
+        Ok(crate::domain::Payment {
+            id: self.id.clone(),
+            order_id: self.order_id.as_ref().map(OrderId::new),
+            location_id: LocationId::new(self.location_id.clone().unwrap_or_default()),
+            created_at_ms: millis(self.created_at.as_deref())?,
+            amount: money(&self.amount_money),
+            tip: money(&self.tip_money),
+            refunded: money(&self.refunded_money),
+            status,
+            tender,
+            card_last4: card.and_then(|c| c.last_4.clone()),
+            card_entry: entry,
+        })
+    }
+}

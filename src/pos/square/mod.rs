@@ -17,8 +17,8 @@ pub mod mapping;
 pub mod webhook;
 
 use crate::domain::{
-    Catalog, Customer, CustomerId, Location, LocationId, Order, OrderId, Phone, Quantity, StockLevel, VariationId,
-    Vendor, VendorItem, order::normalize_order_number,
+    Catalog, Customer, CustomerId, Location, LocationId, Order, OrderId, Payment, Phone, Quantity, StockLevel,
+    VariationId, Vendor, VendorItem, order::normalize_order_number,
 };
 use crate::pos::http::path_segment;
 use crate::pos::{Pos, PosError};
@@ -26,7 +26,8 @@ use crate::store::Store;
 use async_trait::async_trait;
 use client::SquareClient;
 use mapping::{
-    CatalogPage, CountsPage, CustomerResponse, CustomersPage, LocationsResponse, OrderResponse, OrdersPage, VendorsPage,
+    CatalogPage, CountsPage, CustomerResponse, CustomersPage, LocationsResponse, OrderResponse, OrdersPage,
+    PaymentsPage, VendorsPage,
 };
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
@@ -200,6 +201,49 @@ impl Pos for SquarePos {
         let mut orders = self.search_orders(filter, "ASC").await?;
         orders.retain(|o| location.is_none_or(|l| &o.location_id == l) && o.created_at_ms < to_ms);
         Ok(orders)
+    }
+
+    /// ListPayments per location (it takes one location at a time), oldest first.
+    async fn payments_between(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        location: Option<&LocationId>,
+    ) -> Result<Vec<Payment>, PosError> {
+        let locations: Vec<String> = match location {
+            Some(l) => vec![l.0.clone()],
+            None => self.location_ids().await?.clone(),
+        };
+        let mut payments = Vec::new();
+        for location in locations {
+            let mut cursor: Option<String> = None;
+            for page in 0..=MAX_PAGES {
+                if page == MAX_PAGES {
+                    return Err(PosError::Malformed(format!("/v2/payments: more than {MAX_PAGES} pages")));
+                }
+                let mut query = vec![
+                    ("begin_time", rfc3339(from_ms)),
+                    ("end_time", rfc3339(to_ms)),
+                    ("sort_order", "ASC".to_owned()),
+                    ("location_id", location.clone()),
+                    ("limit", "100".to_owned()),
+                ];
+                if let Some(cursor) = &cursor {
+                    query.push(("cursor", cursor.clone()));
+                }
+                let Some(found) = self.client.get::<PaymentsPage>("/v2/payments", &query).await? else { break };
+                for payment in &found.payments {
+                    payments.push(payment.to_domain()?);
+                }
+                cursor = found.cursor.filter(|c| !c.is_empty());
+                if cursor.is_none() {
+                    break;
+                }
+            }
+        }
+        payments.retain(|p| p.created_at_ms >= from_ms && p.created_at_ms < to_ms);
+        payments.sort_by_key(|p| p.created_at_ms);
+        Ok(payments)
     }
 
     async fn order(&self, id: &OrderId) -> Result<Option<Order>, PosError> {
