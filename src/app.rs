@@ -9,6 +9,7 @@ use crate::domain::{Catalog, Location};
 use crate::llm::LlmClient;
 use crate::nlu::{IntentClassifier, ProductIndex};
 use crate::pos::Pos;
+use crate::channels::Channels;
 use crate::pos::clover::{CloverPos, client::CloverClient};
 use crate::pos::retry::RetryPolicy;
 use crate::pos::shopify::{ShopifyPos, client::ShopifyClient};
@@ -48,6 +49,10 @@ pub struct App {
     pub metrics: Metrics,
     pub llm: Option<LlmClient>,
     pub timezone: chrono_tz::Tz,
+    /// The chat platforms this shop has configured, for the outbox.
+    pub channels: Channels,
+    /// Signs approval buttons (see workflows/approvals.rs).
+    pub approval_key: Vec<u8>,
 }
 
 impl App {
@@ -80,7 +85,11 @@ impl App {
         };
         let classifier = IntentClassifier::train(&commands.training_examples());
         let llm = config.llm.as_ref().map(LlmClient::new).transpose().context("setting up the LLM client")?;
+        let channels = Channels::from_config(&config).context("setting up the chat channels")?;
+        let approval_key = crate::workflows::approvals::signing_key(&store).await?;
         Ok(App {
+            channels,
+            approval_key,
             timezone: config.timezone(),
             directory: Directory::new(config.people.clone()),
             catalog: RwLock::new(Arc::new(CatalogView::new(catalog, locations))),

@@ -78,6 +78,27 @@ pub enum Command {
         #[command(subcommand)]
         action: AuditCommand,
     },
+    /// Platform registrations generated from the command files.
+    Commands {
+        #[command(subcommand)]
+        action: CommandsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CommandsCommand {
+    /// Print the Slack app manifest, Telegram setMyCommands payload or Discord commands as JSON.
+    Export {
+        #[arg(long, value_enum)]
+        format: ExportFormat,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    SlackManifest,
+    Telegram,
+    Discord,
 }
 
 #[derive(Debug, Subcommand)]
@@ -184,6 +205,24 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Audit { action } => audit(&cli, action).await,
+        Command::Commands { action: CommandsCommand::Export { format } } => {
+            let commands = crate::dispatch::commands::CommandSet::embedded().context("loading the embedded commands")?;
+            let value = match format {
+                ExportFormat::SlackManifest => {
+                    let config = if cli.demo { None } else { Some(load_config(&cli)?) };
+                    let shop = config.as_ref().map_or("your shop".to_owned(), |c| c.shop.name.clone());
+                    let url = config
+                        .as_ref()
+                        .and_then(|c| c.server.public_url.clone())
+                        .unwrap_or_else(|| "https://YOUR-HOST".to_owned());
+                    crate::channels::registrations::slack_manifest(&commands, &shop, &url)
+                }
+                ExportFormat::Telegram => crate::channels::registrations::telegram_commands(&commands),
+                ExportFormat::Discord => crate::channels::registrations::discord_commands(&commands),
+            };
+            println!("{}", serde_json::to_string_pretty(&value).context("printing JSON")?);
+            Ok(())
+        }
     }
 }
 
@@ -280,7 +319,17 @@ async fn serve(cli: &Cli) -> Result<(), CliError> {
     tracing::info!(%addr, pos = app.pos.provider(), "Tillpilot is running");
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let worker_name = format!("{}-{}", std::process::id(), addr.port());
-    let worker = tokio::spawn(crate::jobs::inbox_worker::run(app.clone(), worker_name, stopped.clone()));
+    let worker = tokio::spawn(crate::jobs::inbox_worker::run(app.clone(), worker_name.clone(), stopped.clone()));
+    let sender = tokio::spawn(crate::jobs::outbox_worker::run(app.clone(), worker_name, stopped.clone()));
+    let poller = app
+        .config
+        .telegram
+        .as_ref()
+        .filter(|t| t.mode == crate::config::TelegramMode::Polling)
+        .map(|t| crate::channels::telegram::client::TelegramClient::new(&t.api_url, t.bot_token.clone()))
+        .transpose()
+        .context("setting up Telegram")?
+        .map(|client| tokio::spawn(crate::channels::telegram::poll(app.clone(), client, stopped.clone())));
     let minutes = app.config.pos.reconcile_minutes;
     let reconcile = (minutes > 0).then(|| {
         tokio::spawn(sync::reconcile_on_schedule(app.clone(), std::time::Duration::from_secs(minutes * 60), stopped))
@@ -292,6 +341,10 @@ async fn serve(cli: &Cli) -> Result<(), CliError> {
     .context("HTTP server")?;
     let _ = stop.send(true);
     worker.await.context("stopping the inbox worker")?;
+    sender.await.context("stopping the outbox worker")?;
+    if let Some(poller) = poller {
+        poller.await.context("stopping Telegram polling")?;
+    }
     if let Some(reconcile) = reconcile {
         reconcile.await.context("stopping reconciliation")?;
     }

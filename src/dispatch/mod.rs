@@ -2,6 +2,7 @@
 //! matters appended to the audit log. This is the one place authority is enforced: whatever a
 //! classifier or LLM thinks, a command runs only for the roles its file lists.
 
+pub mod chat;
 pub mod commands;
 pub mod identity;
 pub mod understand;

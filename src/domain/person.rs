@@ -34,6 +34,22 @@ impl Role {
         }
     }
 
+    /// Owner 3, manager 2, staff 1, customer 0: authority only ever compares these.
+    fn rank(self) -> u8 {
+        match self {
+            Role::Owner => 3,
+            Role::Manager => 2,
+            Role::Staff => 1,
+            Role::Customer => 0,
+        }
+    }
+
+    /// Whether someone with this role may do what `required` may (an owner may do what a
+    /// manager may).
+    pub fn at_least(self, required: Role) -> bool {
+        self.rank() >= required.rank()
+    }
+
     /// Staff, managers and owners: anyone who works at the shop.
     pub fn is_team(self) -> bool {
         self != Role::Customer

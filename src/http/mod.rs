@@ -1,5 +1,5 @@
-//! The HTTP server: POS webhooks, and health, readiness and metrics for operators. Chat
-//! ingress mounts here as the channel adapters arrive. Every route caps its body at 1 MiB.
+//! The HTTP server: POS webhooks, chat ingress (Slack, Telegram, Discord, SMS), and health,
+//! readiness and metrics for operators. Every route caps its body at 1 MiB.
 
 use crate::app::App;
 use crate::jobs::intake::Intake;
@@ -11,6 +11,7 @@ use axum::routing::{get, post};
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
+pub mod chat;
 pub mod verify;
 pub mod webhooks;
 
@@ -50,6 +51,12 @@ fn routes(app: Arc<App>, intake: Intake, ack_only: bool) -> Router {
         .route("/webhooks/square", post(webhooks::square))
         .route("/webhooks/clover", post(webhooks::clover))
         .route("/webhooks/shopify", post(webhooks::shopify))
+        .route("/slack/events", post(chat::slack_events))
+        .route("/slack/commands", post(chat::slack_commands))
+        .route("/slack/interactions", post(chat::slack_interactions))
+        .route("/telegram/webhook", post(chat::telegram))
+        .route("/discord/interactions", post(chat::discord))
+        .route("/sms/twilio", post(chat::sms))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(HttpState { app, intake })
 }
@@ -92,6 +99,17 @@ async fn metrics(State(state): State<HttpState>) -> impl IntoResponse {
             }
         }
         Err(err) => tracing::warn!(error = %err, "could not read inbox states for /metrics"),
+    }
+    match state.app.store.outbox_states().await {
+        Ok(states) => {
+            text.push_str("# HELP tillpilot_outbox_messages Outgoing messages by channel and state.\n");
+            text.push_str("# TYPE tillpilot_outbox_messages gauge\n");
+            for (channel, wanted, n) in states {
+                let channel = crate::telemetry::label(&channel);
+                text.push_str(&format!("tillpilot_outbox_messages{{channel=\"{channel}\",state=\"{wanted}\"}} {n}\n"));
+            }
+        }
+        Err(err) => tracing::warn!(error = %err, "could not read outbox states for /metrics"),
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }

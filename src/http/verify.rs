@@ -18,6 +18,30 @@ pub fn hmac_sha256_base64(key: &[u8], parts: &[&[u8]], signature_b64: &str) -> b
     mac.verify_slice(&expected).is_ok()
 }
 
+/// Hex HMAC-SHA256 of the concatenated `parts` (Slack signs this way; compare the result with
+/// `secrets_equal`).
+pub fn hmac_sha256_hex(key: &[u8], parts: &[&[u8]]) -> String {
+    hex::encode(hmac_sha256(key, parts))
+}
+
+/// Raw HMAC-SHA256 of the concatenated `parts`.
+pub fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+    // HMAC takes keys of any length, so this cannot fail.
+    let Ok(mut mac) = HmacSha256::new_from_slice(key) else { return Vec::new() };
+    for part in parts {
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// Whether `signature_b64` is the base64 HMAC-SHA1 of `message` under `key` (Twilio).
+pub fn hmac_sha1_base64(key: &[u8], message: &[u8], signature_b64: &str) -> bool {
+    let Ok(expected) = STANDARD.decode(signature_b64.trim()) else { return false };
+    let Ok(mut mac) = Hmac::<sha1::Sha1>::new_from_slice(key) else { return false };
+    mac.update(message);
+    mac.verify_slice(&expected).is_ok()
+}
+
 /// Constant-time equality for shared secrets sent as-is (Clover's auth code, Telegram's
 /// secret token): compares HMACs of both under a fixed key, so timing reveals nothing about
 /// where they differ, whatever their lengths.

@@ -12,11 +12,11 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::json;
 
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(super) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-fn refuse(state: &HttpState, source: &str, err: &WebhookError) -> (StatusCode, &'static str) {
+pub(super) fn refuse(state: &HttpState, source: &str, err: &WebhookError) -> (StatusCode, &'static str) {
     let (status, outcome) = match err {
         WebhookError::BadSignature => (StatusCode::UNAUTHORIZED, "forged"),
         WebhookError::Malformed(_) => (StatusCode::BAD_REQUEST, "malformed"),
@@ -27,7 +27,7 @@ fn refuse(state: &HttpState, source: &str, err: &WebhookError) -> (StatusCode, &
     (status, outcome)
 }
 
-async fn record(state: &HttpState, source: &str, events: Vec<WebhookEvent>) -> (StatusCode, &'static str) {
+pub(super) async fn record(state: &HttpState, source: &str, events: Vec<WebhookEvent>) -> (StatusCode, &'static str) {
     let count = events.len();
     match state.intake.submit(events).await {
         Ok(new) => {

@@ -3,13 +3,16 @@
 //! state from the POS, so an old delivery arriving late cannot roll the mirror back; stock
 //! counts are applied only when newer than what the mirror holds. A failing event is retried
 //! with exponential backoff and jitter, and parked after `MAX_ATTEMPTS`, visible in `/metrics`
-//! and the audit log.
+//! and the audit log. Chat messages take the same road: recorded on arrival, answered here, and
+//! the answer queued in the outbox.
 
 use crate::app::App;
+use crate::channels::{ChatAction, ChatEvent};
 use crate::domain::{CustomerId, LocationId, OrderId, Quantity, StockLevel, VariationId};
 use crate::pos::PosError;
 use crate::store::inbox::InboxRow;
 use crate::store::inbox_claims::FailureOutcome;
+use crate::store::outbox::Outgoing;
 use crate::store::{StoreError, now_ms};
 use serde_json::Value;
 use std::time::Duration;
@@ -26,6 +29,8 @@ pub enum ProcessError {
     Store(#[from] StoreError),
     #[error("event payload unusable: {0}")]
     Payload(String),
+    #[error("answering a chat message failed: {0}")]
+    Chat(String),
 }
 
 /// What one pass did.
@@ -45,6 +50,8 @@ enum Effect {
     StockOf(VariationId),
     Order(OrderId),
     Customer(CustomerId),
+    /// Something a person said or pressed on a chat platform.
+    Chat(Box<ChatEvent>),
     Ignore(&'static str),
 }
 
@@ -62,6 +69,9 @@ fn decide(row: &InboxRow) -> Result<Effect, ProcessError> {
         }
         ("shopify", t) if t.starts_with("orders/") => Effect::Order(OrderId::new(object)),
         ("shopify", t) if t.starts_with("customers/") => Effect::Customer(CustomerId::new(object)),
+        ("slack" | "telegram" | "discord" | "sms", "chat.said" | "chat.clicked") => Effect::Chat(Box::new(
+            serde_json::from_str(&row.payload).map_err(|e| ProcessError::Payload(e.to_string()))?,
+        )),
         _ => Effect::Ignore("stored; not an event type Tillpilot acts on"),
     })
 }
@@ -99,10 +109,52 @@ fn square_counts(payload: &str) -> Result<Vec<StockLevel>, ProcessError> {
     Ok(levels)
 }
 
+/// Answers a chat event: the reply is queued in the outbox in the same transaction that marks
+/// the event done, so a reply is queued once per event.
+async fn answer_chat(app: &App, row: &InboxRow, worker: &str, event: &ChatEvent) -> Result<bool, ProcessError> {
+    let reply = crate::dispatch::chat::process(app, event).await.map_err(|e| ProcessError::Chat(e.to_string()))?;
+    // A Telegram button press is answered where it was pressed; the decision shows on the
+    // message itself.
+    if let ChatAction::Clicked { callback_id: Some(callback), .. } = &event.what
+        && let Some(channel) = app.channels.get(event.channel)
+    {
+        if let Err(err) = channel.acknowledge(callback, &reply.text).await {
+            tracing::warn!(error = %err, "could not answer a button press");
+        }
+        return finish_chat(app, row, worker, None).await;
+    }
+    let outgoing = match &event.respond_url {
+        Some(url) => Outgoing::Respond { url: url.clone(), reply, replace: false },
+        None => Outgoing::Post { reply, approval: None },
+    };
+    finish_chat(app, row, worker, Some((event, outgoing))).await
+}
+
+async fn finish_chat(
+    app: &App,
+    row: &InboxRow,
+    worker: &str,
+    queued: Option<(&ChatEvent, Outgoing)>,
+) -> Result<bool, ProcessError> {
+    let store = &app.store;
+    let mut tx = store.begin().await?;
+    if let Some((event, outgoing)) = &queued {
+        store.enqueue(&mut tx, event.channel, &event.conversation, outgoing, now_ms()).await?;
+    }
+    if store.finish_inbox(&mut tx, row, worker, now_ms(), "answered").await? {
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(true)
+    } else {
+        tx.rollback().await.map_err(StoreError::from)?;
+        Ok(false)
+    }
+}
+
 /// Applies one claimed event; false when the lease was lost and nothing was written.
 async fn apply(app: &App, row: &InboxRow, worker: &str) -> Result<bool, ProcessError> {
     // Reads from the POS happen before the transaction, so no lock waits on the network.
     let (note, order, customer, stock) = match decide(row)? {
+        Effect::Chat(event) => return answer_chat(app, row, worker, &event).await,
         Effect::Stock(levels) => (format!("{} stock counts", levels.len()), None, None, levels),
         Effect::StockOf(id) => {
             let levels = app.pos.stock_levels(std::slice::from_ref(&id), None).await?;

@@ -3,4 +3,5 @@
 
 pub mod inbox_worker;
 pub mod intake;
+pub mod outbox_worker;
 pub mod sync;

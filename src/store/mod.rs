@@ -2,11 +2,14 @@
 //! default) and PostgreSQL (production, several processes). Money is integer cents, times are
 //! unix milliseconds, quantities are thousandths, JSON is TEXT, placeholders are `$n`.
 
+pub mod approvals;
 pub mod audit;
+pub mod consents;
 pub mod inbox;
 pub mod inbox_claims;
 pub mod mirror;
 pub mod mirror_read;
+pub mod outbox;
 pub mod people;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
@@ -98,6 +101,16 @@ impl Store {
         let row: Option<(String,)> =
             sqlx::query_as("SELECT value FROM meta WHERE key = $1").bind(key).fetch_optional(&self.pool).await?;
         Ok(row.map(|(v,)| v))
+    }
+
+    /// Stores `value` under `key` unless something is already there.
+    pub async fn insert_meta_if_absent(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+            .bind(key)
+            .bind(value)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     pub async fn set_meta(&self, tx: &mut Tx, key: &str, value: &str) -> Result<(), StoreError> {

@@ -2,6 +2,7 @@
 //! app, reads through the POS and the store, and returns a reply. None of them trusts anything
 //! but the sender's resolved role and identity.
 
+pub mod approvals;
 pub mod help;
 pub mod order_status;
 pub mod stock;
@@ -48,6 +49,11 @@ pub fn when(app: &App, at_ms: i64) -> String {
     }
 }
 
+/// The time of day in the shop's time zone: "14:02".
+pub fn clock_time(app: &App, at_ms: i64) -> String {
+    app.timezone.timestamp_millis_opt(at_ms).single().map_or_else(String::new, |at| at.format("%H:%M").to_string())
+}
+
 /// A calendar day in the shop's time zone: "Tue Nov 17".
 pub fn day(app: &App, at_ms: i64) -> String {
     app.timezone
@@ -61,18 +67,21 @@ pub fn unreachable(err: &PosError) -> bool {
     matches!(err, PosError::Unavailable(_) | PosError::RateLimited(_))
 }
 
+/// A read against a POS, as `live_or_mirror` runs it (boxed so it can run on any worker).
+pub type PosRead<'a, T> = std::pin::Pin<Box<dyn Future<Output = Result<T, PosError>> + Send + 'a>>;
+
 /// Runs `read` against the live POS and, when it is not answering, against the local mirror.
 /// The second value is when the mirror was last brought up to date, for a mirror answer.
-pub async fn live_or_mirror<T>(
+pub async fn live_or_mirror<'a, T>(
     app: &App,
-    read: impl AsyncFn(&dyn Pos) -> Result<T, PosError>,
+    read: impl Fn(std::sync::Arc<dyn Pos>) -> PosRead<'a, T>,
 ) -> Result<(T, Option<Staleness>), PosError> {
-    match read(app.pos.as_ref()).await {
+    match read(app.pos.clone()).await {
         Ok(value) => Ok((value, None)),
         Err(err) if unreachable(&err) && app.pos.provider() != "mirror" => {
             tracing::warn!(error = %err, "POS not answering; using the local mirror");
-            let mirror = MirrorPos::new(app.store.clone());
-            let value = read(&mirror).await?;
+            let mirror: std::sync::Arc<dyn Pos> = std::sync::Arc::new(MirrorPos::new(app.store.clone()));
+            let value = read(mirror).await?;
             let synced = app.store.meta("sync.completed_at").await.ok().flatten().and_then(|v| v.parse().ok());
             Ok((value, Some(Staleness { synced_at_ms: synced })))
         }

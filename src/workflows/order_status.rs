@@ -16,12 +16,14 @@ use std::collections::HashSet;
 const RECENT: usize = 3;
 
 pub async fn run(app: &App, person: &Person, entities: &Entities) -> Result<Reply, DispatchError> {
-    let answer = async |pos: &dyn Pos| {
-        if person.role == Role::Customer {
-            for_customer(app, pos, person, entities).await
-        } else {
-            for_team(app, pos, entities).await
-        }
+    let answer = |pos: std::sync::Arc<dyn Pos>| -> super::PosRead<'_, Reply> {
+        Box::pin(async move {
+            if person.role == Role::Customer {
+                for_customer(app, pos.as_ref(), person, entities).await
+            } else {
+                for_team(app, pos.as_ref(), entities).await
+            }
+        })
     };
     Ok(match live_or_mirror(app, answer).await {
         Ok((reply, None)) => reply,

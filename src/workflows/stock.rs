@@ -8,7 +8,6 @@ use crate::channels::Reply;
 use crate::dispatch::DispatchError;
 use crate::domain::{ItemId, LocationId, Person, Quantity, StockState, VariationId};
 use crate::nlu::{Entities, ProductResolution};
-use crate::pos::Pos;
 use std::collections::HashMap;
 
 /// Variations shown in one answer; more invites the person to narrow it down.
@@ -62,7 +61,12 @@ pub async fn run(app: &App, person: &Person, args: &str, entities: &Entities) ->
     let item_name = view.catalog.item(&item_id).map(|i| i.name.clone()).unwrap_or_default();
     let ids: Vec<VariationId> = variations.iter().map(|(id, _)| id.clone()).collect();
     let (levels, stale) =
-        match live_or_mirror(app, async |pos: &dyn Pos| pos.stock_levels(&ids, location.as_ref()).await).await {
+        match live_or_mirror(app, |pos| {
+            let (ids, location) = (&ids, location.as_ref());
+            Box::pin(async move { pos.stock_levels(ids, location).await })
+        })
+        .await
+        {
             Ok(found) => found,
             Err(err) => return Ok(pos_unreachable(&err)),
         };

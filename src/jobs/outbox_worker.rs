@@ -1,0 +1,203 @@
+//! The outbox worker: sends queued messages through their channel, at most as fast as each
+//! platform allows (about one message a second per Slack channel, Telegram chat or SMS number;
+//! 30 a second across Telegram), honouring a platform's 429 wait, retrying other transient
+//! failures with exponential backoff, and parking a message after its last attempt (or at once
+//! when the platform refused it for good), visible in `/metrics` and the audit log. Nothing is
+//! ever sent to a phone number that opted out. It also closes approvals past their deadline.
+
+use crate::app::App;
+use crate::channels::{ChannelKind, MessageRef};
+use crate::store::outbox::{OutboxRow, Outgoing};
+use crate::store::{StoreError, now_ms};
+use std::collections::HashMap;
+use std::time::Duration;
+use tokio::time::Instant;
+
+pub const MAX_ATTEMPTS: i64 = 8;
+const LEASE_MS: i64 = 60_000;
+const BATCH: i64 = 32;
+/// How often pending approvals are checked for their deadline.
+const EXPIRY_SWEEP: Duration = Duration::from_secs(15);
+
+/// Per-conversation and per-platform spacing between sends.
+#[derive(Default)]
+pub struct Pacing {
+    conversation: HashMap<(ChannelKind, String), Instant>,
+    platform: HashMap<ChannelKind, Instant>,
+}
+
+impl Pacing {
+    fn gaps(kind: ChannelKind) -> (Duration, Duration) {
+        match kind {
+            ChannelKind::Slack => (Duration::from_millis(1_000), Duration::ZERO),
+            ChannelKind::Telegram => (Duration::from_millis(1_000), Duration::from_millis(34)),
+            ChannelKind::Discord => (Duration::from_millis(200), Duration::from_millis(20)),
+            ChannelKind::Sms => (Duration::from_millis(1_000), Duration::ZERO),
+            ChannelKind::Terminal | ChannelKind::Http => (Duration::ZERO, Duration::ZERO),
+        }
+    }
+
+    /// Waits until a send to `target` on `kind` keeps within the platform's pace.
+    pub async fn wait_turn(&mut self, kind: ChannelKind, target: &str) {
+        let (per_conversation, per_platform) = Self::gaps(kind);
+        let now = Instant::now();
+        let key = (kind, target.to_owned());
+        let at = [self.conversation.get(&key), self.platform.get(&kind)].into_iter().flatten().fold(now, |a, b| a.max(*b));
+        self.conversation.insert(key, at + per_conversation);
+        self.platform.insert(kind, at + per_platform);
+        tokio::time::sleep_until(at).await;
+    }
+}
+
+/// What one pass did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SendReport {
+    pub sent: usize,
+    pub retried: usize,
+    pub parked: usize,
+    pub lost: usize,
+}
+
+enum Failure {
+    Retry { error: String, wait: Option<Duration> },
+    Permanent(String),
+}
+
+/// When to try again: the platform's wait, or 2^attempts seconds (capped at an hour) with
+/// ±20% jitter.
+fn retry_at(wait: Option<Duration>, attempts: i64, now: i64, seed: i64) -> i64 {
+    if let Some(wait) = wait {
+        return now + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2);
+    }
+    let base = 1_000_i64.saturating_mul(1 << attempts.clamp(0, 12)).min(3_600_000);
+    let jitter = (seed.wrapping_mul(2_654_435_761).rem_euclid(401) - 200) as f64 / 1_000.0;
+    now + base + (base as f64 * jitter) as i64
+}
+
+async fn deliver(app: &App, row: &OutboxRow, pacing: &mut Pacing) -> Result<Option<String>, Failure> {
+    let kind = row.channel().ok_or_else(|| Failure::Permanent(format!("unknown channel {}", row.channel)))?;
+    let channel = app.channels.get(kind).ok_or_else(|| Failure::Permanent(format!("{kind} is not configured")))?;
+    let outgoing = row.outgoing().map_err(|e| Failure::Permanent(format!("unreadable message: {e}")))?;
+    if kind == ChannelKind::Sms {
+        let opted_out = app.store.opted_out(&row.target).await.map_err(|e| Failure::Retry { error: e.to_string(), wait: None })?;
+        if opted_out {
+            return Err(Failure::Permanent("the number opted out (STOP)".into()));
+        }
+    }
+    pacing.wait_turn(kind, &row.target).await;
+    let result = match &outgoing {
+        Outgoing::Post { reply, .. } => channel.post(&row.target, reply).await.map(Some),
+        Outgoing::Edit { message, reply } => channel.edit(message, reply).await.map(|()| None),
+        Outgoing::Respond { url, reply, replace } => channel.respond(url, reply, *replace).await.map(|()| None),
+    };
+    result.map_err(|err| match err {
+        crate::channels::ChannelError::RateLimited(wait) => Failure::Retry { error: err.to_string(), wait: Some(wait) },
+        err if err.is_transient() => Failure::Retry { error: err.to_string(), wait: None },
+        err => Failure::Permanent(err.to_string()),
+    })
+}
+
+/// Sends what is due; returns what happened.
+pub async fn send_due(app: &App, worker: &str, pacing: &mut Pacing) -> Result<SendReport, StoreError> {
+    let mut report = SendReport::default();
+    let rows = app.store.claim_outbox(worker, BATCH, now_ms(), LEASE_MS).await?;
+    for row in rows {
+        let label = format!("channel=\"{}\"", crate::telemetry::label(&row.channel));
+        match deliver(app, &row, pacing).await {
+            Ok(external_ref) => {
+                let mut tx = app.store.begin().await?;
+                if app.store.finish_outbox(&mut tx, &row, worker, external_ref.as_deref(), now_ms()).await? {
+                    if let (Ok(Outgoing::Post { approval: Some(id), .. }), Some(kind), Some(message_id)) =
+                        (row.outgoing(), row.channel(), &external_ref)
+                    {
+                        let message = MessageRef { channel: kind, target: row.target.clone(), id: message_id.clone() };
+                        app.store.add_approval_message(&mut tx, &id, &message).await?;
+                    }
+                    tx.commit().await?;
+                    report.sent += 1;
+                    app.metrics.increment("tillpilot_outbox_sent_total", &label);
+                } else {
+                    tx.rollback().await?;
+                    report.lost += 1;
+                }
+            }
+            Err(failure) => {
+                let (error, wait, permanent) = match failure {
+                    Failure::Retry { error, wait } => (error, wait, false),
+                    Failure::Permanent(error) => (error, None, true),
+                };
+                tracing::warn!(outbox_id = row.id, attempts = row.attempts, error = %error, "sending a message failed");
+                let when = retry_at(wait, row.attempts, now_ms(), row.id);
+                if app.store.fail_outbox(&row, worker, &error, when, permanent, MAX_ATTEMPTS).await? {
+                    report.parked += 1;
+                    app.metrics.increment("tillpilot_outbox_parked_total", &label);
+                } else {
+                    report.retried += 1;
+                }
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// Sends until `stop` changes, idling briefly when there is nothing to send, and closes expired
+/// approvals every few seconds.
+pub async fn run(app: std::sync::Arc<App>, worker: String, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut pacing = Pacing::default();
+    let mut last_sweep = Instant::now() - EXPIRY_SWEEP;
+    loop {
+        if last_sweep.elapsed() >= EXPIRY_SWEEP {
+            last_sweep = Instant::now();
+            if let Err(err) = crate::workflows::approvals::expire_due(&app).await {
+                tracing::error!(error = %err, "could not expire approvals");
+            }
+        }
+        let idle = match send_due(&app, &worker, &mut pacing).await {
+            Ok(report) => report == SendReport::default(),
+            Err(err) => {
+                tracing::error!(error = %err, "outbox pass failed");
+                true
+            }
+        };
+        if idle {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+                _ = stop.changed() => {}
+            }
+        }
+        if *stop.borrow() {
+            break;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_honours_the_platform_wait() {
+        assert_eq!(retry_at(Some(Duration::from_secs(7)), 3, 1_000, 1), 8_000);
+        let first = retry_at(None, 1, 0, 5);
+        let later = retry_at(None, 6, 0, 5);
+        assert!((1_600..=2_400).contains(&first), "{first}");
+        assert!((51_200..=76_800).contains(&later), "{later}");
+        assert!(retry_at(None, 40, 0, 5) <= 3_600_000 * 6 / 5);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn sends_to_one_slack_channel_are_a_second_apart() {
+        let mut pacing = Pacing::default();
+        let start = Instant::now();
+        pacing.wait_turn(ChannelKind::Slack, "C1").await;
+        pacing.wait_turn(ChannelKind::Slack, "C2").await;
+        assert_eq!(start.elapsed(), Duration::ZERO, "different channels do not wait for each other");
+        pacing.wait_turn(ChannelKind::Slack, "C1").await;
+        assert_eq!(start.elapsed(), Duration::from_secs(1));
+        let t0 = Instant::now();
+        for chat in 0..30 {
+            pacing.wait_turn(ChannelKind::Telegram, &format!("chat{chat}")).await;
+        }
+        assert_eq!(t0.elapsed(), Duration::from_millis(29 * 34), "no more than 30 Telegram sends a second");
+    }
+}

@@ -1,0 +1,173 @@
+//! The outbox: every message the bot sends is a row here first, written in the same
+//! transaction as whatever caused it, then sent by the outbox worker, retried with backoff and
+//! parked after its last attempt. Claims are leases, as in the inbox; within one conversation
+//! messages go out in the order they were queued.
+
+use super::{AuditEntry, Backend, Store, StoreError, Tx};
+use crate::channels::{ChannelKind, MessageRef, Reply};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+/// What to do with a queued message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Outgoing {
+    /// A new message; when it carries an approval request, where it lands is remembered so the
+    /// decision can be shown on it.
+    Post { reply: Reply, approval: Option<String> },
+    /// Replace a message the bot posted earlier.
+    Edit { message: MessageRef, reply: Reply },
+    /// Answer through a short-lived reply URL (Slack `response_url`, a Discord interaction).
+    Respond { url: String, reply: Reply, replace: bool },
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub channel: String,
+    pub target: String,
+    pub payload: String,
+    pub attempts: i64,
+}
+
+impl OutboxRow {
+    pub fn channel(&self) -> Option<ChannelKind> {
+        ChannelKind::parse(&self.channel)
+    }
+
+    pub fn outgoing(&self) -> Result<Outgoing, serde_json::Error> {
+        serde_json::from_str(&self.payload)
+    }
+}
+
+macro_rules! claim_outbox_sql {
+    ($lock:literal) => {
+        concat!(
+            "UPDATE outbox SET locked_by = $1, locked_until_ms = $2, attempts = attempts + 1 WHERE id IN (",
+            "SELECT m.id FROM outbox m WHERE m.state = 'pending' AND m.next_attempt_at_ms <= $3 ",
+            "AND (m.locked_until_ms IS NULL OR m.locked_until_ms < $3) ",
+            "AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.channel = m.channel AND o.target = m.target ",
+            "AND o.state = 'pending' AND o.id < m.id) ",
+            "ORDER BY m.id LIMIT $4 ",
+            $lock,
+            ") RETURNING id, channel, target, payload, attempts"
+        )
+    };
+}
+
+impl Store {
+    /// Queues a message inside `tx`; it goes out once `tx` commits.
+    pub async fn enqueue(
+        &self,
+        tx: &mut Tx,
+        channel: ChannelKind,
+        target: &str,
+        outgoing: &Outgoing,
+        now_ms: i64,
+    ) -> Result<i64, StoreError> {
+        let payload = serde_json::to_string(outgoing).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO outbox (channel, target, payload, next_attempt_at_ms, created_at_ms) \
+             VALUES ($1, $2, $3, $4, $4) RETURNING id",
+        )
+        .bind(channel.as_str())
+        .bind(target)
+        .bind(payload)
+        .bind(now_ms)
+        .fetch_one(&mut **tx)
+        .await?;
+        Ok(id)
+    }
+
+    /// Leases up to `limit` due messages to `worker`: the oldest pending one of each
+    /// conversation.
+    pub async fn claim_outbox(
+        &self,
+        worker: &str,
+        limit: i64,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<Vec<OutboxRow>, StoreError> {
+        let sql = match self.backend() {
+            Backend::Postgres => claim_outbox_sql!("FOR UPDATE SKIP LOCKED"),
+            Backend::Sqlite => claim_outbox_sql!(""),
+        };
+        let mut rows: Vec<OutboxRow> = sqlx::query_as(sql)
+            .bind(worker)
+            .bind(now_ms + lease_ms)
+            .bind(now_ms)
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await?;
+        rows.sort_by_key(|r| r.id);
+        Ok(rows)
+    }
+
+    /// Marks a message sent inside `tx` if `worker` still holds it; false when the lease was
+    /// lost (the caller rolls back).
+    pub async fn finish_outbox(
+        &self,
+        tx: &mut Tx,
+        row: &OutboxRow,
+        worker: &str,
+        external_ref: Option<&str>,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let updated = sqlx::query(
+            "UPDATE outbox SET state = 'sent', sent_at_ms = $1, external_ref = $2, locked_by = NULL, \
+             locked_until_ms = NULL WHERE id = $3 AND locked_by = $4 AND state = 'pending'",
+        )
+        .bind(now_ms)
+        .bind(external_ref)
+        .bind(row.id)
+        .bind(worker)
+        .execute(&mut **tx)
+        .await?;
+        Ok(updated.rows_affected() == 1)
+    }
+
+    /// Records a failed attempt: retried at `retry_at_ms`, or parked (now when `permanent`, or
+    /// after `max_attempts`) and audited.
+    pub async fn fail_outbox(
+        &self,
+        row: &OutboxRow,
+        worker: &str,
+        error: &str,
+        retry_at_ms: i64,
+        permanent: bool,
+        max_attempts: i64,
+    ) -> Result<bool, StoreError> {
+        let parked = permanent || row.attempts >= max_attempts;
+        let mut tx = self.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE outbox SET state = $1, last_error = $2, next_attempt_at_ms = $3, locked_by = NULL, \
+             locked_until_ms = NULL WHERE id = $4 AND locked_by = $5 AND state = 'pending'",
+        )
+        .bind(if parked { "parked" } else { "pending" })
+        .bind(error)
+        .bind(retry_at_ms)
+        .bind(row.id)
+        .bind(worker)
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() == 1 && parked {
+            self.audit(&mut tx, &AuditEntry {
+                actor: "tillpilot".into(),
+                channel: row.channel.clone(),
+                kind: "outbox.parked".into(),
+                subject: format!("outbox:{}", row.id),
+                detail: json!({ "target": row.target, "attempts": row.attempts, "error": error }),
+            })
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(parked)
+    }
+
+    /// Outbox rows per channel and state, for `/metrics`.
+    pub async fn outbox_states(&self) -> Result<Vec<(String, String, i64)>, StoreError> {
+        Ok(sqlx::query_as("SELECT channel, state, COUNT(*) FROM outbox GROUP BY channel, state ORDER BY channel, state")
+            .fetch_all(self.pool())
+            .await?)
+    }
+}

@@ -1,0 +1,320 @@
+//! Approvals, the one mechanism behind every "someone with authority must say yes" (purchase
+//! orders, large discounts, refunds, flag changes). A request is posted with Approve and Reject
+//! buttons to the owner and manager channels (and as `YES <code>` / `NO <code>` texts to
+//! authorised phones). A button carries a short signed token naming the approval and the
+//! decision; when pressed, the presser's role is checked here, in code, and the state changes
+//! exactly once. Every message that carried the request is then edited to show the outcome and
+//! who decided. Everything is audited.
+
+use crate::app::App;
+use crate::channels::{Button, ButtonStyle, ChannelKind, Reply};
+use crate::dispatch::identity::Sender;
+use crate::domain::Role;
+use crate::http::verify::{hmac_sha256, secrets_equal};
+use crate::store::approvals::{Approval, DecideOutcome};
+use crate::store::outbox::Outgoing;
+use crate::store::{AuditEntry, Store, StoreError, now_ms};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::json;
+
+const TOKEN_PREFIX: &str = "ap.";
+const KEY_META: &str = "approval.signing_key";
+/// Characters of the token's signature (96 bits).
+const SIGNATURE_CHARS: usize = 16;
+/// Approval codes avoid letters and digits people confuse (0/O, 1/I/L).
+const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+
+/// The key button tokens are signed with: made once per shop, kept in the database so every
+/// process (and every restart) accepts the buttons already posted.
+pub async fn signing_key(store: &Store) -> Result<Vec<u8>, StoreError> {
+    if let Some(hex_key) = store.meta(KEY_META).await? {
+        return hex::decode(hex_key).map_err(|e| StoreError::Corrupt(format!("{KEY_META}: {e}")));
+    }
+    let fresh = hex::encode(random_bytes(32));
+    store.insert_meta_if_absent(KEY_META, &fresh).await?;
+    // Another process may have won the race: use whatever is stored.
+    let stored = store.meta(KEY_META).await?.unwrap_or(fresh);
+    hex::decode(stored).map_err(|e| StoreError::Corrupt(format!("{KEY_META}: {e}")))
+}
+
+/// Bytes from the operating system's random source.
+fn random_bytes(n: usize) -> Vec<u8> {
+    use std::io::Read;
+    let mut bytes = vec![0u8; n];
+    if std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes)).is_err() {
+        // No /dev/urandom (not Linux or macOS): fall back to hashing time and process state.
+        let seed = format!("{:?}{}{:p}", std::time::SystemTime::now(), std::process::id(), &bytes);
+        bytes = hmac_sha256(seed.as_bytes(), &[b"tillpilot random"]);
+        bytes.resize(n, 0);
+    }
+    bytes
+}
+
+/// A new approval code: six characters from `CODE_ALPHABET`.
+fn new_code() -> String {
+    random_bytes(6).iter().map(|b| CODE_ALPHABET[*b as usize % CODE_ALPHABET.len()] as char).collect()
+}
+
+fn signature(key: &[u8], id: &str, approve: bool) -> String {
+    let decision = if approve { "a" } else { "r" };
+    let mac = hmac_sha256(key, &[TOKEN_PREFIX.as_bytes(), id.as_bytes(), b".", decision.as_bytes()]);
+    URL_SAFE_NO_PAD.encode(mac).chars().take(SIGNATURE_CHARS).collect()
+}
+
+/// The action a button carries: `ap.<code>.<a|r>.<signature>`.
+pub fn token(key: &[u8], id: &str, approve: bool) -> String {
+    format!("{TOKEN_PREFIX}{id}.{}.{}", if approve { "a" } else { "r" }, signature(key, id, approve))
+}
+
+/// Whether a button action is an approval token at all (signed or not).
+pub fn is_token(action: &str) -> bool {
+    action.starts_with(TOKEN_PREFIX)
+}
+
+/// The approval code in a token, for SMS renderings.
+pub fn code_of(action: &str) -> Option<&str> {
+    action.strip_prefix(TOKEN_PREFIX)?.split('.').next()
+}
+
+/// The approval and decision a token names, if its signature is ours.
+pub fn verify_token(key: &[u8], action: &str) -> Option<(String, bool)> {
+    let mut parts = action.strip_prefix(TOKEN_PREFIX)?.split('.');
+    let (id, decision, sig) = (parts.next()?, parts.next()?, parts.next()?);
+    let approve = match decision {
+        "a" => true,
+        "r" => false,
+        _ => return None,
+    };
+    secrets_equal(sig.as_bytes(), signature(key, id, approve).as_bytes()).then(|| (id.to_owned(), approve))
+}
+
+/// What needs approving.
+#[derive(Clone, Debug)]
+pub struct NewApproval {
+    /// `purchase_order`, `discount`, `refund`, `flag`, ….
+    pub kind: String,
+    /// What it is about (a PO id, an order number).
+    pub subject: String,
+    /// The request as the approver reads it.
+    pub detail: String,
+    pub required_role: Role,
+    pub ttl_ms: i64,
+    pub requested_by: String,
+}
+
+fn request_reply(key: &[u8], approval: &Approval) -> Reply {
+    let who = match approval.required_role {
+        Role::Owner => "an owner",
+        _ => "a manager or owner",
+    };
+    let mut reply = Reply::text(format!("Approval needed ({who}): {}", approval.detail));
+    reply = reply.field("Code", approval.id.clone()).field("Requested by", approval.requested_by.clone());
+    reply.actions.push(Button { label: "Approve".into(), style: ButtonStyle::Primary, action: token(key, &approval.id, true) });
+    reply.actions.push(Button { label: "Reject".into(), style: ButtonStyle::Danger, action: token(key, &approval.id, false) });
+    reply
+}
+
+/// The edit every carrying message gets once the request is closed.
+fn outcome_reply(app: &App, approval: &Approval) -> Reply {
+    let at = approval.decided_at_ms.map(|ms| crate::workflows::clock_time(app, ms)).unwrap_or_default();
+    let text = match (approval.state.as_str(), &approval.decided_by) {
+        ("approved", Some(by)) => format!("Approved by {by} at {at}: {}", approval.detail),
+        ("rejected", Some(by)) => format!("Rejected by {by} at {at}: {}", approval.detail),
+        _ => format!("Expired at {at} without a decision: {}", approval.detail),
+    };
+    Reply::text(text)
+}
+
+/// Where requests go: each configured owner channel, and by SMS every person with the
+/// authority who has a phone.
+fn reviewers(app: &App, required: Role) -> Vec<(ChannelKind, String)> {
+    let config = &app.config;
+    let mut out = Vec::new();
+    if let Some(channel) = config.slack.as_ref().and_then(|s| s.owner_channel.clone()) {
+        out.push((ChannelKind::Slack, channel));
+    }
+    if let Some(chat) = config.telegram.as_ref().and_then(|t| t.owner_chat_id) {
+        out.push((ChannelKind::Telegram, chat.to_string()));
+    }
+    if let Some(channel) = config.discord.as_ref().and_then(|d| d.owner_channel_id.clone()) {
+        out.push((ChannelKind::Discord, channel));
+    }
+    if config.twilio.is_some() {
+        for person in app.directory.team().iter().filter(|p| p.role.at_least(required)) {
+            if let Some(phone) = &person.phone {
+                out.push((ChannelKind::Sms, phone.to_string()));
+            }
+        }
+    }
+    out
+}
+
+/// Records the request and queues it to every reviewer, in one transaction.
+pub async fn request(app: &App, new: NewApproval) -> Result<Approval, StoreError> {
+    let now = now_ms();
+    let approval = Approval {
+        id: new_code(),
+        kind: new.kind,
+        subject: new.subject,
+        detail: new.detail,
+        state: "pending".into(),
+        required_role: new.required_role,
+        requested_by: new.requested_by,
+        requested_at_ms: now,
+        expires_at_ms: now + new.ttl_ms,
+        decided_by: None,
+        decided_at_ms: None,
+        messages: Vec::new(),
+    };
+    let reply = request_reply(&app.approval_key, &approval);
+    let mut tx = app.store.begin().await?;
+    app.store.insert_approval(&mut tx, &approval).await?;
+    let targets = reviewers(app, approval.required_role);
+    for (channel, target) in &targets {
+        let post = Outgoing::Post { reply: reply.clone(), approval: Some(approval.id.clone()) };
+        app.store.enqueue(&mut tx, *channel, target, &post, now).await?;
+    }
+    app.store
+        .audit(&mut tx, &AuditEntry {
+            actor: approval.requested_by.clone(),
+            channel: "tillpilot".into(),
+            kind: "approval.requested".into(),
+            subject: approval.id.clone(),
+            detail: json!({ "kind": approval.kind, "subject": approval.subject, "detail": approval.detail,
+                "required_role": approval.required_role, "expires_at_ms": approval.expires_at_ms,
+                "posted_to": targets.iter().map(|(c, _)| c.as_str()).collect::<Vec<_>>() }),
+        })
+        .await?;
+    tx.commit().await?;
+    Ok(approval)
+}
+
+/// A press of an approval button (or `YES`/`NO <code>` by SMS). Returns what to tell the person
+/// who pressed it; the state changes only for the right role, once, before the deadline.
+pub async fn decide(app: &App, id: &str, approve: bool, sender: &Sender, channel: ChannelKind) -> Result<Reply, StoreError> {
+    let audit = |kind: &str, detail: serde_json::Value| AuditEntry {
+        actor: sender.audit_name(),
+        channel: channel.as_str().into(),
+        kind: kind.into(),
+        subject: id.to_owned(),
+        detail,
+    };
+    let Some(approval) = app.store.approval(id).await? else {
+        app.store.audit_now(&audit("approval.refused", json!({ "why": "no such approval" }))).await?;
+        return Ok(Reply::text(format!("There is no approval {id}.")));
+    };
+    let person = match sender {
+        Sender::Known(person) if person.role.at_least(approval.required_role) => person,
+        _ => {
+            let why = format!("needs {}", approval.required_role);
+            app.store.audit_now(&audit("approval.refused", json!({ "why": why, "approve": approve }))).await?;
+            let who = if approval.required_role == Role::Owner { "an owner" } else { "a manager or an owner" };
+            return Ok(Reply::text(format!("Only {who} can decide this ({id}). Nothing was changed.")));
+        }
+    };
+    let now = now_ms();
+    let state = if approve { "approved" } else { "rejected" };
+    let mut tx = app.store.begin().await?;
+    let outcome = app.store.decide_approval(&mut tx, id, state, &person.name, now).await?;
+    let reply = match outcome {
+        DecideOutcome::Decided(decided) => {
+            let edit = outcome_reply(app, &decided);
+            for message in &decided.messages {
+                let op = Outgoing::Edit { message: message.clone(), reply: edit.clone() };
+                app.store.enqueue(&mut tx, message.channel, &message.target, &op, now).await?;
+            }
+            app.store
+                .audit(&mut tx, &audit("approval.decided", json!({ "state": state, "kind": decided.kind,
+                    "subject": decided.subject, "messages_edited": decided.messages.len() })))
+                .await?;
+            Reply::text(format!("{} {}: {}", if approve { "Approved" } else { "Rejected" }, id, decided.detail))
+        }
+        DecideOutcome::AlreadyClosed(closed) => {
+            app.store.audit(&mut tx, &audit("approval.refused", json!({ "why": format!("already {}", closed.state) }))).await?;
+            let text = match (&closed.decided_by, closed.state.as_str()) {
+                (_, "pending") => format!("{id} has expired; nothing was changed."),
+                (Some(by), state) => format!("{id} was already {state} by {by}; nothing was changed."),
+                (None, state) => format!("{id} is already {state}; nothing was changed."),
+            };
+            Reply::text(text)
+        }
+        DecideOutcome::Missing => Reply::text(format!("There is no approval {id}.")),
+    };
+    tx.commit().await?;
+    Ok(reply)
+}
+
+/// Closes requests past their deadline and shows it on their messages; returns how many.
+pub async fn expire_due(app: &App) -> Result<usize, StoreError> {
+    let now = now_ms();
+    let mut tx = app.store.begin().await?;
+    let expired = app.store.expire_approvals(&mut tx, now).await?;
+    for approval in &expired {
+        let edit = outcome_reply(app, approval);
+        for message in &approval.messages {
+            let op = Outgoing::Edit { message: message.clone(), reply: edit.clone() };
+            app.store.enqueue(&mut tx, message.channel, &message.target, &op, now).await?;
+        }
+        app.store
+            .audit(&mut tx, &AuditEntry {
+                actor: "tillpilot".into(),
+                channel: "tillpilot".into(),
+                kind: "approval.expired".into(),
+                subject: approval.id.clone(),
+                detail: json!({ "kind": approval.kind, "subject": approval.subject }),
+            })
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(expired.len())
+}
+
+/// `YES K7Q2MX` / `no k7q2mx`: an SMS decision, if the text is one.
+pub fn sms_decision(text: &str) -> Option<(String, bool)> {
+    let mut words = text.split_whitespace();
+    let (verb, code) = (words.next()?, words.next()?);
+    let code = code.to_ascii_uppercase();
+    if words.next().is_some() || code.len() != 6 || !code.bytes().all(|b| CODE_ALPHABET.contains(&b)) {
+        return None;
+    }
+    let approve = match verb.to_ascii_uppercase().as_str() {
+        "YES" | "Y" | "APPROVE" => true,
+        "NO" | "N" | "REJECT" => false,
+        _ => return None,
+    };
+    Some((code, approve))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_verify_only_with_their_key_and_decision() {
+        let key = b"k".repeat(32);
+        let approve = token(&key, "K7Q2MX", true);
+        assert!(approve.len() <= 64, "fits Telegram callback data: {approve}");
+        assert_eq!(verify_token(&key, &approve), Some(("K7Q2MX".into(), true)));
+        assert_eq!(code_of(&approve), Some("K7Q2MX"));
+        let forged = approve.replace(".a.", ".r.");
+        assert_eq!(verify_token(&key, &forged), None, "a decision cannot be flipped");
+        assert_eq!(verify_token(&b"x".repeat(32), &approve), None, "another shop's key");
+        assert_eq!(verify_token(&key, "stock id:A"), None);
+    }
+
+    #[test]
+    fn sms_decisions_need_a_verb_and_a_code() {
+        assert_eq!(sms_decision("YES k7q2mx"), Some(("K7Q2MX".into(), true)));
+        assert_eq!(sms_decision("no K7Q2MX"), Some(("K7Q2MX".into(), false)));
+        assert_eq!(sms_decision("yes please"), None);
+        assert_eq!(sms_decision("yes K7Q2MX now"), None);
+    }
+
+    #[test]
+    fn codes_are_six_unambiguous_characters() {
+        let code = new_code();
+        assert_eq!(code.len(), 6);
+        assert!(code.bytes().all(|b| CODE_ALPHABET.contains(&b)), "{code}");
+    }
+}
