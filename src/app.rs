@@ -2,6 +2,7 @@
 //! commands and classifier, the people directory and the metrics. Everything that answers a
 //! message or serves a request borrows it.
 
+use crate::channels::Channels;
 use crate::config::{Config, PosProvider};
 use crate::dispatch::commands::CommandSet;
 use crate::dispatch::identity::Directory;
@@ -9,7 +10,6 @@ use crate::domain::{Catalog, Location};
 use crate::llm::LlmClient;
 use crate::nlu::{IntentClassifier, ProductIndex};
 use crate::pos::Pos;
-use crate::channels::Channels;
 use crate::pos::clover::{CloverPos, client::CloverClient};
 use crate::pos::retry::RetryPolicy;
 use crate::pos::shopify::{ShopifyPos, client::ShopifyClient};

@@ -206,7 +206,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Audit { action } => audit(&cli, action).await,
         Command::Commands { action: CommandsCommand::Export { format } } => {
-            let commands = crate::dispatch::commands::CommandSet::embedded().context("loading the embedded commands")?;
+            let commands =
+                crate::dispatch::commands::CommandSet::embedded().context("loading the embedded commands")?;
             let value = match format {
                 ExportFormat::SlackManifest => {
                     let config = if cli.demo { None } else { Some(load_config(&cli)?) };

@@ -91,7 +91,8 @@ mod tests {
         assert_eq!(manifest["settings"]["event_subscriptions"]["request_url"], "https://bot.example.com/slack/events");
         assert_eq!(manifest["features"]["slash_commands"][0]["url"], "https://bot.example.com/slack/commands");
         let telegram = telegram_commands(&commands);
-        let names: Vec<&str> = telegram["commands"].as_array().unwrap().iter().map(|c| c["command"].as_str().unwrap()).collect();
+        let names: Vec<&str> =
+            telegram["commands"].as_array().unwrap().iter().map(|c| c["command"].as_str().unwrap()).collect();
         assert!(names.contains(&"stock") && names.contains(&"order"), "{names:?}");
         let discord = discord_commands(&commands);
         let stock = discord.as_array().unwrap().iter().find(|c| c["name"] == "stock").unwrap();

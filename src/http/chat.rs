@@ -24,6 +24,7 @@ fn now_secs() -> i64 {
 
 fn verify_slack(state: &HttpState, headers: &HeaderMap, body: &[u8]) -> Result<(), WebhookError> {
     let slack = state.app.config.slack.as_ref().ok_or(WebhookError::NotConfigured)?;
+    replayed(state, headers, slack::webhook::SIGNATURE_HEADER)?;
     slack::webhook::verify(
         slack.signing_secret.expose(),
         header(headers, slack::webhook::TIMESTAMP_HEADER),
@@ -31,6 +32,22 @@ fn verify_slack(state: &HttpState, headers: &HeaderMap, body: &[u8]) -> Result<(
         body,
         now_secs(),
     )
+}
+
+/// A timestamped request whose signature was already accepted is a replay.
+fn replayed(state: &HttpState, headers: &HeaderMap, signature_header: &str) -> Result<(), WebhookError> {
+    match header(headers, signature_header) {
+        Some(signature) if state.replays.seen(signature, now_secs()) => Err(WebhookError::BadSignature),
+        _ => Ok(()),
+    }
+}
+
+/// Remembers an accepted signature for the rest of its window (once the event is recorded, so
+/// a request we failed to record can still come again).
+fn accepted(state: &HttpState, headers: &HeaderMap, signature_header: &str, window: i64) {
+    if let Some(signature) = header(headers, signature_header) {
+        state.replays.remember(signature, now_secs() + window, now_secs());
+    }
 }
 
 fn refused(state: &HttpState, source: &str, err: &WebhookError) -> Response {
@@ -48,10 +65,15 @@ pub async fn slack_events(State(state): State<HttpState>, headers: HeaderMap, bo
     let parsed = verify_slack(&state, &headers, &body).and_then(|()| slack::webhook::parse_event(&body));
     match parsed {
         Err(err) => refused(&state, "slack", &err),
-        Ok(slack::webhook::SlackEvent::UrlVerification(challenge)) => Json(json!({ "challenge": challenge })).into_response(),
+        Ok(slack::webhook::SlackEvent::UrlVerification(challenge)) => {
+            Json(json!({ "challenge": challenge })).into_response()
+        }
         Ok(slack::webhook::SlackEvent::Chat { event_id, event }) => {
             match recorded(&state, "slack", inbox_event("slack", event_id, &event)).await {
-                Ok(()) => StatusCode::OK.into_response(),
+                Ok(()) => {
+                    accepted(&state, &headers, slack::webhook::SIGNATURE_HEADER, slack::webhook::WINDOW_SECS);
+                    StatusCode::OK.into_response()
+                }
                 Err(response) => response,
             }
         }
@@ -59,13 +81,20 @@ pub async fn slack_events(State(state): State<HttpState>, headers: HeaderMap, bo
             // Stored for the record, acknowledged, not acted on.
             let stored = WebhookEvent {
                 source: "slack",
-                event_id: if event_id.is_empty() { format!("{event_type}:{}", crate::store::now_ms()) } else { event_id },
+                event_id: if event_id.is_empty() {
+                    format!("{event_type}:{}", crate::store::now_ms())
+                } else {
+                    event_id
+                },
                 event_type: format!("slack.{event_type}"),
                 object_id: None,
                 payload: String::from_utf8_lossy(&body).into_owned(),
             };
             match recorded(&state, "slack", stored).await {
-                Ok(()) => StatusCode::OK.into_response(),
+                Ok(()) => {
+                    accepted(&state, &headers, slack::webhook::SIGNATURE_HEADER, slack::webhook::WINDOW_SECS);
+                    StatusCode::OK.into_response()
+                }
                 Err(response) => response,
             }
         }
@@ -75,7 +104,8 @@ pub async fn slack_events(State(state): State<HttpState>, headers: HeaderMap, bo
 pub async fn slack_commands(State(state): State<HttpState>, headers: HeaderMap, body: Bytes) -> Response {
     match verify_slack(&state, &headers, &body).and_then(|()| slack::webhook::parse_command(&body)) {
         Err(err) => refused(&state, "slack", &err),
-        Ok((id, event)) => match recorded(&state, "slack", inbox_event("slack", format!("command:{id}"), &event)).await {
+        Ok((id, event)) => match recorded(&state, "slack", inbox_event("slack", format!("command:{id}"), &event)).await
+        {
             // The answer follows through the command's response_url.
             Ok(()) => StatusCode::OK.into_response(),
             Err(response) => response,
@@ -86,18 +116,19 @@ pub async fn slack_commands(State(state): State<HttpState>, headers: HeaderMap, 
 pub async fn slack_interactions(State(state): State<HttpState>, headers: HeaderMap, body: Bytes) -> Response {
     match verify_slack(&state, &headers, &body).and_then(|()| slack::webhook::parse_interaction(&body)) {
         Err(err) => refused(&state, "slack", &err),
-        Ok((id, event)) => match recorded(&state, "slack", inbox_event("slack", format!("action:{id}"), &event)).await {
-            Ok(()) => StatusCode::OK.into_response(),
-            Err(response) => response,
-        },
+        Ok((id, event)) => {
+            match recorded(&state, "slack", inbox_event("slack", format!("action:{id}"), &event)).await {
+                Ok(()) => StatusCode::OK.into_response(),
+                Err(response) => response,
+            }
+        }
     }
 }
 
 pub async fn telegram(State(state): State<HttpState>, headers: HeaderMap, body: Bytes) -> Response {
     let config = state.app.config.telegram.as_ref();
-    let secret = config
-        .filter(|t| t.mode == crate::config::TelegramMode::Webhook)
-        .and_then(|t| t.webhook_secret.as_ref());
+    let secret =
+        config.filter(|t| t.mode == crate::config::TelegramMode::Webhook).and_then(|t| t.webhook_secret.as_ref());
     let Some(secret) = secret else { return refused(&state, "telegram", &WebhookError::NotConfigured) };
     if let Err(err) = telegram::webhook::verify(secret.expose(), header(&headers, telegram::webhook::SECRET_HEADER)) {
         return refused(&state, "telegram", &err);
@@ -130,13 +161,15 @@ pub async fn discord(State(state): State<HttpState>, headers: HeaderMap, body: B
     let Some(key) = discord::webhook::public_key(&config.public_key) else {
         return refused(&state, "discord", &WebhookError::NotConfigured);
     };
-    let verified = discord::webhook::verify(
-        &key,
-        header(&headers, discord::webhook::TIMESTAMP_HEADER),
-        header(&headers, discord::webhook::SIGNATURE_HEADER),
-        &body,
-        now_secs(),
-    );
+    let verified = replayed(&state, &headers, discord::webhook::SIGNATURE_HEADER).and_then(|()| {
+        discord::webhook::verify(
+            &key,
+            header(&headers, discord::webhook::TIMESTAMP_HEADER),
+            header(&headers, discord::webhook::SIGNATURE_HEADER),
+            &body,
+            now_secs(),
+        )
+    });
     if let Err(err) = verified {
         return refused(&state, "discord", &err);
     }
@@ -146,7 +179,10 @@ pub async fn discord(State(state): State<HttpState>, headers: HeaderMap, body: B
         Ok(discord::webhook::Interaction::Chat { id, event, is_click, .. }) => {
             match recorded(&state, "discord", inbox_event("discord", id, &event)).await {
                 // A deferred answer now; the real one edits it (commands) or follows (clicks).
-                Ok(()) => Json(json!({ "type": if is_click { 6 } else { 5 } })).into_response(),
+                Ok(()) => {
+                    accepted(&state, &headers, discord::webhook::SIGNATURE_HEADER, discord::webhook::WINDOW_SECS);
+                    Json(json!({ "type": if is_click { 6 } else { 5 } })).into_response()
+                }
                 Err(response) => response,
             }
         }
@@ -161,7 +197,8 @@ fn xml(body: String) -> Response {
 }
 
 pub async fn sms(State(state): State<HttpState>, headers: HeaderMap, body: Bytes) -> Response {
-    let Some((config, url)) = state.app.config.twilio.as_ref().and_then(|t| Some((t, t.webhook_url.as_deref()?))) else {
+    let Some((config, url)) = state.app.config.twilio.as_ref().and_then(|t| Some((t, t.webhook_url.as_deref()?)))
+    else {
         return refused(&state, "sms", &WebhookError::NotConfigured);
     };
     let params = sms::webhook::params(&body);

@@ -23,6 +23,7 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub struct HttpState {
     pub app: Arc<App>,
     pub intake: Intake,
+    pub replays: Arc<verify::ReplayGuard>,
 }
 
 /// The routes. Starts the inbox writer, so call it inside the runtime that will serve.
@@ -58,7 +59,7 @@ fn routes(app: Arc<App>, intake: Intake, ack_only: bool) -> Router {
         .route("/discord/interactions", post(chat::discord))
         .route("/sms/twilio", post(chat::sms))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(HttpState { app, intake })
+        .with_state(HttpState { app, intake, replays: Arc::default() })
 }
 
 /// Serves until `shutdown` resolves.

@@ -57,6 +57,35 @@ pub fn secrets_equal(given: &[u8], expected: &[u8]) -> bool {
     }
 }
 
+/// Signatures of timestamped requests (Slack, Discord) already accepted inside their window:
+/// the same signed request arriving again is a replay, refused with 401. A platform's own
+/// retry is signed anew, so it passes (and the inbox's dedupe keeps it from running twice).
+#[derive(Default)]
+pub struct ReplayGuard {
+    seen: std::sync::Mutex<std::collections::HashMap<String, i64>>,
+}
+
+impl ReplayGuard {
+    /// Whether `signature` was already accepted and is still inside its window.
+    pub fn seen(&self, signature: &str, now_secs: i64) -> bool {
+        let seen = match self.seen.lock() {
+            Ok(seen) => seen,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        seen.get(signature).is_some_and(|until| *until >= now_secs)
+    }
+
+    /// Remembers an accepted request's signature until `until_secs`.
+    pub fn remember(&self, signature: &str, until_secs: i64, now_secs: i64) {
+        let mut seen = match self.seen.lock() {
+            Ok(seen) => seen,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        seen.retain(|_, until| *until >= now_secs);
+        seen.insert(signature.to_owned(), until_secs);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

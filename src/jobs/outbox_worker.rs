@@ -42,7 +42,8 @@ impl Pacing {
         let (per_conversation, per_platform) = Self::gaps(kind);
         let now = Instant::now();
         let key = (kind, target.to_owned());
-        let at = [self.conversation.get(&key), self.platform.get(&kind)].into_iter().flatten().fold(now, |a, b| a.max(*b));
+        let at =
+            [self.conversation.get(&key), self.platform.get(&kind)].into_iter().flatten().fold(now, |a, b| a.max(*b));
         self.conversation.insert(key, at + per_conversation);
         self.platform.insert(kind, at + per_platform);
         tokio::time::sleep_until(at).await;
@@ -79,7 +80,8 @@ async fn deliver(app: &App, row: &OutboxRow, pacing: &mut Pacing) -> Result<Opti
     let channel = app.channels.get(kind).ok_or_else(|| Failure::Permanent(format!("{kind} is not configured")))?;
     let outgoing = row.outgoing().map_err(|e| Failure::Permanent(format!("unreadable message: {e}")))?;
     if kind == ChannelKind::Sms {
-        let opted_out = app.store.opted_out(&row.target).await.map_err(|e| Failure::Retry { error: e.to_string(), wait: None })?;
+        let opted_out =
+            app.store.opted_out(&row.target).await.map_err(|e| Failure::Retry { error: e.to_string(), wait: None })?;
         if opted_out {
             return Err(Failure::Permanent("the number opted out (STOP)".into()));
         }

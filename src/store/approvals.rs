@@ -27,16 +27,30 @@ pub struct Approval {
     pub messages: Vec<MessageRef>,
 }
 
-type ApprovalRow = (String, String, String, String, String, String, String, i64, i64, Option<String>, Option<i64>, String);
+type ApprovalRow =
+    (String, String, String, String, String, String, String, i64, i64, Option<String>, Option<i64>, String);
 
 const COLUMNS: &str = "id, kind, subject, detail, state, required_role, requested_by, requested_at_ms, \
     expires_at_ms, decided_by, decided_at_ms, message_refs";
 
 fn from_row(row: ApprovalRow) -> Result<Approval, StoreError> {
-    let (id, kind, subject, detail, state, role, requested_by, requested_at_ms, expires_at_ms, decided_by, decided_at_ms, refs) =
-        row;
+    let (
+        id,
+        kind,
+        subject,
+        detail,
+        state,
+        role,
+        requested_by,
+        requested_at_ms,
+        expires_at_ms,
+        decided_by,
+        decided_at_ms,
+        refs,
+    ) = row;
     Ok(Approval {
-        required_role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("approval {id}: role {role:?}")))?,
+        required_role: Role::parse(&role)
+            .ok_or_else(|| StoreError::Corrupt(format!("approval {id}: role {role:?}")))?,
         messages: serde_json::from_str(&refs).map_err(|e| StoreError::Corrupt(format!("approval {id}: {e}")))?,
         id,
         kind,
@@ -115,7 +129,8 @@ impl Store {
         .execute(&mut **tx)
         .await?;
         let sql = format!("SELECT {COLUMNS} FROM approvals WHERE id = $1");
-        let row: Option<ApprovalRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&mut **tx).await?;
+        let row: Option<ApprovalRow> =
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&mut **tx).await?;
         let Some(approval) = row.map(from_row).transpose()? else { return Ok(DecideOutcome::Missing) };
         Ok(if updated.rows_affected() == 1 {
             DecideOutcome::Decided(approval)
@@ -149,7 +164,11 @@ impl Store {
             messages.push(message.clone());
         }
         let refs = serde_json::to_string(&messages).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        sqlx::query("UPDATE approvals SET message_refs = $1 WHERE id = $2").bind(refs).bind(id).execute(&mut **tx).await?;
+        sqlx::query("UPDATE approvals SET message_refs = $1 WHERE id = $2")
+            .bind(refs)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
         Ok(())
     }
 }

@@ -27,13 +27,16 @@ impl Store {
         .bind(now_ms)
         .execute(&mut **tx)
         .await?;
-        self.audit(tx, &AuditEntry {
-            actor: phone.to_string(),
-            channel: "sms".into(),
-            kind: format!("consent.{state}"),
-            subject: phone.to_string(),
-            detail: json!({ "keyword": keyword }),
-        })
+        self.audit(
+            tx,
+            &AuditEntry {
+                actor: phone.to_string(),
+                channel: "sms".into(),
+                kind: format!("consent.{state}"),
+                subject: phone.to_string(),
+                detail: json!({ "keyword": keyword }),
+            },
+        )
         .await
         .map(|_| ())
     }

@@ -151,13 +151,16 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if updated.rows_affected() == 1 && parked {
-            self.audit(&mut tx, &AuditEntry {
-                actor: "tillpilot".into(),
-                channel: row.channel.clone(),
-                kind: "outbox.parked".into(),
-                subject: format!("outbox:{}", row.id),
-                detail: json!({ "target": row.target, "attempts": row.attempts, "error": error }),
-            })
+            self.audit(
+                &mut tx,
+                &AuditEntry {
+                    actor: "tillpilot".into(),
+                    channel: row.channel.clone(),
+                    kind: "outbox.parked".into(),
+                    subject: format!("outbox:{}", row.id),
+                    detail: json!({ "target": row.target, "attempts": row.attempts, "error": error }),
+                },
+            )
             .await?;
         }
         tx.commit().await?;
@@ -166,8 +169,10 @@ impl Store {
 
     /// Outbox rows per channel and state, for `/metrics`.
     pub async fn outbox_states(&self) -> Result<Vec<(String, String, i64)>, StoreError> {
-        Ok(sqlx::query_as("SELECT channel, state, COUNT(*) FROM outbox GROUP BY channel, state ORDER BY channel, state")
-            .fetch_all(self.pool())
-            .await?)
+        Ok(sqlx::query_as(
+            "SELECT channel, state, COUNT(*) FROM outbox GROUP BY channel, state ORDER BY channel, state",
+        )
+        .fetch_all(self.pool())
+        .await?)
     }
 }

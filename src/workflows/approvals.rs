@@ -110,8 +110,16 @@ fn request_reply(key: &[u8], approval: &Approval) -> Reply {
     };
     let mut reply = Reply::text(format!("Approval needed ({who}): {}", approval.detail));
     reply = reply.field("Code", approval.id.clone()).field("Requested by", approval.requested_by.clone());
-    reply.actions.push(Button { label: "Approve".into(), style: ButtonStyle::Primary, action: token(key, &approval.id, true) });
-    reply.actions.push(Button { label: "Reject".into(), style: ButtonStyle::Danger, action: token(key, &approval.id, false) });
+    reply.actions.push(Button {
+        label: "Approve".into(),
+        style: ButtonStyle::Primary,
+        action: token(key, &approval.id, true),
+    });
+    reply.actions.push(Button {
+        label: "Reject".into(),
+        style: ButtonStyle::Danger,
+        action: token(key, &approval.id, false),
+    });
     reply
 }
 
@@ -176,15 +184,18 @@ pub async fn request(app: &App, new: NewApproval) -> Result<Approval, StoreError
         app.store.enqueue(&mut tx, *channel, target, &post, now).await?;
     }
     app.store
-        .audit(&mut tx, &AuditEntry {
-            actor: approval.requested_by.clone(),
-            channel: "tillpilot".into(),
-            kind: "approval.requested".into(),
-            subject: approval.id.clone(),
-            detail: json!({ "kind": approval.kind, "subject": approval.subject, "detail": approval.detail,
+        .audit(
+            &mut tx,
+            &AuditEntry {
+                actor: approval.requested_by.clone(),
+                channel: "tillpilot".into(),
+                kind: "approval.requested".into(),
+                subject: approval.id.clone(),
+                detail: json!({ "kind": approval.kind, "subject": approval.subject, "detail": approval.detail,
                 "required_role": approval.required_role, "expires_at_ms": approval.expires_at_ms,
                 "posted_to": targets.iter().map(|(c, _)| c.as_str()).collect::<Vec<_>>() }),
-        })
+            },
+        )
         .await?;
     tx.commit().await?;
     Ok(approval)
@@ -192,7 +203,13 @@ pub async fn request(app: &App, new: NewApproval) -> Result<Approval, StoreError
 
 /// A press of an approval button (or `YES`/`NO <code>` by SMS). Returns what to tell the person
 /// who pressed it; the state changes only for the right role, once, before the deadline.
-pub async fn decide(app: &App, id: &str, approve: bool, sender: &Sender, channel: ChannelKind) -> Result<Reply, StoreError> {
+pub async fn decide(
+    app: &App,
+    id: &str,
+    approve: bool,
+    sender: &Sender,
+    channel: ChannelKind,
+) -> Result<Reply, StoreError> {
     let audit = |kind: &str, detail: serde_json::Value| AuditEntry {
         actor: sender.audit_name(),
         channel: channel.as_str().into(),
@@ -225,13 +242,21 @@ pub async fn decide(app: &App, id: &str, approve: bool, sender: &Sender, channel
                 app.store.enqueue(&mut tx, message.channel, &message.target, &op, now).await?;
             }
             app.store
-                .audit(&mut tx, &audit("approval.decided", json!({ "state": state, "kind": decided.kind,
-                    "subject": decided.subject, "messages_edited": decided.messages.len() })))
+                .audit(
+                    &mut tx,
+                    &audit(
+                        "approval.decided",
+                        json!({ "state": state, "kind": decided.kind,
+                    "subject": decided.subject, "messages_edited": decided.messages.len() }),
+                    ),
+                )
                 .await?;
             Reply::text(format!("{} {}: {}", if approve { "Approved" } else { "Rejected" }, id, decided.detail))
         }
         DecideOutcome::AlreadyClosed(closed) => {
-            app.store.audit(&mut tx, &audit("approval.refused", json!({ "why": format!("already {}", closed.state) }))).await?;
+            app.store
+                .audit(&mut tx, &audit("approval.refused", json!({ "why": format!("already {}", closed.state) })))
+                .await?;
             let text = match (&closed.decided_by, closed.state.as_str()) {
                 (_, "pending") => format!("{id} has expired; nothing was changed."),
                 (Some(by), state) => format!("{id} was already {state} by {by}; nothing was changed."),
@@ -257,13 +282,16 @@ pub async fn expire_due(app: &App) -> Result<usize, StoreError> {
             app.store.enqueue(&mut tx, message.channel, &message.target, &op, now).await?;
         }
         app.store
-            .audit(&mut tx, &AuditEntry {
-                actor: "tillpilot".into(),
-                channel: "tillpilot".into(),
-                kind: "approval.expired".into(),
-                subject: approval.id.clone(),
-                detail: json!({ "kind": approval.kind, "subject": approval.subject }),
-            })
+            .audit(
+                &mut tx,
+                &AuditEntry {
+                    actor: "tillpilot".into(),
+                    channel: "tillpilot".into(),
+                    kind: "approval.expired".into(),
+                    subject: approval.id.clone(),
+                    detail: json!({ "kind": approval.kind, "subject": approval.subject }),
+                },
+            )
             .await?;
     }
     tx.commit().await?;

@@ -60,16 +60,15 @@ pub async fn run(app: &App, person: &Person, args: &str, entities: &Entities) ->
     };
     let item_name = view.catalog.item(&item_id).map(|i| i.name.clone()).unwrap_or_default();
     let ids: Vec<VariationId> = variations.iter().map(|(id, _)| id.clone()).collect();
-    let (levels, stale) =
-        match live_or_mirror(app, |pos| {
-            let (ids, location) = (&ids, location.as_ref());
-            Box::pin(async move { pos.stock_levels(ids, location).await })
-        })
-        .await
-        {
-            Ok(found) => found,
-            Err(err) => return Ok(pos_unreachable(&err)),
-        };
+    let (levels, stale) = match live_or_mirror(app, |pos| {
+        let (ids, location) = (&ids, location.as_ref());
+        Box::pin(async move { pos.stock_levels(ids, location).await })
+    })
+    .await
+    {
+        Ok(found) => found,
+        Err(err) => return Ok(pos_unreachable(&err)),
+    };
     let low_at: HashMap<&VariationId, Option<Quantity>> = view
         .catalog
         .item(&item_id)

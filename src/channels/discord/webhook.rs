@@ -41,9 +41,17 @@ pub fn verify(
 pub enum Interaction {
     Ping,
     /// A slash command or a button press, with the interaction's id (the dedupe key) and token.
-    Chat { id: String, token: String, event: ChatEvent, is_click: bool },
+    Chat {
+        id: String,
+        token: String,
+        event: Box<ChatEvent>,
+        is_click: bool,
+    },
     /// A verified interaction we do not handle (autocomplete, modals).
-    Other { id: String, kind: i64 },
+    Other {
+        id: String,
+        kind: i64,
+    },
 }
 
 /// `application_id` builds the follow-up URL the answer goes through.
@@ -56,8 +64,10 @@ pub fn parse(body: &[u8], api_base: &str, application_id: &str) -> Result<Intera
     let s = |pointer: &str| value.pointer(pointer).and_then(Value::as_str).map(str::to_owned);
     let id = s("/id").ok_or_else(|| WebhookError::Malformed("no id".into()))?;
     let token = s("/token").ok_or_else(|| WebhookError::Malformed("no token".into()))?;
-    let user = s("/member/user/id").or_else(|| s("/user/id")).ok_or_else(|| WebhookError::Malformed("no user".into()))?;
-    let channel = s("/channel_id").or_else(|| s("/channel/id")).unwrap_or_default();
+    let user =
+        s("/member/user/id").or_else(|| s("/user/id")).ok_or_else(|| WebhookError::Malformed("no user".into()))?;
+    let channel =
+        s("/channel_id").or_else(|| s("/channel/id")).or_else(|| s("/message/channel_id")).unwrap_or_default();
     // A command's deferred answer is completed by editing it; a button press is answered with
     // a follow-up only the presser sees (the message with the buttons stays as it is).
     let webhook = format!("{}/api/v10/webhooks/{application_id}/{token}", api_base.trim_end_matches('/'));
@@ -68,7 +78,12 @@ pub fn parse(body: &[u8], api_base: &str, application_id: &str) -> Result<Intera
             let options: Vec<String> = value
                 .pointer("/data/options")
                 .and_then(Value::as_array)
-                .map(|o| o.iter().filter_map(|o| o.get("value")).map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned)).collect())
+                .map(|o| {
+                    o.iter()
+                        .filter_map(|o| o.get("value"))
+                        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+                        .collect()
+                })
                 .unwrap_or_default();
             // `/tillpilot text:…` carries free text; `/stock product:…` is the command itself.
             let text = if name == "tillpilot" { options.join(" ") } else { format!("{name} {}", options.join(" ")) };
@@ -76,7 +91,8 @@ pub fn parse(body: &[u8], api_base: &str, application_id: &str) -> Result<Intera
         }
         3 => {
             let action = s("/data/custom_id").ok_or_else(|| WebhookError::Malformed("no custom_id".into()))?;
-            let message = s("/message/id").map(|m| MessageRef { channel: ChannelKind::Discord, target: channel.clone(), id: m });
+            let message =
+                s("/message/id").map(|m| MessageRef { channel: ChannelKind::Discord, target: channel.clone(), id: m });
             (ChatAction::Clicked { action, message, callback_id: None }, true)
         }
         other => return Ok(Interaction::Other { id, kind: other }),
@@ -84,7 +100,7 @@ pub fn parse(body: &[u8], api_base: &str, application_id: &str) -> Result<Intera
     Ok(Interaction::Chat {
         id,
         token,
-        event: ChatEvent { channel: ChannelKind::Discord, user, conversation: channel, what, respond_url },
+        event: Box::new(ChatEvent { channel: ChannelKind::Discord, user, conversation: channel, what, respond_url }),
         is_click,
     })
 }

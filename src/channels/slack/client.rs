@@ -63,7 +63,10 @@ impl SlackClient {
     /// Uploads a PNG into `channel` with the files v2 flow.
     pub async fn upload_png(&self, channel: &str, filename: &str, title: &str, png: &[u8]) -> Result<(), ChannelError> {
         let ticket = self
-            .call_form("files.getUploadURLExternal", &[("filename", filename.to_owned()), ("length", png.len().to_string())])
+            .call_form(
+                "files.getUploadURLExternal",
+                &[("filename", filename.to_owned()), ("length", png.len().to_string())],
+            )
             .await?;
         let (Some(url), Some(file_id)) =
             (ticket.get("upload_url").and_then(Value::as_str), ticket.get("file_id").and_then(Value::as_str))

@@ -64,7 +64,11 @@ mod tests {
     #[test]
     fn renders_sections_fields_and_buttons() {
         let mut reply = Reply::text("Oat Milk 1L: 0 at Main St").field("Riverside", "12");
-        reply.actions.push(Button { label: "Approve".into(), style: ButtonStyle::Primary, action: "ap.X.a.sig".into() });
+        reply.actions.push(Button {
+            label: "Approve".into(),
+            style: ButtonStyle::Primary,
+            action: "ap.X.a.sig".into(),
+        });
         let value = render(&reply);
         assert_eq!(value["blocks"][0]["text"]["text"], "Oat Milk 1L: 0 at Main St");
         assert_eq!(value["blocks"][1]["fields"][0]["text"], "*Riverside*\n12");

@@ -25,8 +25,13 @@ pub fn verify(
     if (now_secs - ts).abs() > WINDOW_SECS {
         return Err(WebhookError::BadSignature);
     }
-    let expected = format!("v0={}", hmac_sha256_hex(signing_secret.as_bytes(), &[b"v0:", timestamp.as_bytes(), b":", body]));
-    if secrets_equal(expected.as_bytes(), signature.trim().as_bytes()) { Ok(()) } else { Err(WebhookError::BadSignature) }
+    let expected =
+        format!("v0={}", hmac_sha256_hex(signing_secret.as_bytes(), &[b"v0:", timestamp.as_bytes(), b":", body]));
+    if secrets_equal(expected.as_bytes(), signature.trim().as_bytes()) {
+        Ok(())
+    } else {
+        Err(WebhookError::BadSignature)
+    }
 }
 
 /// What an Events API request asks of us.

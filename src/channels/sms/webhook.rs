@@ -21,7 +21,8 @@ pub fn string_to_sign(url: &str, params: &[(String, String)]) -> String {
     out
 }
 
-/// `url` with its scheme's default port added, or removed if it is there.
+/// The other form Twilio's validators accept: `url` without its port when it has one, else
+/// with the scheme's default port added.
 fn with_other_port_form(url: &str) -> Option<String> {
     let (scheme, rest) = url.split_once("://")?;
     let default = match scheme {
@@ -31,14 +32,18 @@ fn with_other_port_form(url: &str) -> Option<String> {
     };
     let (authority, path) = rest.find(['/', '?']).map_or((rest, ""), |i| rest.split_at(i));
     match authority.rsplit_once(':') {
-        Some((host, port)) if port == default => Some(format!("{scheme}://{host}{path}")),
-        Some(_) => None,
-        None => Some(format!("{scheme}://{authority}:{default}{path}")),
+        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => Some(format!("{scheme}://{host}{path}")),
+        _ => Some(format!("{scheme}://{authority}:{default}{path}")),
     }
 }
 
 /// Checks the signature of a form-encoded request to `url`.
-pub fn verify(auth_token: &str, url: &str, params: &[(String, String)], signature: Option<&str>) -> Result<(), WebhookError> {
+pub fn verify(
+    auth_token: &str,
+    url: &str,
+    params: &[(String, String)],
+    signature: Option<&str>,
+) -> Result<(), WebhookError> {
     let signature = signature.ok_or(WebhookError::BadSignature)?;
     let candidates = std::iter::once(url.to_owned()).chain(with_other_port_form(url));
     for candidate in candidates {

@@ -16,7 +16,11 @@ pub struct TelegramClient {
 
 impl TelegramClient {
     pub fn new(api_url: &str, token: Secret) -> Result<TelegramClient, ChannelError> {
-        Ok(TelegramClient { http: super::super::wire::client()?, base: api_url.trim_end_matches('/').to_owned(), token })
+        Ok(TelegramClient {
+            http: super::super::wire::client()?,
+            base: api_url.trim_end_matches('/').to_owned(),
+            token,
+        })
     }
 
     fn url(&self, method: &str) -> String {
@@ -70,7 +74,8 @@ impl TelegramClient {
 
     /// Long-polls for updates after `offset`, waiting up to `wait` for one.
     pub async fn get_updates(&self, offset: i64, wait: Duration) -> Result<Vec<Value>, ChannelError> {
-        let body = json!({ "offset": offset, "timeout": wait.as_secs(), "allowed_updates": ["message", "callback_query"] });
+        let body =
+            json!({ "offset": offset, "timeout": wait.as_secs(), "allowed_updates": ["message", "callback_query"] });
         let request = self.http.post(self.url("getUpdates")).timeout(wait + Duration::from_secs(10)).json(&body);
         let answer = result(send(request, "Telegram").await.map_err(|e| redact(e, self.token.expose()))?)?;
         Ok(answer.as_array().cloned().unwrap_or_default())

@@ -39,7 +39,8 @@ mod tests {
 
     #[test]
     fn html_is_escaped_and_buttons_become_a_keyboard() {
-        let reply = Reply::text("<a href=\"x\">win</a> & <b>").field("Main St", "3 <left>").choice("Oat Milk", "stock id:A");
+        let reply =
+            Reply::text("<a href=\"x\">win</a> & <b>").field("Main St", "3 <left>").choice("Oat Milk", "stock id:A");
         let value = render(&reply);
         assert_eq!(value["text"], "&lt;a href=\"x\"&gt;win&lt;/a&gt; &amp; &lt;b&gt;\n<b>Main St</b>: 3 &lt;left&gt;");
         assert_eq!(value["reply_markup"]["inline_keyboard"][0][0]["callback_data"], "stock id:A");

@@ -18,7 +18,10 @@ pub fn verify(expected: &str, given: Option<&str>) -> Result<(), WebhookError> {
 
 /// The update's id, and what a person did (None for updates we do not act on).
 pub fn parse_update(update: &Value) -> Result<(i64, Option<ChatEvent>), WebhookError> {
-    let id = update.get("update_id").and_then(Value::as_i64).ok_or_else(|| WebhookError::Malformed("no update_id".into()))?;
+    let id = update
+        .get("update_id")
+        .and_then(Value::as_i64)
+        .ok_or_else(|| WebhookError::Malformed("no update_id".into()))?;
     let number = |v: &Value, pointer: &str| v.pointer(pointer).and_then(Value::as_i64);
     if let Some(message) = update.get("message") {
         let (Some(user), Some(chat)) = (number(message, "/from/id"), number(message, "/chat/id")) else {

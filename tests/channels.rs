@@ -1,0 +1,804 @@
+//! Chat channels end to end, against fake Slack, Telegram, Discord and Twilio servers: one
+//! conformance body per platform (a stock question in and a native answer out; an approval
+//! posted, pressed by the wrong person and the right one, its messages edited once), then the
+//! refusals (forged, stale, replayed), Slack retries, SMS consent, and the outbox's handling of
+//! rate limits and failures. Every platform's published signature vectors are checked too.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+#[path = "fakes/chat.rs"]
+mod fake;
+
+use base64::Engine;
+use ed25519_dalek::{Signer, SigningKey};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use tillpilot::app::App;
+use tillpilot::channels::{ChannelKind, MessageRef};
+use tillpilot::config::{
+    Config, DiscordConfig, PersonConfig, Secret, SlackConfig, TelegramConfig, TelegramMode, TwilioConfig,
+};
+use tillpilot::domain::{Phone, Role};
+use tillpilot::http::verify::hmac_sha256_hex;
+use tillpilot::jobs::outbox_worker::{Pacing, send_due};
+use tillpilot::pos::sim::SimPos;
+use tillpilot::workflows::approvals::{self, NewApproval};
+
+const SIGNING_SECRET: &str = "slack-signing-secret";
+const TELEGRAM_SECRET: &str = "telegram-webhook-secret";
+const DISCORD_APP: &str = "555000111";
+const SMS_URL: &str = "https://bot.example.com/sms/twilio";
+const DISCORD_SEED: [u8; 32] = [7; 32];
+
+struct Who {
+    slack: &'static str,
+    telegram: i64,
+    discord: &'static str,
+    phone: &'static str,
+}
+
+const MARIA: Who = Who { slack: "U0OWNER", telegram: 1001, discord: "4001", phone: "+13125550001" };
+const DEV: Who = Who { slack: "U0MANAGER", telegram: 1002, discord: "4002", phone: "+13125550002" };
+const SAM: Who = Who { slack: "U0STAFF", telegram: 1003, discord: "4003", phone: "+13125550003" };
+
+fn person(name: &str, role: Role, who: &Who) -> PersonConfig {
+    PersonConfig {
+        name: name.into(),
+        role,
+        slack: Some(who.slack.into()),
+        telegram: Some(who.telegram),
+        discord: Some(who.discord.into()),
+        phone: Phone::parse(who.phone),
+    }
+}
+
+struct Harness {
+    app: Arc<App>,
+    url: String,
+    http: reqwest::Client,
+    slack: Arc<fake::Fake>,
+    telegram: Arc<fake::Fake>,
+    discord: Arc<fake::Fake>,
+    twilio: Arc<fake::Fake>,
+    slack_base: String,
+    n: AtomicU64,
+    _db: common::TestDb,
+}
+
+async fn harness_on(db: common::TestDb) -> Harness {
+    tillpilot::telemetry::install_crypto();
+    let (slack, slack_base) = fake::slack().await;
+    let (telegram, telegram_url) = fake::telegram().await;
+    let (discord, discord_url) = fake::discord().await;
+    let (twilio, twilio_url) = fake::twilio().await;
+    let mut config: Config = common::config(&db);
+    config.people = vec![
+        person("Maria", Role::Owner, &MARIA),
+        person("Dev", Role::Manager, &DEV),
+        person("Sam", Role::Staff, &SAM),
+    ];
+    config.slack = Some(SlackConfig {
+        bot_token: Secret::new(fake::SLACK_TOKEN),
+        signing_secret: Secret::new(SIGNING_SECRET),
+        api_base_url: slack_base.clone(),
+        owner_channel: Some("C0OWNERS".into()),
+        app_token: None,
+    });
+    config.telegram = Some(TelegramConfig {
+        bot_token: Secret::new(fake::TELEGRAM_TOKEN),
+        api_url: telegram_url,
+        mode: TelegramMode::Webhook,
+        webhook_secret: Some(Secret::new(TELEGRAM_SECRET)),
+        owner_chat_id: Some(-100_200),
+    });
+    config.discord = Some(DiscordConfig {
+        application_id: DISCORD_APP.into(),
+        public_key: hex::encode(SigningKey::from_bytes(&DISCORD_SEED).verifying_key().as_bytes()),
+        bot_token: Secret::new(fake::DISCORD_TOKEN),
+        api_base_url: discord_url,
+        owner_channel_id: Some("777000".into()),
+    });
+    config.twilio = Some(TwilioConfig {
+        account_sid: fake::TWILIO_SID.into(),
+        auth_token: Secret::new(fake::TWILIO_TOKEN),
+        from: Phone::parse("+13125550999").unwrap(),
+        api_base_url: twilio_url,
+        webhook_url: Some(SMS_URL.into()),
+    });
+    let pos = Arc::new(SimPos::new(common::shop()));
+    let app = Arc::new(App::start(config, Some(pos.clone())).await.unwrap());
+    tillpilot::jobs::sync::pull(pos.as_ref(), &app.store, 3, |_, _| {}).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(tillpilot::http::serve(app.clone(), listener, std::future::pending()));
+    Harness {
+        app,
+        url,
+        http: reqwest::Client::new(),
+        slack,
+        telegram,
+        discord,
+        twilio,
+        slack_base,
+        n: AtomicU64::new(1),
+        _db: db,
+    }
+}
+
+async fn harness() -> Harness {
+    harness_on(common::sqlite_db()).await
+}
+
+fn now() -> i64 {
+    tillpilot::store::now_ms() / 1000
+}
+
+impl Harness {
+    fn next(&self) -> u64 {
+        self.n.fetch_add(1, Ordering::SeqCst)
+    }
+
+    async fn post(&self, path: &str, headers: &[(&str, String)], body: Vec<u8>, content_type: &str) -> (u16, String) {
+        let mut request = self.http.post(format!("{}{path}", self.url)).header("content-type", content_type).body(body);
+        for (k, v) in headers {
+            request = request.header(*k, v);
+        }
+        let response = request.send().await.unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    }
+
+    async fn slack_post(&self, path: &str, body: &[u8], ts: i64, content_type: &str) -> (u16, String) {
+        let sig = format!(
+            "v0={}",
+            hmac_sha256_hex(SIGNING_SECRET.as_bytes(), &[b"v0:", ts.to_string().as_bytes(), b":", body])
+        );
+        let headers = [("x-slack-request-timestamp", ts.to_string()), ("x-slack-signature", sig)];
+        self.post(path, &headers, body.to_vec(), content_type).await
+    }
+
+    async fn discord_post(&self, body: &Value, ts: i64) -> (u16, String) {
+        let body = body.to_string().into_bytes();
+        let mut message = ts.to_string().into_bytes();
+        message.extend_from_slice(&body);
+        let sig = hex::encode(SigningKey::from_bytes(&DISCORD_SEED).sign(&message).to_bytes());
+        let headers = [("x-signature-timestamp", ts.to_string()), ("x-signature-ed25519", sig)];
+        self.post("/discord/interactions", &headers, body, "application/json").await
+    }
+
+    async fn sms_post(&self, from: &str, text: &str) -> (u16, String) {
+        let params = vec![
+            ("AccountSid".to_owned(), fake::TWILIO_SID.to_owned()),
+            ("Body".to_owned(), text.to_owned()),
+            ("From".to_owned(), from.to_owned()),
+            ("MessageSid".to_owned(), format!("SM{:032}", self.next())),
+            ("To".to_owned(), "+13125550999".to_owned()),
+        ];
+        let signed = tillpilot::channels::sms::webhook::string_to_sign(SMS_URL, &params);
+        let sig = twilio_signature(fake::TWILIO_TOKEN, &signed);
+        let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(params.iter()).finish();
+        self.post("/sms/twilio", &[("x-twilio-signature", sig)], body.into_bytes(), "application/x-www-form-urlencoded")
+            .await
+    }
+
+    /// A person says `text` on `channel`.
+    async fn say(&self, channel: ChannelKind, who: &Who, text: &str) -> (u16, String) {
+        let n = self.next();
+        match channel {
+            ChannelKind::Slack => {
+                let body = json!({ "type": "event_callback", "event_id": format!("Ev{n}"), "team_id": "T1",
+                    "event": { "type": "app_mention", "user": who.slack, "channel": "C0SHOP", "text": format!("<@UBOT> {text}"), "ts": format!("{n}.0") } });
+                self.slack_post("/slack/events", body.to_string().as_bytes(), now(), "application/json").await
+            }
+            ChannelKind::Telegram => {
+                let body = json!({ "update_id": n, "message": { "message_id": n, "from": { "id": who.telegram, "is_bot": false, "first_name": "X" },
+                    "chat": { "id": who.telegram, "type": "private" }, "date": now(), "text": text } });
+                self.post(
+                    "/telegram/webhook",
+                    &[("x-telegram-bot-api-secret-token", TELEGRAM_SECRET.into())],
+                    body.to_string().into_bytes(),
+                    "application/json",
+                )
+                .await
+            }
+            ChannelKind::Discord => {
+                let body = json!({ "id": format!("int{n}"), "application_id": DISCORD_APP, "type": 2, "token": format!("tok{n}"), "version": 1,
+                    "channel_id": "888000", "member": { "user": { "id": who.discord } },
+                    "data": { "id": "1", "name": "tillpilot", "type": 1, "options": [{ "name": "text", "type": 3, "value": text }] } });
+                self.discord_post(&body, now()).await
+            }
+            ChannelKind::Sms => self.sms_post(who.phone, text).await,
+            other => panic!("{other} is not a chat platform"),
+        }
+    }
+
+    /// A person presses a button carrying `action` on `message`.
+    async fn press(&self, who: &Who, action: &str, message: &MessageRef) -> (u16, String) {
+        let n = self.next();
+        match message.channel {
+            ChannelKind::Slack => {
+                let payload = json!({ "type": "block_actions", "user": { "id": who.slack }, "team": { "id": "T1" },
+                    "channel": { "id": message.target }, "container": { "type": "message", "message_ts": message.id, "channel_id": message.target },
+                    "message": { "ts": message.id }, "response_url": format!("{}/respond/{n}", self.slack_base.trim_end_matches("/api")),
+                    "actions": [{ "action_id": "tillpilot_0", "type": "button", "value": action, "action_ts": format!("{n}.5") }] });
+                let body = form_urlencoded::Serializer::new(String::new())
+                    .append_pair("payload", &payload.to_string())
+                    .finish();
+                self.slack_post("/slack/interactions", body.as_bytes(), now(), "application/x-www-form-urlencoded")
+                    .await
+            }
+            ChannelKind::Telegram => {
+                let body = json!({ "update_id": n, "callback_query": { "id": format!("cb{n}"), "from": { "id": who.telegram, "is_bot": false, "first_name": "X" },
+                    "chat_instance": "1", "data": action, "message": { "message_id": message.id.parse::<i64>().unwrap(), "date": now(),
+                    "chat": { "id": message.target.parse::<i64>().unwrap(), "type": "group" } } } });
+                self.post(
+                    "/telegram/webhook",
+                    &[("x-telegram-bot-api-secret-token", TELEGRAM_SECRET.into())],
+                    body.to_string().into_bytes(),
+                    "application/json",
+                )
+                .await
+            }
+            ChannelKind::Discord => {
+                let body = json!({ "id": format!("int{n}"), "application_id": DISCORD_APP, "type": 3, "token": format!("tok{n}"), "version": 1,
+                    "channel_id": message.target, "member": { "user": { "id": who.discord } },
+                    "message": { "id": message.id, "channel_id": message.target }, "data": { "custom_id": action, "component_type": 2 } });
+                self.discord_post(&body, now()).await
+            }
+            ChannelKind::Sms => {
+                let code = approvals::code_of(action).unwrap();
+                let verb = if action.contains(".a.") { "YES" } else { "NO" };
+                self.sms_post(who.phone, &format!("{verb} {code}")).await
+            }
+            other => panic!("{other} has no buttons"),
+        }
+    }
+
+    /// Processes what came in and sends what went out.
+    async fn drain(&self) {
+        loop {
+            let inbox = tillpilot::jobs::inbox_worker::process_due(&self.app, "test").await.unwrap();
+            let outbox = send_due(&self.app, "test", &mut Pacing::default()).await.unwrap();
+            if inbox.processed + inbox.retried + outbox.sent + outbox.retried + outbox.parked == 0 {
+                return;
+            }
+        }
+    }
+
+    fn fake(&self, channel: ChannelKind) -> &fake::Fake {
+        match channel {
+            ChannelKind::Slack => &self.slack,
+            ChannelKind::Telegram => &self.telegram,
+            ChannelKind::Discord => &self.discord,
+            _ => &self.twilio,
+        }
+    }
+
+    /// The text of every answer or post the platform received, in its native field.
+    fn sent_texts(&self, channel: ChannelKind) -> Vec<String> {
+        let calls = self.fake(channel).calls();
+        calls
+            .iter()
+            .filter_map(|c| {
+                let m = c.method.as_str();
+                let text = match channel {
+                    ChannelKind::Slack if m == "chat.postMessage" || m.starts_with("response_url/") => {
+                        c.body["text"].as_str()
+                    }
+                    ChannelKind::Telegram if m == "sendmessage" => c.body["text"].as_str(),
+                    ChannelKind::Discord
+                        if m.starts_with("POST channels/")
+                            || m.starts_with("PATCH webhooks/")
+                            || m.starts_with("POST webhooks/") =>
+                    {
+                        c.body["content"].as_str()
+                    }
+                    ChannelKind::Sms => c.body["Body"].as_str(),
+                    _ => None,
+                };
+                text.map(str::to_owned)
+            })
+            .collect()
+    }
+
+    fn edits(&self, channel: ChannelKind) -> Vec<fake::Call> {
+        self.fake(channel)
+            .calls()
+            .into_iter()
+            .filter(|c| match channel {
+                ChannelKind::Slack => c.method == "chat.update",
+                ChannelKind::Telegram => c.method == "editmessagetext",
+                ChannelKind::Discord => c.method.starts_with("PATCH channels/"),
+                _ => c.body["Body"]
+                    .as_str()
+                    .is_some_and(|b| b.starts_with("Approved by") || b.starts_with("Rejected by")),
+            })
+            .collect()
+    }
+}
+
+fn twilio_signature(token: &str, signed: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(token.as_bytes()).unwrap();
+    mac.update(signed.as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+/// The same scenario on any platform, on SQLite and PostgreSQL.
+async fn conformance(channel: ChannelKind) {
+    for db in common::databases().await {
+        let label = db.label;
+        let h = harness_on(db).await;
+        scenario(&h, channel).await;
+        eprintln!("{channel} conformance passed on {label}");
+    }
+}
+
+async fn scenario(h: &Harness, channel: ChannelKind) {
+    // A stock question in, a native answer out.
+    let (status, body) = h.say(channel, &SAM, "stock sourdough").await;
+    assert_eq!(status, 200, "{channel}: {body}");
+    match channel {
+        ChannelKind::Discord => assert_eq!(body, r#"{"type":5}"#, "a deferred answer within Discord's 3 seconds"),
+        ChannelKind::Sms => assert!(body.contains("<Response/>"), "{body}"),
+        _ => {}
+    }
+    h.drain().await;
+    let answers = h.sent_texts(channel);
+    assert_eq!(answers.len(), 1, "{channel}: one answer: {answers:?}");
+    assert!(answers[0].contains("Sourdough"), "{channel}: {}", answers[0]);
+    let native = h.fake(channel).calls().into_iter().last().unwrap();
+    match channel {
+        ChannelKind::Slack => assert_eq!(native.body["blocks"][0]["type"], "section"),
+        ChannelKind::Telegram => assert_eq!(native.body["parse_mode"], "HTML"),
+        ChannelKind::Discord => {
+            assert_eq!(native.method, format!("PATCH webhooks/{DISCORD_APP}/tok1/messages/@original"));
+            assert_eq!(native.body["allowed_mentions"]["parse"], json!([]));
+        }
+        _ => assert_eq!(native.body["To"], SAM.phone),
+    }
+
+    // An approval posted to the owner channels, with buttons.
+    let approval = approvals::request(
+        &h.app,
+        NewApproval {
+            kind: "purchase_order".into(),
+            subject: "PO-1".into(),
+            detail: "Purchase order PO-1 to Valley Dairy, $412.50".into(),
+            required_role: Role::Manager,
+            ttl_ms: 3_600_000,
+            requested_by: "tillpilot".into(),
+        },
+    )
+    .await
+    .unwrap();
+    h.drain().await;
+    let stored = h.app.store.approval(&approval.id).await.unwrap().unwrap();
+    let messages: Vec<MessageRef> = stored.messages.iter().filter(|m| m.channel == channel).cloned().collect();
+    let expected_messages = if channel == ChannelKind::Sms { 2 } else { 1 };
+    assert_eq!(messages.len(), expected_messages, "{channel}: where the request went: {:?}", stored.messages);
+    let posted = h.sent_texts(channel);
+    assert!(posted.iter().any(|t| t.contains("Valley Dairy")), "{channel}: {posted:?}");
+    if channel == ChannelKind::Sms {
+        assert!(posted.iter().any(|t| t.contains(&format!("YES {}", approval.id))), "{posted:?}");
+    }
+    let approve = approvals::token(&h.app.approval_key, &approval.id, true);
+    let reject = approvals::token(&h.app.approval_key, &approval.id, false);
+
+    // The wrong person: nothing changes, and they are told why.
+    let (status, _) = h.press(&SAM, &approve, &messages[0]).await;
+    assert_eq!(status, 200);
+    h.drain().await;
+    assert_eq!(h.app.store.approval(&approval.id).await.unwrap().unwrap().state, "pending", "{channel}");
+    assert!(h.edits(channel).is_empty(), "{channel}: no edit after a refused press");
+    let told = match channel {
+        ChannelKind::Telegram => {
+            h.telegram.calls_to("answercallbackquery").last().unwrap().body["text"].as_str().unwrap().to_owned()
+        }
+        _ => h.sent_texts(channel).last().unwrap().clone(),
+    };
+    assert!(told.contains("Only a manager or an owner"), "{channel}: {told}");
+
+    // The right person: decided once, every carrying message edited once.
+    h.press(&DEV, &approve, &messages[0]).await;
+    h.drain().await;
+    let decided = h.app.store.approval(&approval.id).await.unwrap().unwrap();
+    assert_eq!((decided.state.as_str(), decided.decided_by.as_deref()), ("approved", Some("Dev")), "{channel}");
+    let edits = h.edits(channel);
+    assert_eq!(edits.len(), expected_messages, "{channel}: each message edited once");
+    let edited = serde_json::to_string(&edits[0].body).unwrap();
+    assert!(edited.contains("Approved by Dev"), "{channel}: {edited}");
+    if channel == ChannelKind::Slack {
+        assert_eq!(edits[0].body["blocks"].as_array().unwrap().len(), 1, "the buttons are gone");
+    }
+
+    // A second press, even by the owner, changes nothing.
+    h.press(&MARIA, &reject, &messages[0]).await;
+    h.drain().await;
+    assert_eq!(h.app.store.approval(&approval.id).await.unwrap().unwrap().state, "approved");
+    assert_eq!(h.edits(channel).len(), expected_messages, "{channel}: no second edit");
+    let kinds: Vec<String> = h.app.store.audit_since(0).await.unwrap().into_iter().map(|r| r.kind).collect();
+    for kind in ["approval.requested", "approval.refused", "approval.decided"] {
+        assert!(kinds.iter().any(|k| k == kind), "{channel}: {kind} audited");
+    }
+}
+
+#[tokio::test]
+async fn slack_conforms() {
+    conformance(ChannelKind::Slack).await;
+}
+
+#[tokio::test]
+async fn telegram_conforms() {
+    conformance(ChannelKind::Telegram).await;
+}
+
+#[tokio::test]
+async fn discord_conforms() {
+    conformance(ChannelKind::Discord).await;
+}
+
+#[tokio::test]
+async fn sms_conforms() {
+    conformance(ChannelKind::Sms).await;
+}
+
+async fn inbox_rows(h: &Harness) -> i64 {
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM inbox").fetch_one(h.app.store.pool()).await.unwrap();
+    n
+}
+
+#[tokio::test]
+async fn forged_stale_and_replayed_requests_get_401_and_write_nothing() {
+    let h = harness().await;
+    let event =
+        json!({ "type": "event_callback", "event_id": "EvForge", "event": { "type": "app_mention", "user": SAM.slack,
+        "channel": "C1", "text": "stock sourdough" } })
+        .to_string();
+
+    // Slack: a wrong secret, a changed byte, a timestamp 301 seconds old, a replay.
+    let forged_sig = format!(
+        "v0={}",
+        hmac_sha256_hex(b"not-the-secret", &[b"v0:", now().to_string().as_bytes(), b":", event.as_bytes()])
+    );
+    let headers = [("x-slack-request-timestamp", now().to_string()), ("x-slack-signature", forged_sig)];
+    assert_eq!(h.post("/slack/events", &headers, event.clone().into_bytes(), "application/json").await.0, 401);
+    assert_eq!(h.slack_post("/slack/events", event.as_bytes(), now() - 301, "application/json").await.0, 401);
+    let ts = now();
+    let sig = format!(
+        "v0={}",
+        hmac_sha256_hex(SIGNING_SECRET.as_bytes(), &[b"v0:", ts.to_string().as_bytes(), b":", event.as_bytes()])
+    );
+    let tampered = event.replace("sourdough", "sourdougH");
+    let headers = [("x-slack-request-timestamp", ts.to_string()), ("x-slack-signature", sig.clone())];
+    assert_eq!(h.post("/slack/events", &headers, tampered.into_bytes(), "application/json").await.0, 401);
+    assert_eq!(inbox_rows(&h).await, 0, "nothing written");
+    assert_eq!(h.post("/slack/events", &headers, event.clone().into_bytes(), "application/json").await.0, 200);
+    assert_eq!(
+        h.post("/slack/events", &headers, event.clone().into_bytes(), "application/json").await.0,
+        401,
+        "a replay"
+    );
+    assert_eq!(inbox_rows(&h).await, 1);
+
+    // Discord: a body signed by another key, a stale timestamp, a replay.
+    let ping = json!({ "id": "p1", "type": 1, "token": "t", "version": 1 });
+    let other = SigningKey::from_bytes(&[9; 32]);
+    let ts = now();
+    let mut message = ts.to_string().into_bytes();
+    message.extend_from_slice(ping.to_string().as_bytes());
+    let headers = [
+        ("x-signature-timestamp", ts.to_string()),
+        ("x-signature-ed25519", hex::encode(other.sign(&message).to_bytes())),
+    ];
+    assert_eq!(
+        h.post("/discord/interactions", &headers, ping.to_string().into_bytes(), "application/json").await.0,
+        401
+    );
+    assert_eq!(h.discord_post(&ping, now() - 301).await.0, 401);
+    let ts = now();
+    let (status, pong) = h.discord_post(&ping, ts).await;
+    assert_eq!((status, pong.as_str()), (200, r#"{"type":1}"#));
+
+    // Telegram: a missing or wrong secret token.
+    let update = json!({ "update_id": 1, "message": { "message_id": 1, "from": { "id": SAM.telegram }, "chat": { "id": SAM.telegram }, "text": "hi" } });
+    assert_eq!(h.post("/telegram/webhook", &[], update.to_string().into_bytes(), "application/json").await.0, 401);
+    let wrong = [("x-telegram-bot-api-secret-token", "guess".to_owned())];
+    assert_eq!(h.post("/telegram/webhook", &wrong, update.to_string().into_bytes(), "application/json").await.0, 401);
+
+    // Twilio: a signature over other parameters.
+    let body = "Body=stock+sourdough&From=%2B13125550003&MessageSid=SM1&To=%2B13125550999";
+    let bad = [("x-twilio-signature", twilio_signature(fake::TWILIO_TOKEN, "https://elsewhere.example/sms"))];
+    assert_eq!(h.post("/sms/twilio", &bad, body.as_bytes().to_vec(), "application/x-www-form-urlencoded").await.0, 401);
+    assert_eq!(inbox_rows(&h).await, 1, "none of the refusals wrote anything");
+
+    // Malformed but correctly signed: 400.
+    assert_eq!(h.slack_post("/slack/events", b"{not json", now(), "application/json").await.0, 400);
+    assert_eq!(inbox_rows(&h).await, 1);
+}
+
+#[tokio::test]
+async fn a_slack_retry_is_answered_and_not_processed_twice() {
+    let h = harness().await;
+    let event =
+        json!({ "type": "event_callback", "event_id": "EvRetry1", "event": { "type": "app_mention", "user": SAM.slack,
+        "channel": "C1", "text": "<@UBOT> stock sourdough" } })
+        .to_string();
+    assert_eq!(h.slack_post("/slack/events", event.as_bytes(), now(), "application/json").await.0, 200);
+    // Slack signs its retry anew and says which attempt it is.
+    let ts = now() + 1;
+    let sig = format!(
+        "v0={}",
+        hmac_sha256_hex(SIGNING_SECRET.as_bytes(), &[b"v0:", ts.to_string().as_bytes(), b":", event.as_bytes()])
+    );
+    let headers =
+        [("x-slack-request-timestamp", ts.to_string()), ("x-slack-signature", sig), ("x-slack-retry-num", "1".into())];
+    assert_eq!(h.post("/slack/events", &headers, event.into_bytes(), "application/json").await.0, 200);
+    h.drain().await;
+    assert_eq!(h.slack.calls_to("chat.postMessage").len(), 1, "answered once");
+}
+
+#[tokio::test]
+async fn url_verification_echoes_the_challenge() {
+    let h = harness().await;
+    let body = std::fs::read("tests/fixtures/slack/url_verification.json").unwrap();
+    let challenge = serde_json::from_slice::<Value>(&body).unwrap()["challenge"].as_str().unwrap().to_owned();
+    let (status, answer) = h.slack_post("/slack/events", &body, now(), "application/json").await;
+    assert_eq!(status, 200);
+    assert_eq!(serde_json::from_str::<Value>(&answer).unwrap()["challenge"], challenge);
+}
+
+#[tokio::test]
+async fn stop_really_stops_every_later_text_until_start() {
+    for db in common::databases().await {
+        let h = harness_on(db).await;
+        let customer = Who { slack: "-", telegram: 0, discord: "-", phone: "+13125550142" };
+        let (status, twiml) = h.sms_post(customer.phone, "STOP").await;
+        assert_eq!(status, 200);
+        assert!(twiml.contains("<Response/>"), "nothing sent back to a STOP: {twiml}");
+        assert!(h.app.store.opted_out(customer.phone).await.unwrap());
+
+        // A question after STOP is recorded, but its answer is never sent.
+        h.sms_post(customer.phone, "where is my order 1042").await;
+        h.drain().await;
+        assert!(h.twilio.calls().iter().all(|c| c.body["To"] != customer.phone), "{:?}", h.twilio.calls());
+        let (parked,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE state = 'parked' AND target = $1")
+            .bind(customer.phone)
+            .fetch_one(h.app.store.pool())
+            .await
+            .unwrap();
+        assert_eq!(parked, 1);
+
+        // START opts back in.
+        let (_, twiml) = h.sms_post(customer.phone, "start").await;
+        assert!(twiml.contains("you will get our messages again"), "{twiml}");
+        h.sms_post(customer.phone, "where is my order 1042").await;
+        h.drain().await;
+        let to_customer: Vec<_> = h.twilio.calls().into_iter().filter(|c| c.body["To"] == customer.phone).collect();
+        assert_eq!(to_customer.len(), 1);
+        assert!(to_customer[0].body["Body"].as_str().unwrap().contains("1042"));
+        let (_, help) = h.sms_post(customer.phone, "HELP").await;
+        assert!(help.contains("Reply STOP to opt out"), "{help}");
+    }
+}
+
+#[tokio::test]
+async fn the_outbox_waits_out_a_429_and_parks_after_the_last_attempt() {
+    let h = harness().await;
+    h.telegram.fail_next(fake::Fault::RateLimited(1));
+    h.say(ChannelKind::Telegram, &SAM, "stock sourdough").await;
+    h.drain().await;
+    assert_eq!(h.telegram.calls_to("sendmessage").len(), 1, "tried once and refused with 429");
+    let (next,): (i64,) = sqlx::query_as("SELECT next_attempt_at_ms FROM outbox WHERE state = 'pending'")
+        .fetch_one(h.app.store.pool())
+        .await
+        .unwrap();
+    assert!(next >= tillpilot::store::now_ms() + 500, "retry_after was honoured");
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    h.drain().await;
+    assert_eq!(h.telegram.calls_to("sendmessage").len(), 2, "sent after the wait");
+    let (sent,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE state = 'sent'").fetch_one(h.app.store.pool()).await.unwrap();
+    assert_eq!(sent, 1);
+
+    // A message that keeps failing is parked after its last attempt, audited and counted.
+    for _ in 0..2 {
+        h.discord.fail_next(fake::Fault::ServerError);
+    }
+    h.say(ChannelKind::Discord, &SAM, "stock sourdough").await;
+    tillpilot::jobs::inbox_worker::process_due(&h.app, "test").await.unwrap();
+    sqlx::query("UPDATE outbox SET attempts = $1 WHERE state = 'pending'")
+        .bind(tillpilot::jobs::outbox_worker::MAX_ATTEMPTS - 1)
+        .execute(h.app.store.pool())
+        .await
+        .unwrap();
+    let report = send_due(&h.app, "test", &mut Pacing::default()).await.unwrap();
+    assert_eq!(report.parked, 1);
+    assert!(h.app.metrics.render().contains("tillpilot_outbox_parked_total{channel=\"discord\"} 1"));
+    let parked: Vec<_> =
+        h.app.store.audit_since(0).await.unwrap().into_iter().filter(|r| r.kind == "outbox.parked").collect();
+    assert_eq!(parked.len(), 1);
+    let metrics = reqwest::get(format!("{}/metrics", h.url)).await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("tillpilot_outbox_messages{channel=\"discord\",state=\"parked\"} 1"), "{metrics}");
+}
+
+#[tokio::test]
+async fn an_expired_approval_changes_nothing_and_says_so_on_its_messages() {
+    let h = harness().await;
+    let approval = approvals::request(
+        &h.app,
+        NewApproval {
+            kind: "discount".into(),
+            subject: "order 2001".into(),
+            detail: "25% off order 2001".into(),
+            required_role: Role::Owner,
+            ttl_ms: 1,
+            requested_by: "Sam".into(),
+        },
+    )
+    .await
+    .unwrap();
+    h.drain().await;
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let message = h.app.store.approval(&approval.id).await.unwrap().unwrap().messages[0].clone();
+    let approve = approvals::token(&h.app.approval_key, &approval.id, true);
+    h.press(&MARIA, &approve, &message).await;
+    h.drain().await;
+    assert_eq!(h.app.store.approval(&approval.id).await.unwrap().unwrap().state, "pending");
+    assert!(
+        h.sent_texts(message.channel).iter().any(|t| t.contains("has expired")),
+        "{:?}",
+        h.sent_texts(message.channel)
+    );
+    assert_eq!(approvals::expire_due(&h.app).await.unwrap(), 1);
+    h.drain().await;
+    assert_eq!(h.app.store.approval(&approval.id).await.unwrap().unwrap().state, "expired");
+    assert!(h.edits(ChannelKind::Slack).iter().any(|e| e.body["text"].as_str().unwrap().starts_with("Expired at")));
+}
+
+#[tokio::test]
+async fn a_forged_button_changes_nothing() {
+    let h = harness().await;
+    let approval = approvals::request(
+        &h.app,
+        NewApproval {
+            kind: "refund".into(),
+            subject: "order 2002".into(),
+            detail: "Refund $80 on order 2002".into(),
+            required_role: Role::Manager,
+            ttl_ms: 3_600_000,
+            requested_by: "Sam".into(),
+        },
+    )
+    .await
+    .unwrap();
+    h.drain().await;
+    let message = h.app.store.approval(&approval.id).await.unwrap().unwrap().messages[0].clone();
+    let forged = format!("ap.{}.a.AAAAAAAAAAAAAAAA", approval.id);
+    h.press(&DEV, &forged, &message).await;
+    h.drain().await;
+    assert_eq!(h.app.store.approval(&approval.id).await.unwrap().unwrap().state, "pending");
+    assert!(h.sent_texts(ChannelKind::Slack).iter().any(|t| t.contains("That button is not valid")));
+}
+
+#[test]
+fn every_published_signature_vector_verifies_and_a_changed_byte_fails() {
+    let read = |p: &str| {
+        serde_json::from_str::<Value>(&std::fs::read_to_string(format!("tests/fixtures/{p}")).unwrap()).unwrap()
+    };
+    use tillpilot::channels::{discord, slack, sms};
+
+    let v = read("slack/signature_vector.json");
+    let (secret, ts, sig, body) = (
+        v["signing_secret"].as_str().unwrap(),
+        v["X-Slack-Request-Timestamp"].as_str().unwrap(),
+        v["X-Slack-Signature"].as_str().unwrap(),
+        v["body"].as_str().unwrap(),
+    );
+    let at: i64 = ts.parse().unwrap();
+    assert!(slack::webhook::verify(secret, Some(ts), Some(sig), body.as_bytes(), at).is_ok());
+    assert!(
+        slack::webhook::verify(secret, Some(ts), Some(sig), body.replace("U2CERLKJA", "U2CERLKJB").as_bytes(), at)
+            .is_err()
+    );
+    assert!(slack::webhook::verify(&secret.replace('8', "9"), Some(ts), Some(sig), body.as_bytes(), at).is_err());
+    assert!(slack::webhook::verify(secret, Some(ts), Some(sig), body.as_bytes(), at + 301).is_err(), "stale");
+    let signed_body = std::fs::read("tests/fixtures/slack/slash_command_signed_body.txt").unwrap();
+    assert!(slack::webhook::verify(secret, Some(ts), Some(sig), signed_body.trim_ascii_end(), at).is_ok());
+
+    let v = read("discord/ed25519_vectors.json");
+    let d = &v["derived_discord_style"];
+    let key = discord::webhook::public_key(d["public_key"].as_str().unwrap()).unwrap();
+    let (ts, sig, body) = (
+        d["X-Signature-Timestamp"].as_str().unwrap(),
+        d["X-Signature-Ed25519"].as_str().unwrap(),
+        d["body"].as_str().unwrap(),
+    );
+    let at: i64 = ts.parse().unwrap();
+    assert!(discord::webhook::verify(&key, Some(ts), Some(sig), body.as_bytes(), at).is_ok());
+    assert!(discord::webhook::verify(&key, Some(ts), Some(sig), body.replace("787", "788").as_bytes(), at).is_err());
+    assert!(discord::webhook::verify(&key, Some("1700000001"), Some(sig), body.as_bytes(), at).is_err());
+    assert!(discord::webhook::verify(&key, Some(ts), Some(sig), body.as_bytes(), at + 301).is_err(), "stale");
+    let rfc = &v["rfc8032_test1"];
+    let rfc_key = discord::webhook::public_key(rfc["public_key"].as_str().unwrap()).unwrap();
+    let rfc_sig: [u8; 64] = hex::decode(rfc["signature"].as_str().unwrap()).unwrap().try_into().unwrap();
+    use ed25519_dalek::Verifier;
+    assert!(rfc_key.verify(b"", &ed25519_dalek::Signature::from_bytes(&rfc_sig)).is_ok());
+    assert!(rfc_key.verify(b"x", &ed25519_dalek::Signature::from_bytes(&rfc_sig)).is_err());
+
+    let v = read("twilio/request_validator_vectors.json");
+    let token = v["auth_token"].as_str().unwrap();
+    let params: Vec<(String, String)> =
+        v["params"].as_object().unwrap().iter().map(|(k, val)| (k.clone(), val.as_str().unwrap().to_owned())).collect();
+    let url = v["url"].as_str().unwrap();
+    let expected = v["expected_signature"].as_str().unwrap();
+    assert_eq!(sms::webhook::string_to_sign(url, &params), v["string_to_sign"].as_str().unwrap());
+    assert!(sms::webhook::verify(token, url, &params, Some(expected)).is_ok());
+    assert!(sms::webhook::verify("12346", url, &params, Some(expected)).is_err());
+    assert!(sms::webhook::verify(token, &url.replace("foo=1", "foo=2"), &params, Some(expected)).is_err());
+    for variant in v["variants"].as_array().unwrap() {
+        let name = variant["name"].as_str().unwrap();
+        let url = variant["url"].as_str().unwrap();
+        let signature = variant["expected_signature"].as_str().unwrap();
+        let params = match (variant.get("form_body"), variant.get("body")) {
+            (Some(form), _) => sms::webhook::params(form.as_str().unwrap().as_bytes()),
+            // JSON bodies are signed through bodySHA256 in the URL; the parameters are empty.
+            (None, Some(_)) => Vec::new(),
+            (None, None) => params.clone(),
+        };
+        assert!(sms::webhook::verify(token, url, &params, Some(signature)).is_ok(), "{name}");
+    }
+
+    assert!(tillpilot::channels::telegram::webhook::verify("s3cret", Some("s3cret")).is_ok());
+    assert!(tillpilot::channels::telegram::webhook::verify("s3cret", Some("s3creT")).is_err());
+    assert!(tillpilot::channels::telegram::webhook::verify("s3cret", None).is_err());
+}
+
+#[test]
+fn published_platform_payloads_parse() {
+    use tillpilot::channels::{ChatAction, discord, slack, telegram};
+    let payload = std::fs::read_to_string("tests/fixtures/slack/block_actions_payload_message_button.json").unwrap();
+    let body = form_urlencoded::Serializer::new(String::new()).append_pair("payload", &payload).finish();
+    let (_, event) = slack::webhook::parse_interaction(body.as_bytes()).unwrap();
+    assert_eq!((event.user.as_str(), event.conversation.as_str()), ("UA8RXUSPL", "CBR2V3XEX"));
+    assert!(
+        matches!(&event.what, ChatAction::Clicked { action, message: Some(m), .. } if action == "click_me_123" && m.id == "1548261231.000200")
+    );
+
+    let command = std::fs::read("tests/fixtures/slack/slash_command_signed_body.txt").unwrap();
+    let (_, event) = slack::webhook::parse_command(command.trim_ascii_end()).unwrap();
+    assert_eq!(event.user, "U2CERLKJA");
+    assert!(event.respond_url.unwrap().starts_with("https://hooks.slack.com/commands/"));
+
+    let update: Value =
+        serde_json::from_str(&std::fs::read_to_string("tests/fixtures/telegram/update_message_text.json").unwrap())
+            .unwrap();
+    let (_, event) = telegram::webhook::parse_update(&update).unwrap();
+    assert!(matches!(event.unwrap().what, ChatAction::Said { .. }));
+    let update: Value =
+        serde_json::from_str(&std::fs::read_to_string("tests/fixtures/telegram/update_callback_query.json").unwrap())
+            .unwrap();
+    let (id, event) = telegram::webhook::parse_update(&update).unwrap();
+    assert_eq!(id, 10000);
+    assert!(
+        matches!(event.unwrap().what, ChatAction::Clicked { action, callback_id: Some(_), .. } if action == "Data from button callback")
+    );
+
+    let button = std::fs::read("tests/fixtures/discord/interaction_message_component_button.json").unwrap();
+    match discord::webhook::parse(&button, "https://discord.com", "1").unwrap() {
+        discord::webhook::Interaction::Chat { event, is_click: true, .. } => {
+            assert!(matches!(&event.what, ChatAction::Clicked { action, .. } if action == "click_one"));
+        }
+        other => panic!("{other:?}"),
+    }
+    let slash = std::fs::read("tests/fixtures/discord/interaction_application_command_slash.json").unwrap();
+    assert!(matches!(
+        discord::webhook::parse(&slash, "https://discord.com", "1").unwrap(),
+        discord::webhook::Interaction::Chat { is_click: false, .. }
+    ));
+    let ping = std::fs::read("tests/fixtures/discord/interaction_ping_request_body.txt").unwrap();
+    assert_eq!(
+        discord::webhook::parse(ping.trim_ascii_end(), "https://discord.com", "1").unwrap(),
+        discord::webhook::Interaction::Ping
+    );
+}
