@@ -802,3 +802,33 @@ fn published_platform_payloads_parse() {
         discord::webhook::Interaction::Ping
     );
 }
+
+#[tokio::test]
+async fn telegram_long_polling_records_each_update_once_and_moves_the_offset_on() {
+    let h = harness().await;
+    let update = |id: i64, text: &str| {
+        json!({ "update_id": id, "message": { "message_id": id, "from": { "id": SAM.telegram },
+        "chat": { "id": SAM.telegram, "type": "private" }, "date": now(), "text": text } })
+    };
+    h.telegram.updates.lock().unwrap().extend([update(500, "stock sourdough"), update(501, "/stock oat milk")]);
+    let client = tillpilot::channels::telegram::client::TelegramClient::new(
+        h.app.config.telegram.as_ref().unwrap().api_url.as_str(),
+        Secret::new(fake::TELEGRAM_TOKEN),
+    )
+    .unwrap();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let poller = tokio::spawn(tillpilot::channels::telegram::poll(h.app.clone(), client, stopped));
+    for _ in 0..100 {
+        if h.telegram.calls_to("getupdates").iter().any(|c| c.body["offset"] == 502) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    stop.send(true).unwrap();
+    poller.await.unwrap();
+    assert_eq!(inbox_rows(&h).await, 2, "both updates recorded once");
+    h.drain().await;
+    let answers = h.sent_texts(ChannelKind::Telegram);
+    assert_eq!(answers.len(), 2, "{answers:?}");
+    assert!(answers[1].contains("Oat Milk"), "a /command is understood: {}", answers[1]);
+}

@@ -43,6 +43,8 @@ pub struct Fake {
     pub faults: Mutex<VecDeque<Fault>>,
     next_id: AtomicU64,
     pub url: Mutex<String>,
+    /// Telegram updates the next getUpdates hands out (those at or above its offset).
+    pub updates: Mutex<Vec<Value>>,
 }
 
 impl Fake {
@@ -200,7 +202,19 @@ async fn telegram_method(
         "editmessagetext" => json!({ "message_id": value.get("message_id"), "text": value.get("text") }),
         "answercallbackquery" | "setmycommands" => json!(true),
         "getme" => json!({ "id": 42, "is_bot": true, "first_name": "Tillpilot", "username": "tillpilot_bot" }),
-        "getupdates" => json!([]),
+        "getupdates" => {
+            let offset = value.get("offset").and_then(Value::as_i64).unwrap_or(0);
+            let batch: Vec<Value> = {
+                let mut updates = fake.updates.lock().unwrap();
+                updates.retain(|u| u["update_id"].as_i64().unwrap_or(0) >= offset);
+                updates.clone()
+            };
+            if batch.is_empty() {
+                // A long poll that found nothing: wait a little, as Telegram would.
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            json!(batch)
+        }
         _ => {
             return (
                 StatusCode::NOT_FOUND,
