@@ -832,3 +832,31 @@ async fn telegram_long_polling_records_each_update_once_and_moves_the_offset_on(
     assert_eq!(answers.len(), 2, "{answers:?}");
     assert!(answers[1].contains("Oat Milk"), "a /command is understood: {}", answers[1]);
 }
+
+/// A 1×1 PNG.
+const PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+
+#[tokio::test]
+async fn charts_go_out_natively_on_every_platform() {
+    let h = harness().await;
+    let mut reply = tillpilot::channels::Reply::text("Yesterday: $4,210 in 212 orders");
+    reply.image = Some(tillpilot::channels::ReplyImage { alt: "Revenue, last 28 days".into(), png_base64: PNG.into() });
+    for (kind, target) in
+        [(ChannelKind::Slack, "C0OWNERS"), (ChannelKind::Telegram, "-100200"), (ChannelKind::Discord, "777000")]
+    {
+        h.app.channels.get(kind).unwrap().post(target, &reply).await.unwrap();
+    }
+    let slack: Vec<String> = h.slack.calls().into_iter().map(|c| c.method).collect();
+    assert_eq!(slack[0], "chat.postMessage");
+    assert_eq!(slack[1], "files.getUploadURLExternal");
+    assert!(slack[2].starts_with("upload/"), "{slack:?}");
+    assert_eq!(h.slack.calls()[2].body["png"], true);
+    assert_eq!(slack[3], "files.completeUploadExternal");
+    assert_eq!(h.slack.calls()[3].body["channel_id"], "C0OWNERS");
+    let photo = &h.telegram.calls_to("sendphoto")[0];
+    assert_eq!((photo.body["png"].clone(), photo.body["photo"].clone()), (json!(true), json!(true)));
+    assert_eq!(h.telegram.calls_to("sendmessage").len(), 1);
+    let discord = &h.discord.calls()[0];
+    assert_eq!(discord.method, "POST channels/777000/messages");
+    assert_eq!((discord.body["png"].clone(), discord.body["payload_json"].clone()), (json!(true), json!(true)));
+}

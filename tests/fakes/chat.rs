@@ -71,6 +71,12 @@ impl Fake {
 }
 
 fn body_value(headers: &HeaderMap, body: &[u8]) -> Value {
+    let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if content_type.starts_with("multipart/form-data") {
+        let has = |needle: &[u8]| body.windows(needle.len()).any(|w| w == needle);
+        return json!({ "multipart": true, "png": has(b"\x89PNG"), "payload_json": has(b"name=\"payload_json\""),
+            "photo": has(b"name=\"photo\""), "chat_id": has(b"name=\"chat_id\"") });
+    }
     let form = headers.get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|t| t.contains("form-urlencoded"));
     if form {
         let pairs: serde_json::Map<String, Value> =

@@ -42,6 +42,35 @@ impl DiscordClient {
             .ok_or_else(|| ChannelError::Rejected("create message answered without an id".into()))
     }
 
+    /// Creates a message with a PNG attached (multipart: `payload_json` plus `files[0]`), shown
+    /// in the message's first embed.
+    pub async fn create_message_with_png(
+        &self,
+        channel: &str,
+        message: &Value,
+        png: Vec<u8>,
+        filename: &str,
+    ) -> Result<String, ChannelError> {
+        let mut payload = message.clone();
+        payload["attachments"] = serde_json::json!([{ "id": 0, "filename": filename }]);
+        let image = serde_json::json!({ "url": format!("attachment://{filename}") });
+        match payload["embeds"].as_array_mut() {
+            Some(embeds) if !embeds.is_empty() => embeds[0]["image"] = image,
+            _ => payload["embeds"] = serde_json::json!([{ "image": image }]),
+        }
+        let part = reqwest::multipart::Part::bytes(png)
+            .file_name(filename.to_owned())
+            .mime_str("image/png")
+            .map_err(|e| ChannelError::Rejected(e.to_string()))?;
+        let form = reqwest::multipart::Form::new().text("payload_json", payload.to_string()).part("files[0]", part);
+        let url = format!("{}/api/v10/channels/{channel}/messages", self.base);
+        let body = self.call(self.http.post(url).multipart(form)).await?;
+        body.get("id")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| ChannelError::Rejected("create message answered without an id".into()))
+    }
+
     pub async fn edit_message(&self, channel: &str, id: &str, message: &Value) -> Result<(), ChannelError> {
         let url = format!("{}/api/v10/channels/{channel}/messages/{id}", self.base);
         self.call(self.http.patch(url).json(message)).await.map(|_| ())

@@ -18,6 +18,7 @@ pub mod webhook;
 
 use crate::channels::{Channel, ChannelError, ChannelKind, MessageRef, Reply};
 use async_trait::async_trait;
+use base64::Engine;
 use client::DiscordClient;
 
 pub struct DiscordChannel {
@@ -31,7 +32,15 @@ impl Channel for DiscordChannel {
     }
 
     async fn post(&self, target: &str, reply: &Reply) -> Result<String, ChannelError> {
-        self.client.create_message(target, &mapping::render(reply)).await
+        match &reply.image {
+            Some(image) => {
+                let png = base64::engine::general_purpose::STANDARD
+                    .decode(&image.png_base64)
+                    .map_err(|e| ChannelError::Rejected(format!("the chart is not base64: {e}")))?;
+                self.client.create_message_with_png(target, &mapping::render(reply), png, "chart.png").await
+            }
+            None => self.client.create_message(target, &mapping::render(reply)).await,
+        }
     }
 
     async fn edit(&self, message: &MessageRef, reply: &Reply) -> Result<(), ChannelError> {
