@@ -331,6 +331,9 @@ async fn serve(cli: &Cli) -> Result<(), CliError> {
         .transpose()
         .context("setting up Telegram")?
         .map(|client| tokio::spawn(crate::channels::telegram::poll(app.clone(), client, stopped.clone())));
+    let socket_mode = app.config.slack.as_ref().and_then(|s| Some((s.api_base_url.clone(), s.app_token.clone()?))).map(
+        |(base, token)| tokio::spawn(crate::channels::slack::socket::run(app.clone(), base, token, stopped.clone())),
+    );
     let minutes = app.config.pos.reconcile_minutes;
     let reconcile = (minutes > 0).then(|| {
         tokio::spawn(sync::reconcile_on_schedule(app.clone(), std::time::Duration::from_secs(minutes * 60), stopped))
@@ -345,6 +348,9 @@ async fn serve(cli: &Cli) -> Result<(), CliError> {
     sender.await.context("stopping the outbox worker")?;
     if let Some(poller) = poller {
         poller.await.context("stopping Telegram polling")?;
+    }
+    if let Some(socket_mode) = socket_mode {
+        socket_mode.await.context("stopping Slack Socket Mode")?;
     }
     if let Some(reconcile) = reconcile {
         reconcile.await.context("stopping reconciliation")?;

@@ -508,13 +508,6 @@ impl Config {
     fn validate_channels(&self) -> Result<(), ConfigError> {
         if let Some(slack) = &self.slack {
             check_url("slack.api_base_url", Some(&slack.api_base_url))?;
-            if slack.app_token.is_some() {
-                return Err(invalid(
-                    "slack.app_token",
-                    "Socket Mode is not available in this version; remove app_token and point the Slack app's \
-                     request URLs at server.public_url (see the README)",
-                ));
-            }
         }
         if let Some(telegram) = &self.telegram {
             check_url("telegram.api_url", Some(&telegram.api_url))?;

@@ -860,3 +860,52 @@ async fn charts_go_out_natively_on_every_platform() {
     assert_eq!(discord.method, "POST channels/777000/messages");
     assert_eq!((discord.body["png"].clone(), discord.body["payload_json"].clone()), (json!(true), json!(true)));
 }
+
+#[tokio::test]
+async fn slack_socket_mode_records_envelopes_and_acknowledges_each_once_recorded() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let h = harness().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    *h.slack.socket_url.lock().unwrap() = format!("ws://{}/link", listener.local_addr().unwrap());
+    let mention = json!({ "type": "event_callback", "event_id": "EvSock1", "event": { "type": "app_mention", "user": SAM.slack,
+        "channel": "C0SHOP", "text": "<@UBOT> stock sourdough" } });
+    let command = json!({ "command": "/tillpilot", "text": "stock oat milk", "user_id": SAM.slack, "channel_id": "C0SHOP",
+        "trigger_id": "13345224609.738474920.8088930838d88f008e0", "response_url": format!("{}/respond/77", h.slack_base.trim_end_matches("/api")) });
+    let server = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut socket = tokio_tungstenite::accept_async(stream).await.unwrap();
+        let mut acks = Vec::new();
+        socket.send(Message::text(json!({ "type": "hello", "num_connections": 1 }).to_string())).await.unwrap();
+        for (id, kind, payload) in [("env-1", "events_api", mention), ("env-2", "slash_commands", command)] {
+            let envelope =
+                json!({ "envelope_id": id, "type": kind, "payload": payload, "accepts_response_payload": false });
+            socket.send(Message::text(envelope.to_string())).await.unwrap();
+            let ack = socket.next().await.unwrap().unwrap();
+            acks.push(
+                serde_json::from_str::<Value>(ack.to_text().unwrap()).unwrap()["envelope_id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            );
+        }
+        socket.send(Message::text(json!({ "type": "disconnect", "reason": "warning" }).to_string())).await.unwrap();
+        acks
+    });
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let base = h.slack_base.clone();
+    let client = tokio::spawn(tillpilot::channels::slack::socket::run(
+        h.app.clone(),
+        base,
+        Secret::new(fake::SLACK_APP_TOKEN),
+        stopped,
+    ));
+    let acks = server.await.unwrap();
+    stop.send(true).unwrap();
+    client.await.unwrap();
+    assert_eq!(acks, ["env-1", "env-2"]);
+    assert_eq!(inbox_rows(&h).await, 2);
+    h.drain().await;
+    assert_eq!(h.slack.calls_to("chat.postMessage").len(), 1, "the mention answered in its channel");
+    assert_eq!(h.slack.calls_to("response_url/77").len(), 1, "the command answered through its response_url");
+}

@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 pub const SLACK_TOKEN: &str = "xoxb-fake";
+pub const SLACK_APP_TOKEN: &str = "xapp-fake";
 pub const TELEGRAM_TOKEN: &str = "123456:fake-telegram";
 pub const DISCORD_TOKEN: &str = "discord-bot-fake";
 pub const TWILIO_SID: &str = "ACfake0000000000000000000000000000";
@@ -45,6 +46,8 @@ pub struct Fake {
     pub url: Mutex<String>,
     /// Telegram updates the next getUpdates hands out (those at or above its offset).
     pub updates: Mutex<Vec<Value>>,
+    /// Where apps.connections.open sends Socket Mode clients.
+    pub socket_url: Mutex<String>,
 }
 
 impl Fake {
@@ -116,7 +119,8 @@ async fn slack_method(
     let auth = headers.get("authorization").and_then(|v| v.to_str().ok());
     let value = body_value(&headers, &body);
     let fault = fake.record(&method, value.clone());
-    if auth != Some(&format!("Bearer {SLACK_TOKEN}")) {
+    let token = if method == "apps.connections.open" { SLACK_APP_TOKEN } else { SLACK_TOKEN };
+    if auth != Some(&format!("Bearer {token}")) {
         return Json(json!({ "ok": false, "error": "invalid_auth" })).into_response();
     }
     match fault {
@@ -146,6 +150,7 @@ async fn slack_method(
             json!({ "ok": true, "upload_url": format!("{base}/upload/F{id}"), "file_id": format!("F{id}") })
         }
         "files.completeUploadExternal" => json!({ "ok": true, "files": [{ "id": "F1", "title": "chart" }] }),
+        "apps.connections.open" => json!({ "ok": true, "url": fake.socket_url.lock().unwrap().clone() }),
         _ => json!({ "ok": false, "error": "unknown_method" }),
     };
     Json(answer).into_response()

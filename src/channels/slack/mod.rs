@@ -12,9 +12,12 @@
 //! - Web API: `Authorization: Bearer xoxb-…`; errors are `{"ok": false, "error"}` with 200;
 //!   429 with `Retry-After`; about one message per second per channel.
 //! - Images: files v2 (`files.getUploadURLExternal`, upload, `files.completeUploadExternal`).
+//! - Socket Mode (with an app-level `xapp-` token) replaces the three URLs for shops without a
+//!   public address (socket.rs).
 
 pub mod client;
 pub mod mapping;
+pub mod socket;
 pub mod webhook;
 
 use crate::channels::{Channel, ChannelError, ChannelKind, MessageRef, Reply};

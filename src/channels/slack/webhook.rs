@@ -101,19 +101,23 @@ fn field<'a>(fields: &'a [(String, String)], key: &str) -> Option<&'a str> {
 
 /// A slash command (`/tillpilot TEXT`): its trigger id names it for dedupe.
 pub fn parse_command(body: &[u8]) -> Result<(String, ChatEvent), WebhookError> {
-    let fields = form(body);
-    let (Some(user), Some(channel)) = (field(&fields, "user_id"), field(&fields, "channel_id")) else {
+    command_from_fields(&form(body))
+}
+
+/// A slash command from its fields (form-encoded over HTTP, a JSON object in Socket Mode).
+pub fn command_from_fields(fields: &[(String, String)]) -> Result<(String, ChatEvent), WebhookError> {
+    let (Some(user), Some(channel)) = (field(fields, "user_id"), field(fields, "channel_id")) else {
         return Err(WebhookError::Malformed("a command without user_id or channel_id".into()));
     };
-    let id = field(&fields, "trigger_id").map_or_else(|| format!("{user}:{channel}:{}", fields.len()), str::to_owned);
+    let id = field(fields, "trigger_id").map_or_else(|| format!("{user}:{channel}:{}", fields.len()), str::to_owned);
     Ok((
         id,
         ChatEvent {
             channel: ChannelKind::Slack,
             user: user.to_owned(),
             conversation: channel.to_owned(),
-            what: ChatAction::Said { text: field(&fields, "text").unwrap_or_default().trim().to_owned() },
-            respond_url: field(&fields, "response_url").map(str::to_owned),
+            what: ChatAction::Said { text: field(fields, "text").unwrap_or_default().trim().to_owned() },
+            respond_url: field(fields, "response_url").map(str::to_owned),
         },
     ))
 }
@@ -123,6 +127,12 @@ pub fn parse_interaction(body: &[u8]) -> Result<(String, ChatEvent), WebhookErro
     let fields = form(body);
     let payload = field(&fields, "payload").ok_or_else(|| WebhookError::Malformed("no payload".into()))?;
     let value: Value = serde_json::from_str(payload).map_err(|e| WebhookError::Malformed(e.to_string()))?;
+    interaction_from_json(&value)
+}
+
+/// A `block_actions` payload (form field `payload` over HTTP, the envelope's payload in Socket
+/// Mode).
+pub fn interaction_from_json(value: &Value) -> Result<(String, ChatEvent), WebhookError> {
     if value.get("type").and_then(Value::as_str) != Some("block_actions") {
         return Err(WebhookError::Malformed("not a block_actions payload".into()));
     }
