@@ -9,6 +9,7 @@ pub mod demo;
 pub mod dispatch;
 pub mod domain;
 pub mod error;
+pub mod forecast;
 pub mod http;
 pub mod jobs;
 pub mod llm;

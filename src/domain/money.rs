@@ -11,7 +11,7 @@ pub struct Money(pub i64);
 impl Money {
     pub const ZERO: Money = Money(0);
 
-    pub fn from_minor(minor: i64) -> Self {
+    pub const fn from_minor(minor: i64) -> Self {
         Money(minor)
     }
 

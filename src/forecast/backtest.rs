@@ -1,0 +1,93 @@
+//! `tillpilot backtest`: how well each method, and the per-item choice, would have forecast
+//! the last `horizon` days of the history. Series are every item and location with at least
+//! `MIN_SELLING_DAYS` selling days before the holdout, daily and zero-filled. RMSSE and MASE
+//! are scaled by each series' in-sample one-step naive error (from its first sale, as in M5)
+//! and averaged over series without weights; bias is Σ(forecast − actual) / Σ actual. Models
+//! see only the in-sample days (with stock-outs corrected); the holdout is scored as sold.
+
+use super::methods::Method;
+use super::select::{choose, mase, rmsse};
+use super::series::{DailySeries, censored_days, impute_censored};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+pub const MIN_SELLING_DAYS: usize = 10;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct Scores {
+    pub rmsse: f64,
+    pub mase: f64,
+    pub bias: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BacktestReport {
+    pub horizon: usize,
+    pub series: usize,
+    pub methods: BTreeMap<&'static str, Scores>,
+    pub chosen: Scores,
+    /// How often each method was chosen.
+    #[serde(skip)]
+    pub chosen_methods: BTreeMap<&'static str, usize>,
+}
+
+#[derive(Default)]
+struct Tally {
+    rmsse: Vec<f64>,
+    mase: Vec<f64>,
+    forecast_minus_actual: f64,
+    actual: f64,
+}
+
+impl Tally {
+    fn add(&mut self, insample: &[f64], actual: &[f64], forecast: &[f64]) {
+        if let (Some(r), Some(m)) = (rmsse(insample, actual, forecast), mase(insample, actual, forecast)) {
+            self.rmsse.push(r);
+            self.mase.push(m);
+        }
+        self.forecast_minus_actual += forecast.iter().zip(actual).map(|(f, a)| f - a).sum::<f64>();
+        self.actual += actual.iter().sum::<f64>();
+    }
+
+    fn scores(&self) -> Scores {
+        let mean = |v: &[f64]| if v.is_empty() { 0.0 } else { v.iter().sum::<f64>() / v.len() as f64 };
+        Scores {
+            rmsse: mean(&self.rmsse),
+            mase: mean(&self.mase),
+            bias: if self.actual > 0.0 { self.forecast_minus_actual / self.actual } else { 0.0 },
+        }
+    }
+}
+
+pub fn backtest(all: &[DailySeries], horizon: usize) -> BacktestReport {
+    let mut per_method: BTreeMap<Method, Tally> = BTreeMap::new();
+    let mut chosen = Tally::default();
+    let mut chosen_methods: BTreeMap<&'static str, usize> = BTreeMap::new();
+    let mut count = 0;
+    for series in all {
+        let n = series.demand.len();
+        if n <= horizon {
+            continue;
+        }
+        let (insample, actual) = series.demand.split_at(n - horizon);
+        if insample.iter().filter(|d| **d > 0.0).count() < MIN_SELLING_DAYS {
+            continue;
+        }
+        count += 1;
+        let from_first_sale = &insample[insample.iter().position(|d| *d > 0.0).unwrap_or(0)..];
+        let fit = impute_censored(insample, &censored_days(insample));
+        for method in Method::ALL {
+            per_method.entry(method).or_default().add(from_first_sale, actual, &method.forecast(&fit, horizon));
+        }
+        let choice = choose(&fit);
+        *chosen_methods.entry(choice.method.as_str()).or_default() += 1;
+        chosen.add(from_first_sale, actual, &choice.method.forecast(&fit, horizon));
+    }
+    BacktestReport {
+        horizon,
+        series: count,
+        methods: per_method.into_iter().map(|(m, t)| (m.as_str(), t.scores())).collect(),
+        chosen: chosen.scores(),
+        chosen_methods,
+    }
+}
