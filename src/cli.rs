@@ -78,6 +78,14 @@ pub enum Command {
         #[command(subcommand)]
         action: AuditCommand,
     },
+    /// Forecast accuracy per method against seasonal naive, on the last days of the history.
+    Backtest {
+        /// Days held out at the end of the history.
+        #[arg(long, default_value_t = 28)]
+        horizon: usize,
+        #[arg(long)]
+        json: bool,
+    },
     /// Platform registrations generated from the command files.
     Commands {
         #[command(subcommand)]
@@ -205,6 +213,20 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Audit { action } => audit(&cli, action).await,
+        Command::Backtest { horizon, json } => {
+            if *horizon == 0 {
+                return Err(CliError::Usage("--horizon must be at least 1 day".into()));
+            }
+            let app = open_app(&cli, None).await?;
+            let series = crate::forecast::series::from_store(&app.store, app.timezone).await?;
+            let report = crate::forecast::backtest::backtest(&series, *horizon);
+            if *json {
+                println!("{}", serde_json::to_string(&report).context("printing JSON")?);
+            } else {
+                print!("{}", crate::forecast::backtest::render(&report));
+            }
+            Ok(())
+        }
         Command::Commands { action: CommandsCommand::Export { format } } => {
             let commands =
                 crate::dispatch::commands::CommandSet::embedded().context("loading the embedded commands")?;

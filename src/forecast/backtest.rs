@@ -91,3 +91,23 @@ pub fn backtest(all: &[DailySeries], horizon: usize) -> BacktestReport {
         chosen_methods,
     }
 }
+
+/// The report as a table for a terminal.
+pub fn render(report: &BacktestReport) -> String {
+    if report.series == 0 {
+        return format!(
+            "No item has {MIN_SELLING_DAYS} selling days before the last {} days of the history. Mirror more history \
+             with `tillpilot sync --full`, or load it with `tillpilot import sales FILE.csv`.\n",
+            report.horizon
+        );
+    }
+    let naive = report.methods.get("seasonal_naive").map_or(0.0, |s| s.rmsse);
+    let mut out = format!("Backtest: the last {} days, {} series.\n\n", report.horizon, report.series);
+    out.push_str(&format!("{:<16} {:>7} {:>7} {:>8} {:>12}\n", "method", "RMSSE", "MASE", "bias", "vs naive"));
+    let rows = report.methods.iter().map(|(m, s)| (*m, s)).chain(std::iter::once(("chosen per item", &report.chosen)));
+    for (name, s) in rows {
+        let versus = if naive > 0.0 { format!("{:+.1}%", (s.rmsse / naive - 1.0) * 100.0) } else { "-".into() };
+        out.push_str(&format!("{name:<16} {:>7.3} {:>7.3} {:>+7.1}% {versus:>12}\n", s.rmsse, s.mase, s.bias * 100.0));
+    }
+    out
+}

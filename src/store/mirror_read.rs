@@ -256,3 +256,27 @@ fn order_from_row(row: OrderRow, lines: Vec<LineRow>) -> Result<Order, StoreErro
         fulfilment,
     })
 }
+
+impl Store {
+    /// Units sold per line in `[from_ms, to_ms)` (cancelled orders left out), for forecasting.
+    pub async fn sale_lines(&self, from_ms: i64, to_ms: i64) -> Result<Vec<crate::forecast::series::Sale>, StoreError> {
+        let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(
+            "SELECT l.variation_id, l.location_id, l.created_at_ms, l.quantity_milli FROM order_lines l \
+             JOIN orders o ON o.id = l.order_id \
+             WHERE o.state <> 'cancelled' AND l.variation_id IS NOT NULL AND l.created_at_ms >= $1 AND l.created_at_ms < $2",
+        )
+        .bind(from_ms)
+        .bind(to_ms)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(variation, location, at_ms, milli)| crate::forecast::series::Sale {
+                variation_id: VariationId::new(variation),
+                location_id: LocationId::new(location),
+                at_ms,
+                units: milli as f64 / 1000.0,
+            })
+            .collect())
+    }
+}
