@@ -78,6 +78,11 @@ pub enum Command {
         #[command(subcommand)]
         action: AuditCommand,
     },
+    /// Load past data from a file.
+    Import {
+        #[command(subcommand)]
+        what: ImportCommand,
+    },
     /// Forecast accuracy per method against seasonal naive, on the last days of the history.
     Backtest {
         /// Days held out at the end of the history.
@@ -90,6 +95,17 @@ pub enum Command {
     Commands {
         #[command(subcommand)]
         action: CommandsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Past sales from a CSV file (columns documented in the README).
+    Sales {
+        file: std::path::PathBuf,
+        /// Import the good rows and list the bad ones, instead of importing nothing.
+        #[arg(long)]
+        skip_bad: bool,
     },
 }
 
@@ -213,6 +229,25 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Audit { action } => audit(&cli, action).await,
+        Command::Import { what: ImportCommand::Sales { file, skip_bad } } => {
+            let input = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+            let app = open_app(&cli, None).await?;
+            let report = crate::jobs::import::import_sales(&app, std::io::BufReader::new(input), *skip_bad)
+                .await
+                .with_context(|| format!("importing {}", file.display()))?;
+            println!(
+                "Imported {} rows: {} new orders ({} already imported), {} new items, {} new locations.",
+                report.rows,
+                report.orders_added,
+                report.orders_already_imported,
+                report.items_created,
+                report.locations_created
+            );
+            for bad in &report.skipped {
+                println!("  skipped line {}: {}", bad.line, bad.reason);
+            }
+            Ok(())
+        }
         Command::Backtest { horizon, json } => {
             if *horizon == 0 {
                 return Err(CliError::Usage("--horizon must be at least 1 day".into()));

@@ -280,3 +280,20 @@ impl Store {
             .collect())
     }
 }
+
+impl Store {
+    /// Which of `ids` the mirror already holds.
+    pub async fn existing_order_ids(&self, ids: &[String]) -> Result<std::collections::HashSet<String>, StoreError> {
+        let mut out = std::collections::HashSet::new();
+        for chunk in ids.chunks(200) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!("SELECT id FROM orders WHERE id IN ({})", placeholders.join(", "));
+            let mut query = sqlx::query_as::<_, (String,)>(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                query = query.bind(id.clone());
+            }
+            out.extend(query.fetch_all(self.pool()).await?.into_iter().map(|(id,)| id));
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,161 @@
+//! `import sales` on both backends: columns in any order, both timestamp forms, quoting; new
+//! items, categories and locations created; bad rows reported by line with nothing written (or
+//! skipped on request); a second import adds nothing. Then the CLI path: import a year of
+//! history from a CSV and read the backtest as JSON.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use tillpilot::jobs::import::{ImportError, import_sales};
+
+const CSV: &str = "\
+quantity,unit_price,sku,timestamp,order_id,location,item_name,category,discount,customer_id
+2,4.50,NEW-CIDER-1,2026-03-01T10:15:00-06:00,A-1,Harbor Kiosk,\"Cider, Dry 330ml\",Drinks,0.50,C-9
+1,4.50,NEW-CIDER-1,2026-03-01 10:20:00,A-2,Harbor Kiosk,\"Cider, Dry 330ml\",Drinks,,
+3,2.25,NEW-BUN-2,2026-03-01 10:20:00,A-2,Harbor Kiosk,Cinnamon Bun,Bakery,,
+";
+
+async fn count(app: &tillpilot::app::App, sql: &str) -> i64 {
+    let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(sql.to_owned())).fetch_one(app.store.pool()).await.unwrap();
+    n
+}
+
+#[tokio::test]
+async fn sales_are_imported_once_with_new_items_and_locations() {
+    for db in common::databases().await {
+        let app = common::app(&db).await;
+        let orders_before = count(&app, "SELECT COUNT(*) FROM orders").await;
+        let report = import_sales(&app, CSV.as_bytes(), false).await.unwrap();
+        assert_eq!(
+            (report.rows, report.orders_added, report.items_created, report.locations_created),
+            (3, 2, 2, 1),
+            "{}",
+            db.label
+        );
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM orders").await, orders_before + 2);
+        let (total, discount, location): (i64, i64, String) =
+            sqlx::query_as("SELECT total_cents, discount_cents, location_id FROM orders WHERE id = 'import:A-1'")
+                .fetch_one(app.store.pool())
+                .await
+                .unwrap();
+        assert_eq!((total, discount), (850, 50), "2 × 4.50 − 0.50");
+        assert_eq!(location, "loc-harbor-kiosk");
+        let (name, category): (String, String) = sqlx::query_as(
+            "SELECT i.name, c.name FROM catalog_items i JOIN categories c ON c.id = i.category_id WHERE i.id = 'sku-new-cider-1'",
+        )
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap();
+        assert_eq!((name.as_str(), category.as_str()), ("Cider, Dry 330ml", "Drinks"));
+        // The local-time row is 10:20 in the shop's time zone.
+        let (at,): (i64,) = sqlx::query_as("SELECT created_at_ms FROM orders WHERE id = 'import:A-2'")
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap();
+        let local = chrono::DateTime::from_timestamp_millis(at).unwrap().with_timezone(&app.timezone);
+        assert_eq!(local.format("%Y-%m-%d %H:%M").to_string(), "2026-03-01 10:20");
+
+        let again = import_sales(&app, CSV.as_bytes(), false).await.unwrap();
+        assert_eq!((again.orders_added, again.orders_already_imported, again.items_created), (0, 2, 0));
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM orders").await, orders_before + 2, "a second import adds nothing");
+        assert!(app.store.audit_since(0).await.unwrap().iter().any(|r| r.kind == "import.sales"));
+    }
+}
+
+#[tokio::test]
+async fn bad_rows_are_reported_by_line_and_nothing_is_written_unless_skipped() {
+    let db = common::sqlite_db();
+    let app = common::app(&db).await;
+    let csv = "\
+timestamp,order_id,location,sku,item_name,category,quantity,unit_price
+2026-03-01 10:00:00,B-1,Main St,X1,Thing,Misc,1,2.00
+yesterday,B-2,Main St,X1,Thing,Misc,1,2.00
+2026-03-01 11:00:00,B-3,Main St,X1,Thing,Misc,lots,2.00
+2026-03-01 12:00:00,B-4,Main St,,Thing,Misc,1,2.00
+2026-03-01 13:00:00,B-5,Main St,X1,Thing,Misc,1,-2.00
+";
+    let before = count(&app, "SELECT COUNT(*) FROM orders").await;
+    let Err(ImportError::BadRows(bad)) = import_sales(&app, csv.as_bytes(), false).await else {
+        panic!("expected bad rows")
+    };
+    assert_eq!(bad.iter().map(|b| b.line).collect::<Vec<_>>(), [3, 4, 5, 6]);
+    assert!(bad[0].reason.contains("timestamp \"yesterday\""), "{}", bad[0].reason);
+    assert!(bad[1].reason.contains("quantity"));
+    assert!(bad[2].reason.contains("sku is empty"));
+    assert!(bad[3].reason.contains("negative"));
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM orders").await, before, "nothing written");
+
+    let report = import_sales(&app, csv.as_bytes(), true).await.unwrap();
+    assert_eq!((report.orders_added, report.skipped.len()), (1, 4));
+    let (location,): (String,) = sqlx::query_as("SELECT location_id FROM orders WHERE id = 'import:B-1'")
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(location, "L-MAIN", "a known location by name");
+
+    let Err(ImportError::MissingColumns(missing)) = import_sales(&app, "timestamp,sku\n".as_bytes(), false).await
+    else {
+        panic!("expected missing columns")
+    };
+    assert!(missing.contains(&"order_id".to_owned()) && missing.contains(&"unit_price".to_owned()));
+}
+
+#[test]
+fn a_year_imported_from_csv_is_backtested_from_the_cli() {
+    let shop = common::shop();
+    let dir = tempfile::tempdir().unwrap();
+    let sku_of: std::collections::HashMap<_, _> = shop
+        .catalog
+        .items
+        .iter()
+        .flat_map(|i| {
+            i.variations.iter().map(move |v| (v.id.clone(), (v.sku.clone().unwrap_or_default(), i.name.clone())))
+        })
+        .collect();
+    let mut csv = String::from("timestamp,order_id,location,sku,item_name,category,quantity,unit_price\n");
+    // Up to where the demo's own mirror (the last 35 days) begins, as a shop importing its
+    // history before switching Tillpilot on would.
+    let end = shop.orders.last().unwrap().created_at_ms - 36 * 86_400_000;
+    let start = end - 300 * 86_400_000;
+    let wanted: Vec<_> =
+        shop.catalog.items.iter().take(25).flat_map(|i| i.variations.iter().map(|v| v.id.clone())).collect();
+    for order in shop
+        .orders
+        .iter()
+        .filter(|o| o.created_at_ms >= start && o.created_at_ms < end && o.location_id.as_str() == "L-RIVER")
+    {
+        for line in order.lines.iter().filter(|l| l.variation_id.as_ref().is_some_and(|v| wanted.contains(v))) {
+            let (sku, name) = &sku_of[line.variation_id.as_ref().unwrap()];
+            let at = chrono::DateTime::from_timestamp_millis(order.created_at_ms).unwrap().to_rfc3339();
+            let price = line.unit_price.minor();
+            csv.push_str(&format!(
+                "{at},{},Riverside,{sku},{name},,{},{}.{:02}\n",
+                order.id,
+                line.quantity,
+                price / 100,
+                price % 100
+            ));
+        }
+    }
+    std::fs::write(dir.path().join("history.csv"), csv).unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tillpilot")).current_dir(dir.path()).args(args).output().unwrap()
+    };
+    let out = run(&["--demo", "import", "sales", "history.csv"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("Imported "), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = run(&["--demo", "backtest", "--json", "--horizon", "28"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["horizon"], 28);
+    assert!(report["series"].as_u64().unwrap() >= 10, "{report}");
+    for method in ["seasonal_naive", "ses", "seasonal_es", "croston", "sba", "tsb", "adida"] {
+        let scores = &report["methods"][method];
+        assert!(scores["rmsse"].is_f64() && scores["mase"].is_f64() && scores["bias"].is_f64(), "{method}: {report}");
+    }
+    assert!(
+        report["chosen"]["rmsse"].as_f64().unwrap() < report["methods"]["seasonal_naive"]["rmsse"].as_f64().unwrap()
+    );
+    let bad = run(&["--demo", "backtest", "--horizon", "0"]);
+    assert_eq!(bad.status.code(), Some(2));
+}
