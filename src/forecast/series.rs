@@ -117,6 +117,23 @@ pub fn impute_censored(demand: &[f64], censored: &[bool]) -> Vec<f64> {
     out
 }
 
+/// Every item's daily series from the mirrored (or imported) sales, from the first day with a
+/// sale to the last full day (yesterday, or the last day with sales if that is earlier).
+pub async fn from_store(
+    store: &crate::store::Store,
+    timezone: chrono_tz::Tz,
+) -> Result<Vec<DailySeries>, crate::store::StoreError> {
+    let sales = store.sale_lines(0, crate::store::now_ms()).await?;
+    let day = |ms: i64| timezone.timestamp_millis_opt(ms).single().map(|t| t.date_naive());
+    let (Some(first), Some(last)) =
+        (sales.iter().filter_map(|s| day(s.at_ms)).min(), sales.iter().filter_map(|s| day(s.at_ms)).max())
+    else {
+        return Ok(Vec::new());
+    };
+    let yesterday = chrono::Utc::now().with_timezone(&timezone).date_naive() - chrono::Duration::days(1);
+    Ok(build_series(sales, timezone, first, last.min(yesterday)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,21 +175,4 @@ mod tests {
         assert_eq!(series.len(), 1);
         assert_eq!(series[0].demand, [1.0, 2.5, 0.0]);
     }
-}
-
-/// Every item's daily series from the mirrored (or imported) sales, from the first day with a
-/// sale to the last full day (yesterday, or the last day with sales if that is earlier).
-pub async fn from_store(
-    store: &crate::store::Store,
-    timezone: chrono_tz::Tz,
-) -> Result<Vec<DailySeries>, crate::store::StoreError> {
-    let sales = store.sale_lines(0, crate::store::now_ms()).await?;
-    let day = |ms: i64| timezone.timestamp_millis_opt(ms).single().map(|t| t.date_naive());
-    let (Some(first), Some(last)) =
-        (sales.iter().filter_map(|s| day(s.at_ms)).min(), sales.iter().filter_map(|s| day(s.at_ms)).max())
-    else {
-        return Ok(Vec::new());
-    };
-    let yesterday = chrono::Utc::now().with_timezone(&timezone).date_naive() - chrono::Duration::days(1);
-    Ok(build_series(sales, timezone, first, last.min(yesterday)))
 }
