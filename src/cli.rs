@@ -78,6 +78,11 @@ pub enum Command {
         #[command(subcommand)]
         action: AuditCommand,
     },
+    /// Feature flags: list them, or set one.
+    Flags {
+        #[command(subcommand)]
+        action: Option<FlagsCommand>,
+    },
     /// Load past data from a file.
     Import {
         #[command(subcommand)]
@@ -95,6 +100,20 @@ pub enum Command {
     Commands {
         #[command(subcommand)]
         action: CommandsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FlagsCommand {
+    /// Every flag and its state (the default without a subcommand).
+    List,
+    /// Set a flag: on, off, or shadow (computes and records, but posts and writes nothing).
+    Set {
+        flag: String,
+        state: String,
+        /// A location id or name; the whole shop when left out.
+        #[arg(long)]
+        location: Option<String>,
     },
 }
 
@@ -229,6 +248,36 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Audit { action } => audit(&cli, action).await,
+        Command::Flags { action } => {
+            let app = open_app(&cli, None).await?;
+            if let Some(FlagsCommand::Set { flag, state, location }) = action {
+                let Some((flag, _, _)) = crate::workflows::flags::FLAGS.iter().find(|(f, _, _)| f == flag) else {
+                    let names: Vec<&str> = crate::workflows::flags::FLAGS.iter().map(|(f, _, _)| *f).collect();
+                    return Err(CliError::Usage(format!("unknown flag {flag:?}; flags are {}", names.join(", "))));
+                };
+                let Some(state) = crate::store::flags::FlagState::parse(state) else {
+                    return Err(CliError::Usage(format!("unknown state {state:?}; use on, off or shadow")));
+                };
+                let location = match location {
+                    None => String::new(),
+                    Some(wanted) => {
+                        let view = app.catalog();
+                        let found = view
+                            .locations
+                            .iter()
+                            .find(|l| l.id.as_str() == wanted || l.name.eq_ignore_ascii_case(wanted));
+                        match found {
+                            Some(l) => l.id.to_string(),
+                            None => return Err(CliError::Usage(format!("unknown location {wanted:?}"))),
+                        }
+                    }
+                };
+                app.store.set_flag(flag, &location, state, "cli", "cli", crate::store::now_ms()).await?;
+            }
+            let reply = crate::workflows::flags::list(&app).await.map_err(|e| anyhow::anyhow!(e))?;
+            println!("{}", crate::channels::terminal::render(&reply));
+            Ok(())
+        }
         Command::Import { what: ImportCommand::Sales { file, skip_bad } } => {
             let input = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
             let app = open_app(&cli, None).await?;

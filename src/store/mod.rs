@@ -5,6 +5,7 @@
 pub mod approvals;
 pub mod audit;
 pub mod consents;
+pub mod flags;
 pub mod inbox;
 pub mod inbox_claims;
 pub mod mirror;

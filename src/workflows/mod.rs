@@ -3,6 +3,7 @@
 //! but the sender's resolved role and identity.
 
 pub mod approvals;
+pub mod flags;
 pub mod help;
 pub mod order_status;
 pub mod stock;
@@ -31,6 +32,8 @@ pub async fn run(
         "whoami" => Ok(whoami::run(app, person, channel)),
         "stock" => stock::run(app, person, args, entities).await,
         "order" => order_status::run(app, person, entities).await,
+        "flags" => flags::list(app).await,
+        "flag" => flags::set(app, person, channel, args, entities).await,
         _ => Ok(help::cannot_do(app, person, channel)),
     }
 }
