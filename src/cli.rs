@@ -78,6 +78,15 @@ pub enum Command {
         #[command(subcommand)]
         action: AuditCommand,
     },
+    /// The daily sales summary: print it, or post it to the owner channels.
+    Summary {
+        /// The day (YYYY-MM-DD); yesterday when left out.
+        #[arg(long)]
+        date: Option<chrono::NaiveDate>,
+        /// Post it to the owner channels (as the `summary` flag allows).
+        #[arg(long)]
+        post: bool,
+    },
     /// Feature flags: list them, or set one.
     Flags {
         #[command(subcommand)]
@@ -248,6 +257,41 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Audit { action } => audit(&cli, action).await,
+        Command::Summary { date, post } => {
+            let app = open_app(&cli, None).await?;
+            let date = date.unwrap_or_else(|| {
+                chrono::Utc::now().with_timezone(&app.timezone).date_naive() - chrono::Duration::days(1)
+            });
+            let summary = crate::workflows::summary::build(&app, date).await?;
+            let reply = crate::workflows::summary::reply(&summary);
+            println!("{}", crate::channels::terminal::render(&reply));
+            if let Some(image) = &reply.image {
+                use base64::Engine;
+                let dir = if cli.demo { cli.data_dir.clone() } else { std::path::PathBuf::from(".") };
+                let path = dir.join(format!("summary-{date}.png"));
+                let png = base64::engine::general_purpose::STANDARD
+                    .decode(&image.png_base64)
+                    .context("decoding the chart")?;
+                std::fs::write(&path, png).with_context(|| format!("writing {}", path.display()))?;
+                println!("Chart: {}", path.display());
+            }
+            if *post {
+                match crate::workflows::summary::post(&app, &summary, &reply, "cli").await? {
+                    crate::workflows::summary::Posted::Queued(0) => {
+                        println!("No owner channel is configured; nothing was posted.")
+                    }
+                    crate::workflows::summary::Posted::Queued(n) => {
+                        let sent = flush_outbox(&app).await?;
+                        println!("Posted to {n} owner channels ({sent} messages sent).");
+                    }
+                    crate::workflows::summary::Posted::Shadow => {
+                        println!("The summary flag is in shadow mode: recorded, not posted.")
+                    }
+                    crate::workflows::summary::Posted::Off => println!("The summary flag is off: not posted."),
+                }
+            }
+            Ok(())
+        }
         Command::Flags { action } => {
             let app = open_app(&cli, None).await?;
             if let Some(FlagsCommand::Set { flag, state, location }) = action {
@@ -331,6 +375,21 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
     }
+}
+
+/// Sends what is queued now (for one-shot commands that post), giving up after a minute.
+async fn flush_outbox(app: &App) -> Result<usize, CliError> {
+    let mut pacing = crate::jobs::outbox_worker::Pacing::default();
+    let mut sent = 0;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::time::Instant::now() < deadline {
+        let report = crate::jobs::outbox_worker::send_due(app, "cli", &mut pacing).await?;
+        sent += report.sent;
+        if report == crate::jobs::outbox_worker::SendReport::default() {
+            break;
+        }
+    }
+    Ok(sent)
 }
 
 /// `--as WHO`, defaulting to the first owner.
@@ -427,7 +486,8 @@ async fn serve(cli: &Cli) -> Result<(), CliError> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let worker_name = format!("{}-{}", std::process::id(), addr.port());
     let worker = tokio::spawn(crate::jobs::inbox_worker::run(app.clone(), worker_name.clone(), stopped.clone()));
-    let sender = tokio::spawn(crate::jobs::outbox_worker::run(app.clone(), worker_name, stopped.clone()));
+    let sender = tokio::spawn(crate::jobs::outbox_worker::run(app.clone(), worker_name.clone(), stopped.clone()));
+    let scheduler = tokio::spawn(crate::jobs::scheduler::run(app.clone(), worker_name, stopped.clone()));
     let poller = app
         .config
         .telegram
@@ -452,6 +512,7 @@ async fn serve(cli: &Cli) -> Result<(), CliError> {
     let _ = stop.send(true);
     worker.await.context("stopping the inbox worker")?;
     sender.await.context("stopping the outbox worker")?;
+    scheduler.await.context("stopping the scheduler")?;
     if let Some(poller) = poller {
         poller.await.context("stopping Telegram polling")?;
     }

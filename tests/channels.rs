@@ -909,3 +909,36 @@ async fn slack_socket_mode_records_envelopes_and_acknowledges_each_once_recorded
     assert_eq!(h.slack.calls_to("chat.postMessage").len(), 1, "the mention answered in its channel");
     assert_eq!(h.slack.calls_to("response_url/77").len(), 1, "the command answered through its response_url");
 }
+
+#[tokio::test]
+async fn the_summary_goes_to_every_owner_channel_natively_and_shadow_posts_nothing() {
+    let h = harness().await;
+    let date = common::shop().today - chrono::Duration::days(1);
+    let summary = tillpilot::workflows::summary::build(&h.app, date).await.unwrap();
+    let reply = tillpilot::workflows::summary::reply(&summary);
+
+    h.app.store.set_flag("summary", "", tillpilot::store::flags::FlagState::Shadow, "Maria", "test", 0).await.unwrap();
+    let shadow = tillpilot::workflows::summary::post(&h.app, &summary, &reply, "test").await.unwrap();
+    assert_eq!(shadow, tillpilot::workflows::summary::Posted::Shadow);
+    h.drain().await;
+    assert!(h.slack.calls().is_empty() && h.twilio.calls().is_empty(), "shadow mode posts nothing");
+
+    h.app.store.set_flag("summary", "", tillpilot::store::flags::FlagState::On, "Maria", "test", 0).await.unwrap();
+    let posted = tillpilot::workflows::summary::post(&h.app, &summary, &reply, "test").await.unwrap();
+    assert_eq!(
+        posted,
+        tillpilot::workflows::summary::Posted::Queued(4),
+        "Slack, Telegram, Discord and the owner's phone"
+    );
+    h.drain().await;
+    assert!(
+        h.slack.calls().iter().any(|c| c.method.starts_with("upload/") && c.body["png"] == true),
+        "Slack image upload"
+    );
+    assert_eq!(h.telegram.calls_to("sendphoto").len(), 1, "Telegram photo");
+    assert!(h.discord.calls().iter().any(|c| c.body["png"] == true), "Discord attachment");
+    let texts: Vec<_> = h.twilio.calls().into_iter().filter(|c| c.body["To"] == MARIA.phone).collect();
+    assert_eq!(texts.len(), 1);
+    assert_eq!(texts[0].body["Body"].as_str().unwrap(), reply.text, "a short text by SMS");
+    assert!(reply.text.chars().count() <= 160, "{}", reply.text);
+}

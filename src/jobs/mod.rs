@@ -5,4 +5,5 @@ pub mod import;
 pub mod inbox_worker;
 pub mod intake;
 pub mod outbox_worker;
+pub mod scheduler;
 pub mod sync;

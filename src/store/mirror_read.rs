@@ -297,3 +297,79 @@ impl Store {
         Ok(out)
     }
 }
+
+/// One order, as the daily summary counts it.
+#[derive(Clone, Debug)]
+pub struct OrderFact {
+    pub at_ms: i64,
+    pub location_id: LocationId,
+    pub total: crate::domain::Money,
+    pub discount: crate::domain::Money,
+    pub refunded: crate::domain::Money,
+}
+
+/// `(at, location, variation, name, quantity milli, unit price cents, discount cents)`.
+type LineFactRow = (i64, String, Option<String>, String, i64, i64, i64);
+
+/// One sold line, as the daily summary counts it.
+#[derive(Clone, Debug)]
+pub struct LineFact {
+    pub at_ms: i64,
+    pub location_id: LocationId,
+    pub variation_id: Option<VariationId>,
+    pub name: String,
+    pub quantity: crate::domain::Quantity,
+    /// What the line brought in: units × price − its discount.
+    pub net: crate::domain::Money,
+}
+
+impl Store {
+    /// Orders (cancelled ones left out) in `[from_ms, to_ms)`.
+    pub async fn order_facts(&self, from_ms: i64, to_ms: i64) -> Result<Vec<OrderFact>, StoreError> {
+        let rows: Vec<(i64, String, i64, i64, i64)> = sqlx::query_as(
+            "SELECT created_at_ms, location_id, total_cents, discount_cents, refunded_cents FROM orders \
+             WHERE state <> 'cancelled' AND created_at_ms >= $1 AND created_at_ms < $2",
+        )
+        .bind(from_ms)
+        .bind(to_ms)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(at_ms, location, total, discount, refunded)| OrderFact {
+                at_ms,
+                location_id: LocationId::new(location),
+                total: crate::domain::Money::from_minor(total),
+                discount: crate::domain::Money::from_minor(discount),
+                refunded: crate::domain::Money::from_minor(refunded),
+            })
+            .collect())
+    }
+
+    /// Lines of those orders.
+    pub async fn line_facts(&self, from_ms: i64, to_ms: i64) -> Result<Vec<LineFact>, StoreError> {
+        let rows: Vec<LineFactRow> = sqlx::query_as(
+            "SELECT l.created_at_ms, l.location_id, l.variation_id, l.name, l.quantity_milli, l.unit_price_cents, l.discount_cents \
+             FROM order_lines l JOIN orders o ON o.id = l.order_id \
+             WHERE o.state <> 'cancelled' AND l.created_at_ms >= $1 AND l.created_at_ms < $2",
+        )
+        .bind(from_ms)
+        .bind(to_ms)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(at_ms, location, variation, name, milli, price, discount)| {
+                let gross = crate::domain::Money::from_minor(price).times_milli(milli);
+                LineFact {
+                    at_ms,
+                    location_id: LocationId::new(location),
+                    variation_id: variation.map(VariationId::new),
+                    name,
+                    quantity: crate::domain::Quantity::from_milli(milli),
+                    net: gross - crate::domain::Money::from_minor(discount),
+                }
+            })
+            .collect())
+    }
+}

@@ -7,6 +7,8 @@ pub mod flags;
 pub mod help;
 pub mod order_status;
 pub mod stock;
+pub mod summary;
+pub mod summary_chart;
 pub mod whoami;
 
 use crate::app::App;

@@ -1,0 +1,312 @@
+//! The daily summary: revenue, orders, average basket, units, refunds and discounts for one
+//! day in the shop's time zone, each against the same weekday last week and the average day of
+//! the four weeks before; per location; the top categories and items; and a chart. Posted to
+//! the owner channels by the scheduler or `tillpilot summary --post`.
+//!
+//! Revenue is what orders brought in after discounts, less refunds; cancelled orders count for
+//! nothing. Every figure comes from the mirror, so it is as fresh as the last sync or webhook.
+
+use crate::app::App;
+use crate::channels::{ChannelKind, Reply, ReplyImage};
+use crate::domain::{LocationId, Money};
+use crate::store::mirror_read::{LineFact, OrderFact};
+use crate::store::outbox::Outgoing;
+use crate::store::{AuditEntry, StoreError, now_ms};
+use base64::Engine;
+use chrono::{NaiveDate, TimeZone};
+use serde::Serialize;
+use serde_json::json;
+use std::collections::HashMap;
+
+/// The days the chart and the four-week average look back over.
+pub const TRAILING_DAYS: i64 = 28;
+
+/// One day's figures (money in cents, so sums stay exact).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct Figures {
+    pub revenue: f64,
+    pub orders: f64,
+    pub units: f64,
+    pub refunds: f64,
+    pub discounts: f64,
+}
+
+impl Figures {
+    pub fn basket(&self) -> f64 {
+        if self.orders > 0.0 { self.revenue / self.orders } else { 0.0 }
+    }
+
+    fn add_order(&mut self, order: &OrderFact) {
+        self.revenue += (order.total.minor() - order.refunded.minor()) as f64;
+        self.orders += 1.0;
+        self.refunds += order.refunded.minor() as f64;
+        self.discounts += order.discount.minor() as f64;
+    }
+
+    fn scaled(&self, by: f64) -> Figures {
+        Figures {
+            revenue: self.revenue * by,
+            orders: self.orders * by,
+            units: self.units * by,
+            refunds: self.refunds * by,
+            discounts: self.discounts * by,
+        }
+    }
+
+    fn plus(&self, other: &Figures) -> Figures {
+        Figures {
+            revenue: self.revenue + other.revenue,
+            orders: self.orders + other.orders,
+            units: self.units + other.units,
+            refunds: self.refunds + other.refunds,
+            discounts: self.discounts + other.discounts,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DaySummary {
+    pub date: NaiveDate,
+    pub day: Figures,
+    pub same_weekday_last_week: Figures,
+    /// The average day of the 28 days before.
+    pub four_week_average: Figures,
+    pub locations: Vec<(String, Figures)>,
+    /// `(name, revenue in cents)`, largest first.
+    pub categories: Vec<(String, f64)>,
+    /// `(name, units, revenue in cents)`, largest revenue first.
+    pub items: Vec<(String, f64, f64)>,
+    /// Revenue (cents) of each of the last 28 days, ending with `date`.
+    pub daily_revenue: Vec<(NaiveDate, f64)>,
+}
+
+fn local_midnight(app: &App, date: NaiveDate) -> i64 {
+    let midnight = date.and_hms_opt(0, 0, 0).unwrap_or_default();
+    // Midnight exists on every day in every zone Tillpilot serves; should a zone skip it, the
+    // day starts at the first instant after the gap.
+    app.timezone
+        .from_local_datetime(&midnight)
+        .earliest()
+        .or_else(|| app.timezone.from_local_datetime(&(midnight + chrono::Duration::hours(1))).earliest())
+        .map_or(0, |t| t.timestamp_millis())
+}
+
+/// Builds the summary of `date` from the mirror.
+pub async fn build(app: &App, date: NaiveDate) -> Result<DaySummary, StoreError> {
+    let first = date - chrono::Duration::days(TRAILING_DAYS);
+    let (from, to) = (local_midnight(app, first), local_midnight(app, date + chrono::Duration::days(1)));
+    let orders = app.store.order_facts(from, to).await?;
+    let lines = app.store.line_facts(from, to).await?;
+    let day_of = |ms: i64| app.timezone.timestamp_millis_opt(ms).single().map(|t| t.date_naive());
+
+    let mut by_day: HashMap<NaiveDate, Figures> = HashMap::new();
+    let mut by_location: HashMap<LocationId, Figures> = HashMap::new();
+    for order in &orders {
+        let Some(day) = day_of(order.at_ms) else { continue };
+        by_day.entry(day).or_default().add_order(order);
+        if day == date {
+            by_location.entry(order.location_id.clone()).or_default().add_order(order);
+        }
+    }
+    let view = app.catalog();
+    let mut categories: HashMap<String, f64> = HashMap::new();
+    let mut items: HashMap<String, (f64, f64)> = HashMap::new();
+    for line in &lines {
+        let Some(day) = day_of(line.at_ms) else { continue };
+        let units = line.quantity.as_f64();
+        by_day.entry(day).or_default().units += units;
+        if day != date {
+            continue;
+        }
+        by_location.entry(line.location_id.clone()).or_default().units += units;
+        let (item_name, category) = describe(&view.catalog, line);
+        *categories.entry(category).or_default() += line.net.minor() as f64;
+        let entry = items.entry(item_name).or_default();
+        entry.0 += units;
+        entry.1 += line.net.minor() as f64;
+    }
+    let on = |d: NaiveDate| by_day.get(&d).copied().unwrap_or_default();
+    let trailing =
+        (1..=TRAILING_DAYS).map(|k| on(date - chrono::Duration::days(k))).fold(Figures::default(), |a, b| a.plus(&b));
+    let mut locations: Vec<(String, Figures)> = view
+        .locations
+        .iter()
+        .map(|l| (l.name.clone(), by_location.get(&l.id).copied().unwrap_or_default()))
+        .filter(|(_, f)| f.orders > 0.0)
+        .collect();
+    for (id, figures) in &by_location {
+        if !view.locations.iter().any(|l| &l.id == id) {
+            locations.push((id.to_string(), *figures));
+        }
+    }
+    let mut categories: Vec<(String, f64)> = categories.into_iter().collect();
+    categories.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let mut items: Vec<(String, f64, f64)> = items.into_iter().map(|(n, (u, r))| (n, u, r)).collect();
+    items.sort_by(|a, b| b.2.total_cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+    Ok(DaySummary {
+        date,
+        day: on(date),
+        same_weekday_last_week: on(date - chrono::Duration::days(7)),
+        four_week_average: trailing.scaled(1.0 / TRAILING_DAYS as f64),
+        locations,
+        categories,
+        items,
+        daily_revenue: (0..TRAILING_DAYS)
+            .rev()
+            .map(|k| date - chrono::Duration::days(k))
+            .map(|d| (d, on(d).revenue))
+            .collect(),
+    })
+}
+
+/// The item's display name and its category's name ("Other" when it has none).
+fn describe(catalog: &crate::domain::Catalog, line: &LineFact) -> (String, String) {
+    match line.variation_id.as_ref().and_then(|v| catalog.variation(v)) {
+        Some((item, variation)) => {
+            let category = item.category_id.as_ref().and_then(|c| catalog.category_name(c)).unwrap_or("Other");
+            (item.display_name(variation), category.to_owned())
+        }
+        None => (line.name.clone(), "Other".to_owned()),
+    }
+}
+
+fn money(cents: f64) -> String {
+    Money::from_minor(cents.round() as i64).to_string()
+}
+
+/// "+12%" / "−3%" against a base, or "new" when the base is zero.
+fn change(now: f64, base: f64) -> String {
+    if base.abs() < 1e-9 {
+        return if now.abs() < 1e-9 { "no change".into() } else { "new".into() };
+    }
+    let pct = (now / base - 1.0) * 100.0;
+    if pct.abs() < 0.5 { "no change".into() } else { format!("{pct:+.0}%").replace('-', "−") }
+}
+
+/// The summary as a message, with the chart attached.
+pub fn reply(summary: &DaySummary) -> Reply {
+    let weekday = summary.date.format("%a").to_string();
+    let (day, week, avg) = (&summary.day, &summary.same_weekday_last_week, &summary.four_week_average);
+    let compare = |now: f64, last: f64, average: f64, show: &dyn Fn(f64) -> String| {
+        format!("{} ({} vs last {weekday}, {} vs 4-week average)", show(now), change(now, last), change(now, average))
+    };
+    let count = |v: f64| format!("{v:.0}");
+    let mut reply = Reply::text(format!(
+        "Sales for {}: {} from {:.0} orders, average basket {}.",
+        summary.date.format("%a %b %-d"),
+        money(day.revenue),
+        day.orders,
+        money(day.basket()),
+    ));
+    reply = reply
+        .field("Revenue", compare(day.revenue, week.revenue, avg.revenue, &money))
+        .field("Orders", compare(day.orders, week.orders, avg.orders, &count))
+        .field("Average basket", compare(day.basket(), week.basket(), avg.basket(), &money))
+        .field("Units", compare(day.units, week.units, avg.units, &count))
+        .field("Refunds", compare(day.refunds, week.refunds, avg.refunds, &money))
+        .field("Discounts", compare(day.discounts, week.discounts, avg.discounts, &money));
+    for (name, figures) in &summary.locations {
+        reply = reply.field(name.clone(), format!("{} from {:.0} orders", money(figures.revenue), figures.orders));
+    }
+    let top = |list: Vec<String>| if list.is_empty() { "none".to_owned() } else { list.join(", ") };
+    reply = reply.field(
+        "Top categories",
+        top(summary.categories.iter().take(3).map(|(n, r)| format!("{n} {}", money(*r))).collect()),
+    );
+    reply = reply.field(
+        "Top items",
+        top(summary.items.iter().take(3).map(|(n, u, r)| format!("{n} ×{} {}", count(*u), money(*r))).collect()),
+    );
+    let daily: Vec<(String, f64)> =
+        summary.daily_revenue.iter().map(|(d, r)| (d.format("%b %-d").to_string(), r / 100.0)).collect();
+    let categories: Vec<(String, f64)> = summary.categories.iter().map(|(n, r)| (n.clone(), r / 100.0)).collect();
+    let title = format!("Sales, {}", summary.date.format("%a %b %-d %Y"));
+    match super::summary_chart::render(&title, &daily, &categories) {
+        Ok(png) => {
+            reply.image = Some(ReplyImage {
+                alt: format!(
+                    "Revenue for the last 28 days, {} highlighted, and by category",
+                    summary.date.format("%b %-d")
+                ),
+                png_base64: base64::engine::general_purpose::STANDARD.encode(png),
+            });
+        }
+        Err(err) => tracing::warn!(error = %err, "the summary chart could not be drawn"),
+    }
+    reply
+}
+
+/// Where owner posts go: each configured owner channel, and the owners' phones by SMS.
+pub fn owner_targets(app: &App) -> Vec<(ChannelKind, String)> {
+    let config = &app.config;
+    let mut out = Vec::new();
+    if let Some(channel) = config.slack.as_ref().and_then(|s| s.owner_channel.clone()) {
+        out.push((ChannelKind::Slack, channel));
+    }
+    if let Some(chat) = config.telegram.as_ref().and_then(|t| t.owner_chat_id) {
+        out.push((ChannelKind::Telegram, chat.to_string()));
+    }
+    if let Some(channel) = config.discord.as_ref().and_then(|d| d.owner_channel_id.clone()) {
+        out.push((ChannelKind::Discord, channel));
+    }
+    if config.twilio.is_some() {
+        for person in app.directory.team().iter().filter(|p| p.role == crate::domain::Role::Owner) {
+            if let Some(phone) = &person.phone {
+                out.push((ChannelKind::Sms, phone.to_string()));
+            }
+        }
+    }
+    out
+}
+
+/// What posting did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Posted {
+    /// Queued to this many channels.
+    Queued(usize),
+    /// The flag is in shadow mode: computed and recorded, nothing posted.
+    Shadow,
+    /// The flag is off.
+    Off,
+}
+
+/// Queues the summary to the owner channels (SMS gets the short text only), as the `summary`
+/// flag allows, and audits it.
+pub async fn post(app: &App, summary: &DaySummary, reply: &Reply, actor: &str) -> Result<Posted, StoreError> {
+    let state = super::flags::state(app, "summary", None).await?;
+    let targets = owner_targets(app);
+    let outcome = match state {
+        crate::store::flags::FlagState::Off => Posted::Off,
+        crate::store::flags::FlagState::Shadow => Posted::Shadow,
+        crate::store::flags::FlagState::On => Posted::Queued(targets.len()),
+    };
+    let now = now_ms();
+    let mut tx = app.store.begin().await?;
+    if let Posted::Queued(_) = outcome {
+        for (channel, target) in &targets {
+            let mut message = reply.clone();
+            if *channel == ChannelKind::Sms {
+                message = Reply::text(reply.text.clone());
+            }
+            app.store
+                .enqueue(&mut tx, *channel, target, &Outgoing::Post { reply: message, approval: None }, now)
+                .await?;
+        }
+    }
+    app.store
+        .audit(
+            &mut tx,
+            &AuditEntry {
+                actor: actor.to_owned(),
+                channel: "tillpilot".into(),
+                kind: "summary.posted".into(),
+                subject: summary.date.to_string(),
+                detail: json!({ "outcome": outcome, "revenue_cents": summary.day.revenue, "orders": summary.day.orders,
+                "channels": targets.iter().map(|(c, _)| c.as_str()).collect::<Vec<_>>() }),
+            },
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(outcome)
+}

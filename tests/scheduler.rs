@@ -1,0 +1,69 @@
+//! The scheduler with an injected clock, on both backends: a run missed while down happens
+//! once at the next start, no run happens twice (not even with two processes racing), and the
+//! summary it runs is recorded.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use std::sync::Mutex;
+use tillpilot::jobs::scheduler::{Clock, Job, run_due};
+
+struct TestClock(Mutex<DateTime<Utc>>);
+
+impl TestClock {
+    fn at(&self, rfc3339: &str) {
+        *self.0.lock().unwrap() = DateTime::parse_from_rfc3339(rfc3339).unwrap().with_timezone(&Utc);
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap()
+    }
+}
+
+fn day(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+#[tokio::test]
+async fn missed_runs_happen_once_and_no_run_happens_twice() {
+    for db in common::databases().await {
+        // The demo shop is in Chicago; the summary is at 21:00 there (03:00 UTC in November).
+        let app = common::app(&db).await;
+        let clock = TestClock(Mutex::new(Utc::now()));
+
+        // First start at 20:59 on the 25th: yesterday's run was missed, so it happens now.
+        clock.at("2026-11-26T02:59:00Z");
+        assert_eq!(run_due(&app, &clock, "a").await.unwrap(), [(Job::Summary, day("2026-11-24"))], "{}", db.label);
+        assert!(run_due(&app, &clock, "a").await.unwrap().is_empty(), "not twice");
+
+        // 21:00: today's.
+        clock.at("2026-11-26T03:00:00Z");
+        assert_eq!(run_due(&app, &clock, "a").await.unwrap(), [(Job::Summary, day("2026-11-25"))]);
+        clock.at("2026-11-26T05:00:00Z");
+        assert!(run_due(&app, &clock, "a").await.unwrap().is_empty());
+
+        // Down for three days: only the latest missed day is made up.
+        clock.at("2026-11-29T15:00:00Z");
+        assert_eq!(run_due(&app, &clock, "a").await.unwrap(), [(Job::Summary, day("2026-11-28"))]);
+
+        // Two processes sharing the database at the same moment: one runs it.
+        let other = tillpilot::app::App::start(common::config(&db), Some(app.pos.clone())).await.unwrap();
+        clock.at("2026-11-30T03:00:00Z");
+        let (a, b) = tokio::join!(run_due(&app, &clock, "a"), run_due(&other, &clock, "b"));
+        assert_eq!(a.unwrap().len() + b.unwrap().len(), 1, "{}: exactly one process ran it", db.label);
+
+        let posted: Vec<String> = app
+            .store
+            .audit_since(0)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.kind == "summary.posted")
+            .map(|r| r.subject)
+            .collect();
+        assert_eq!(posted, ["2026-11-24", "2026-11-25", "2026-11-28", "2026-11-29"]);
+    }
+}
