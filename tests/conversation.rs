@@ -215,7 +215,7 @@ async fn off_topic_messages_say_what_the_bot_can_do() {
     assert!(outcome.intent.is_none());
     assert!(outcome.reply.text.starts_with("Sorry, I can't help with that."));
     let names: Vec<&str> = outcome.reply.fields.iter().map(|f| f.label.as_str()).collect();
-    assert_eq!(names, ["flag", "flags", "help", "order", "stock", "whoami"], "the owner's commands");
+    assert_eq!(names, ["anomaly", "flag", "flags", "help", "order", "stock", "whoami"], "the owner's commands");
     let staff = ask(&app, "Sam", "what's the weather like tomorrow").await;
     let names: Vec<&str> = staff.reply.fields.iter().map(|f| f.label.as_str()).collect();
     assert_eq!(names, ["help", "order", "stock", "whoami"], "staff do not see owner-only commands");

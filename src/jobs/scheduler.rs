@@ -27,7 +27,7 @@ impl Clock for SystemClock {
 /// The scheduled jobs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Job {
-    /// The daily summary of the day it runs on.
+    /// The daily summary of the day it runs on, and that day's anomaly alerts.
     Summary,
 }
 
@@ -106,7 +106,9 @@ pub async fn run_due(app: &App, clock: &dyn Clock, worker: &str) -> Result<Vec<(
             Job::Summary => {
                 let summary = crate::workflows::summary::build(app, day).await?;
                 let reply = crate::workflows::summary::reply(&summary);
-                format!("{:?}", crate::workflows::summary::post(app, &summary, &reply, "scheduler").await?)
+                let posted = crate::workflows::summary::post(app, &summary, &reply, "scheduler").await?;
+                let anomalies = crate::workflows::anomalies::post_alerts(app, day, "scheduler").await?;
+                format!("summary {posted:?}, {} anomalies", anomalies.len())
             }
         };
         app.store.finish_run(job.name(), day, &outcome, now_ms()).await?;

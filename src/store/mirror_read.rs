@@ -308,8 +308,9 @@ pub struct OrderFact {
     pub refunded: crate::domain::Money,
 }
 
-/// `(at, location, variation, name, quantity milli, unit price cents, discount cents)`.
-type LineFactRow = (i64, String, Option<String>, String, i64, i64, i64);
+/// `(at, location, variation, name, quantity milli, unit price cents, discount cents, refunded
+/// cents of the order)`.
+type LineFactRow = (i64, String, Option<String>, String, i64, i64, i64, i64);
 
 /// One sold line, as the daily summary counts it.
 #[derive(Clone, Debug)]
@@ -321,6 +322,8 @@ pub struct LineFact {
     pub quantity: crate::domain::Quantity,
     /// What the line brought in: units × price − its discount.
     pub net: crate::domain::Money,
+    /// Whether its order was (partly) refunded.
+    pub refunded: bool,
 }
 
 impl Store {
@@ -349,7 +352,8 @@ impl Store {
     /// Lines of those orders.
     pub async fn line_facts(&self, from_ms: i64, to_ms: i64) -> Result<Vec<LineFact>, StoreError> {
         let rows: Vec<LineFactRow> = sqlx::query_as(
-            "SELECT l.created_at_ms, l.location_id, l.variation_id, l.name, l.quantity_milli, l.unit_price_cents, l.discount_cents \
+            "SELECT l.created_at_ms, l.location_id, l.variation_id, l.name, l.quantity_milli, l.unit_price_cents, l.discount_cents, \
+             o.refunded_cents \
              FROM order_lines l JOIN orders o ON o.id = l.order_id \
              WHERE o.state <> 'cancelled' AND l.created_at_ms >= $1 AND l.created_at_ms < $2",
         )
@@ -359,7 +363,7 @@ impl Store {
         .await?;
         Ok(rows
             .into_iter()
-            .map(|(at_ms, location, variation, name, milli, price, discount)| {
+            .map(|(at_ms, location, variation, name, milli, price, discount, refunded)| {
                 let gross = crate::domain::Money::from_minor(price).times_milli(milli);
                 LineFact {
                     at_ms,
@@ -368,6 +372,7 @@ impl Store {
                     name,
                     quantity: crate::domain::Quantity::from_milli(milli),
                     net: gross - crate::domain::Money::from_minor(discount),
+                    refunded: refunded > 0,
                 }
             })
             .collect())

@@ -2,6 +2,7 @@
 //! app, reads through the POS and the store, and returns a reply. None of them trusts anything
 //! but the sender's resolved role and identity.
 
+pub mod anomalies;
 pub mod approvals;
 pub mod flags;
 pub mod help;
@@ -35,6 +36,7 @@ pub async fn run(
         "stock" => stock::run(app, person, args, entities).await,
         "order" => order_status::run(app, person, entities).await,
         "flags" => flags::list(app).await,
+        "anomaly" => Ok(anomalies::record_verdict(app, person, args).await?),
         "flag" => flags::set(app, person, channel, args, entities).await,
         _ => Ok(help::cannot_do(app, person, channel)),
     }
