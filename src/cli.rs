@@ -87,6 +87,13 @@ pub enum Command {
         #[arg(long)]
         post: bool,
     },
+    /// Reorder suggestions and purchase-order drafts; --post records them and asks for approval.
+    Reorder {
+        #[arg(long)]
+        post: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// Feature flags: list them, or set one.
     Flags {
         #[command(subcommand)]
@@ -289,6 +296,38 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                     }
                     crate::workflows::summary::Posted::Off => println!("The summary flag is off: not posted."),
                 }
+            }
+            Ok(())
+        }
+        Command::Reorder { post, json } => {
+            let app = open_app(&cli, None).await?;
+            let today = chrono::Utc::now().with_timezone(&app.timezone).date_naive();
+            let plan = crate::workflows::reorder::plan(&app, today).await?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&plan).context("printing JSON")?);
+            } else {
+                if plan.drafts.is_empty() {
+                    println!("Nothing needs ordering today.");
+                }
+                for po in &plan.drafts {
+                    println!("{}", crate::workflows::reorder::describe(po));
+                    for line in &po.lines {
+                        println!("  {} × {}: {}", line.quantity, line.name, line.explanation);
+                    }
+                }
+                for held in &plan.held {
+                    println!("Held: {held}");
+                }
+            }
+            if *post {
+                let report = crate::workflows::reorder::run(&app, &plan, "cli").await?;
+                let sent = flush_outbox(&app).await?;
+                println!(
+                    "{} drafts sent for approval ({sent} messages), {} in shadow mode, {} already drafted today.",
+                    report.drafted.len(),
+                    report.shadow.len(),
+                    report.already_drafted.len()
+                );
             }
             Ok(())
         }

@@ -358,12 +358,42 @@ pub struct PolicyConfig {
     pub manager_approval_discount_pct: u32,
     #[serde(default)]
     pub never_discount_categories: Vec<String>,
+    /// Purchase orders above this total (major units) need the owner; others a manager.
+    #[serde(default = "default_po_owner_over")]
+    pub po_owner_approval_over: f64,
+    /// The chance of not running out before the next delivery that reorder aims for.
+    #[serde(default = "default_service_level")]
+    pub service_level: f64,
+    /// Days between reorder runs (the review period in the reorder point).
+    #[serde(default = "default_review_days")]
+    pub review_days: u32,
+    /// An optional cap on any one purchase order (major units).
+    pub po_budget: Option<f64>,
 }
 
 impl Default for PolicyConfig {
     fn default() -> Self {
-        PolicyConfig { manager_approval_discount_pct: default_discount_pct(), never_discount_categories: Vec::new() }
+        PolicyConfig {
+            manager_approval_discount_pct: default_discount_pct(),
+            never_discount_categories: Vec::new(),
+            po_owner_approval_over: default_po_owner_over(),
+            service_level: default_service_level(),
+            review_days: default_review_days(),
+            po_budget: None,
+        }
     }
+}
+
+fn default_po_owner_over() -> f64 {
+    500.0
+}
+
+fn default_service_level() -> f64 {
+    0.95
+}
+
+fn default_review_days() -> u32 {
+    7
 }
 
 fn default_discount_pct() -> u32 {

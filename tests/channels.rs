@@ -8,6 +8,8 @@
 mod common;
 #[path = "fakes/chat.rs"]
 mod fake;
+#[path = "fakes/smtp.rs"]
+mod smtp;
 
 use base64::Engine;
 use ed25519_dalek::{Signer, SigningKey};
@@ -67,6 +69,10 @@ struct Harness {
 }
 
 async fn harness_on(db: common::TestDb) -> Harness {
+    harness_with(db, |_| {}).await
+}
+
+async fn harness_with(db: common::TestDb, adjust: impl FnOnce(&mut Config)) -> Harness {
     tillpilot::telemetry::install_crypto();
     let (slack, slack_base) = fake::slack().await;
     let (telegram, telegram_url) = fake::telegram().await;
@@ -106,6 +112,7 @@ async fn harness_on(db: common::TestDb) -> Harness {
         api_base_url: twilio_url,
         webhook_url: Some(SMS_URL.into()),
     });
+    adjust(&mut config);
     let pos = Arc::new(SimPos::new(common::shop()));
     let app = Arc::new(App::start(config, Some(pos.clone())).await.unwrap());
     tillpilot::jobs::sync::pull(pos.as_ref(), &app.store, 3, |_, _| {}).await.unwrap();
@@ -941,4 +948,104 @@ async fn the_summary_goes_to_every_owner_channel_natively_and_shadow_posts_nothi
     assert_eq!(texts.len(), 1);
     assert_eq!(texts[0].body["Body"].as_str().unwrap(), reply.text, "a short text by SMS");
     assert!(reply.text.chars().count() <= 160, "{}", reply.text);
+}
+
+#[tokio::test]
+async fn a_purchase_order_approved_in_slack_is_emailed_to_the_vendor_and_a_rejected_one_is_not() {
+    let (mail, port) = smtp::start().await;
+    for db in common::databases().await {
+        let h = harness_with(db, |config| {
+            config.smtp = Some(tillpilot::config::SmtpConfig {
+                host: "127.0.0.1".into(),
+                port,
+                tls: tillpilot::config::SmtpTls::None,
+                username: None,
+                password: None,
+                from: "orders@corner.example".into(),
+            });
+            config.policy.po_owner_approval_over = 1_000_000.0;
+        })
+        .await;
+        // Five weeks of sales for the forecasts to work from.
+        tillpilot::jobs::sync::pull(h.app.pos.as_ref(), &h.app.store, 35, |_, _| {}).await.unwrap();
+        let before = mail.mails().len();
+        let today = common::shop().today;
+        let plan = tillpilot::workflows::reorder::plan(&h.app, today).await.unwrap();
+        assert!(plan.drafts.len() >= 2, "{:?}", plan.held);
+        let report = tillpilot::workflows::reorder::run(&h.app, &plan, "test").await.unwrap();
+        assert_eq!(report.drafted.len(), plan.drafts.len());
+        h.drain().await;
+        let pending = h.app.store.pending_approvals().await.unwrap();
+        let for_po = |id: &str| pending.iter().find(|a| a.subject == id).unwrap().clone();
+        let (first, second) = (&plan.drafts[0], &plan.drafts[1]);
+        let (approve_first, reject_second) = (for_po(&first.id), for_po(&second.id));
+        let slack_message = |a: &tillpilot::store::approvals::Approval| {
+            a.messages.iter().find(|m| m.channel == ChannelKind::Slack).unwrap().clone()
+        };
+
+        // Dev (a manager) approves the first in Slack: recorded, emailed with its CSV, marked sent.
+        h.press(&DEV, &approvals::token(&h.app.approval_key, &approve_first.id, true), &slack_message(&approve_first))
+            .await;
+        h.drain().await;
+        let po = h.app.store.purchase_order(&first.id).await.unwrap().unwrap();
+        assert_eq!(po.state, "sent");
+        let mails = mail.mails();
+        assert_eq!(mails.len(), before + 1);
+        let sent = mails.last().unwrap();
+        assert!(sent.to[0].contains(first.vendor_email.as_deref().unwrap()), "{:?}", sent.to);
+        assert!(sent.data.contains(&format!("Subject: Purchase order {}", first.id)), "{}", sent.data);
+        assert!(sent.data.contains("sku,item,quantity,unit_cost,line_total"), "the CSV is attached");
+        assert!(sent.data.contains(&format!("{}.csv", first.id)));
+
+        // The second is rejected: nothing is emailed.
+        h.press(&DEV, &approvals::token(&h.app.approval_key, &reject_second.id, false), &slack_message(&reject_second))
+            .await;
+        h.drain().await;
+        assert_eq!(h.app.store.purchase_order(&second.id).await.unwrap().unwrap().state, "rejected");
+        assert_eq!(mail.mails().len(), before + 1, "a rejected PO sends nothing");
+
+        // One left to expire: it sends nothing either.
+        if let Some(third) = plan.drafts.get(2) {
+            sqlx::query("UPDATE approvals SET expires_at_ms = 1 WHERE subject = $1")
+                .bind(&third.id)
+                .execute(h.app.store.pool())
+                .await
+                .unwrap();
+            approvals::expire_due(&h.app).await.unwrap();
+            assert_eq!(h.app.store.purchase_order(&third.id).await.unwrap().unwrap().state, "expired");
+            assert_eq!(mail.mails().len(), before + 1, "an expired PO sends nothing");
+        }
+
+        // Stock for the sent PO's lines arrives: it is marked received.
+        let mut tx = h.app.store.begin().await.unwrap();
+        let arrived: Vec<tillpilot::domain::StockLevel> = po
+            .lines
+            .iter()
+            .map(|l| tillpilot::domain::StockLevel {
+                variation_id: l.variation_id.clone(),
+                location_id: po.location_id.clone(),
+                on_hand: tillpilot::domain::Quantity::from_units((l.on_hand_at_draft as i64) + i64::from(l.quantity)),
+                counted_at_ms: tillpilot::store::now_ms(),
+            })
+            .collect();
+        h.app.store.save_stock(&mut tx, &arrived).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(
+            tillpilot::workflows::reorder::check_received(&h.app).await.unwrap(),
+            std::slice::from_ref(&first.id)
+        );
+        let kinds: Vec<String> = h
+            .app
+            .store
+            .audit_since(0)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.subject == first.id)
+            .map(|r| r.kind)
+            .collect();
+        for kind in ["po.drafted", "po.approved", "po.sent", "po.received"] {
+            assert!(kinds.iter().any(|k| k == kind), "{kind} audited with the PO id: {kinds:?}");
+        }
+    }
 }

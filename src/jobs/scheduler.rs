@@ -1,5 +1,5 @@
 //! The scheduler: each job runs once a day at its local time in the shop's time zone
-//! (`[schedule] summary_at`), daylight-saving changes included: a time that does not exist on
+//! (`[schedule] summary_at`, `reorder_at`), daylight-saving changes included: a time that does not exist on
 //! the day the clocks go forward runs at the first minute after the gap, and a time that
 //! happens twice when they go back runs at the first. Every run is claimed in the store first
 //! (`scheduled_runs`, one row per job and day), so no run ever happens twice, even with several
@@ -29,20 +29,24 @@ impl Clock for SystemClock {
 pub enum Job {
     /// The daily summary of the day it runs on, and that day's anomaly alerts.
     Summary,
+    /// Purchase-order drafts for approval; received and unsent POs checked.
+    Reorder,
 }
 
 impl Job {
-    pub const ALL: [Job; 1] = [Job::Summary];
+    pub const ALL: [Job; 2] = [Job::Summary, Job::Reorder];
 
     pub fn name(self) -> &'static str {
         match self {
             Job::Summary => "summary",
+            Job::Reorder => "reorder",
         }
     }
 
     fn at(self, app: &App) -> Option<NaiveTime> {
         let text = match self {
             Job::Summary => &app.config.schedule.summary_at,
+            Job::Reorder => &app.config.schedule.reorder_at,
         };
         NaiveTime::parse_from_str(text, "%H:%M").ok()
     }
@@ -109,6 +113,12 @@ pub async fn run_due(app: &App, clock: &dyn Clock, worker: &str) -> Result<Vec<(
                 let posted = crate::workflows::summary::post(app, &summary, &reply, "scheduler").await?;
                 let anomalies = crate::workflows::anomalies::post_alerts(app, day, "scheduler").await?;
                 format!("summary {posted:?}, {} anomalies", anomalies.len())
+            }
+            Job::Reorder => {
+                let received = crate::workflows::reorder::check_received(app).await?;
+                let plan = crate::workflows::reorder::plan(app, day).await?;
+                let report = crate::workflows::reorder::run(app, &plan, "scheduler").await?;
+                format!("{} drafted, {} shadow, {} received", report.drafted.len(), report.shadow.len(), received.len())
             }
         };
         app.store.finish_run(job.name(), day, &outcome, now_ms()).await?;

@@ -12,6 +12,7 @@ pub mod mirror;
 pub mod mirror_read;
 pub mod outbox;
 pub mod people;
+pub mod purchase_orders;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::migrate::Migrator;

@@ -234,6 +234,7 @@ pub async fn decide(
     let state = if approve { "approved" } else { "rejected" };
     let mut tx = app.store.begin().await?;
     let outcome = app.store.decide_approval(&mut tx, id, state, &person.name, now).await?;
+    let mut closed = None;
     let reply = match outcome {
         DecideOutcome::Decided(decided) => {
             let edit = outcome_reply(app, &decided);
@@ -251,7 +252,9 @@ pub async fn decide(
                     ),
                 )
                 .await?;
-            Reply::text(format!("{} {}: {}", if approve { "Approved" } else { "Rejected" }, id, decided.detail))
+            let text = format!("{} {}: {}", if approve { "Approved" } else { "Rejected" }, id, decided.detail);
+            closed = Some(decided);
+            Reply::text(text)
         }
         DecideOutcome::AlreadyClosed(closed) => {
             app.store
@@ -267,6 +270,10 @@ pub async fn decide(
         DecideOutcome::Missing => Reply::text(format!("There is no approval {id}.")),
     };
     tx.commit().await?;
+    // What the decision sets in motion (a purchase order emailed, say) runs once it is recorded.
+    if let Some(decided) = closed {
+        super::reorder::on_decision(app, &decided).await?;
+    }
     Ok(reply)
 }
 
@@ -295,6 +302,9 @@ pub async fn expire_due(app: &App) -> Result<usize, StoreError> {
             .await?;
     }
     tx.commit().await?;
+    for approval in &expired {
+        super::reorder::on_decision(app, approval).await?;
+    }
     Ok(expired.len())
 }
 

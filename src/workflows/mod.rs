@@ -7,6 +7,8 @@ pub mod approvals;
 pub mod flags;
 pub mod help;
 pub mod order_status;
+pub mod purchase_email;
+pub mod reorder;
 pub mod stock;
 pub mod summary;
 pub mod summary_chart;

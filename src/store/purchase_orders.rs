@@ -1,0 +1,146 @@
+//! Purchase orders: drafted by the reorder run, approved in chat, emailed to the vendor, and
+//! received when stock for their lines rises. States: draft → approved → sent → received, or
+//! rejected / expired.
+
+use super::{AuditEntry, Store, StoreError, Tx};
+use crate::domain::{LocationId, Money, Quantity, VariationId, VendorId};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::collections::HashMap;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PoLine {
+    pub variation_id: VariationId,
+    pub sku: Option<String>,
+    pub name: String,
+    pub quantity: u32,
+    pub unit_cost: Money,
+    pub explanation: String,
+    /// Stock on hand when the PO was drafted, to see it arrive.
+    pub on_hand_at_draft: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PurchaseOrder {
+    pub id: String,
+    pub vendor_id: VendorId,
+    pub vendor_name: String,
+    pub vendor_email: Option<String>,
+    pub location_id: LocationId,
+    pub location_name: String,
+    pub state: String,
+    pub lines: Vec<PoLine>,
+    pub total: Money,
+    pub created_at_ms: i64,
+}
+
+impl Store {
+    pub async fn insert_po(&self, tx: &mut Tx, po: &PurchaseOrder) -> Result<(), StoreError> {
+        let detail = serde_json::to_string(po).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        sqlx::query(
+            "INSERT INTO purchase_orders (id, vendor_id, location_id, state, total_cents, created_at_ms, detail) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&po.id)
+        .bind(po.vendor_id.as_str())
+        .bind(po.location_id.as_str())
+        .bind(&po.state)
+        .bind(po.total.minor())
+        .bind(po.created_at_ms)
+        .bind(detail)
+        .execute(&mut **tx)
+        .await?;
+        for (n, line) in po.lines.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO purchase_order_lines (po_id, line_no, variation_id, quantity_milli, unit_cost_cents, explanation) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(&po.id)
+            .bind(n as i64)
+            .bind(line.variation_id.as_str())
+            .bind(i64::from(line.quantity) * 1000)
+            .bind(line.unit_cost.minor())
+            .bind(&line.explanation)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(())
+    }
+
+    pub async fn purchase_order(&self, id: &str) -> Result<Option<PurchaseOrder>, StoreError> {
+        let row: Option<(String, String)> = sqlx::query_as("SELECT state, detail FROM purchase_orders WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|(state, detail)| {
+            let mut po: PurchaseOrder =
+                serde_json::from_str(&detail).map_err(|e| StoreError::Corrupt(format!("PO {id}: {e}")))?;
+            po.state = state;
+            Ok(po)
+        })
+        .transpose()
+    }
+
+    pub async fn purchase_orders_in(&self, state: &str) -> Result<Vec<PurchaseOrder>, StoreError> {
+        let ids: Vec<(String,)> =
+            sqlx::query_as("SELECT id FROM purchase_orders WHERE state = $1 ORDER BY created_at_ms, id")
+                .bind(state)
+                .fetch_all(self.pool())
+                .await?;
+        let mut out = Vec::new();
+        for (id,) in ids {
+            out.extend(self.purchase_order(&id).await?);
+        }
+        Ok(out)
+    }
+
+    /// Moves a PO from one of `from` to `to` and audits it; false when it was not in `from`.
+    pub async fn move_po(&self, id: &str, from: &[&str], to: &str, by: &str, now_ms: i64) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        // $1 state, $2 id, $3 who, $4 when, then the states it may move from.
+        let column = match to {
+            "approved" | "rejected" | "expired" => "decided_by = $3, decided_at_ms = $4",
+            "sent" => "sent_at_ms = $4, decided_by = COALESCE(decided_by, $3)",
+            _ => "received_at_ms = $4, decided_by = COALESCE(decided_by, $3)",
+        };
+        let placeholders: Vec<String> = (0..from.len()).map(|i| format!("${}", i + 5)).collect();
+        let sql = format!(
+            "UPDATE purchase_orders SET state = $1, {column} WHERE id = $2 AND state IN ({})",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(to).bind(id).bind(by).bind(now_ms);
+        for state in from {
+            query = query.bind(*state);
+        }
+        let moved = query.execute(&mut *tx).await?.rows_affected() == 1;
+        if moved {
+            self.audit(
+                &mut tx,
+                &AuditEntry {
+                    actor: by.to_owned(),
+                    channel: "tillpilot".into(),
+                    kind: format!("po.{to}"),
+                    subject: id.to_owned(),
+                    detail: json!({ "from": from }),
+                },
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(moved)
+    }
+
+    /// Units on approved or sent (not yet received) POs, per variation and location.
+    pub async fn on_order_by_location(&self) -> Result<HashMap<(VariationId, LocationId), Quantity>, StoreError> {
+        let rows: Vec<(String, String, Option<i64>)> = sqlx::query_as(
+            "SELECT l.variation_id, p.location_id, CAST(SUM(l.quantity_milli) AS BIGINT) FROM purchase_order_lines l \
+             JOIN purchase_orders p ON p.id = l.po_id WHERE p.state IN ('approved', 'sent') GROUP BY l.variation_id, p.location_id",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(v, l, milli)| Some(((VariationId::new(v), LocationId::new(l)), Quantity::from_milli(milli?))))
+            .collect())
+    }
+}

@@ -1,0 +1,315 @@
+//! The reorder run: for every item a vendor supplies, at every location, the forecast and the
+//! reorder policy (src/forecast) decide whether to order and how much; lines are grouped into
+//! one purchase-order draft per vendor and location, kept within the optional budget, and held
+//! when under the vendor's minimum order. Drafts go out for approval (POs above
+//! `policy.po_owner_approval_over` need the owner, others a manager); once approved a PO is
+//! emailed to the vendor, and it is marked received when stock for its lines rises. The
+//! `reorder` flag governs each location: off, shadow (drafts recorded in the audit log only),
+//! or on.
+
+use crate::app::App;
+use crate::domain::{LocationId, Money, Role, VariationId};
+use crate::forecast::choose;
+use crate::forecast::policy::{ItemPosition, Suggestion, suggest, within_budget};
+use crate::forecast::series::build_series;
+use crate::store::approvals::Approval;
+use crate::store::flags::FlagState;
+use crate::store::purchase_orders::{PoLine, PurchaseOrder};
+use crate::store::{AuditEntry, StoreError, now_ms};
+use chrono::{NaiveDate, TimeZone};
+use serde::Serialize;
+use serde_json::json;
+use std::collections::{BTreeMap, HashMap};
+
+/// History the forecasts look at.
+const LOOKBACK_DAYS: i64 = 182;
+/// How long a PO draft waits for a decision.
+const APPROVAL_HOURS: i64 = 48;
+
+/// A line before grouping: the policy's suggestion, the PO line, pack size and minimum.
+type Candidate = (Suggestion, PoLine, u32, u32);
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Plan {
+    pub drafts: Vec<PurchaseOrder>,
+    /// Drafts not made, and why (under the vendor's minimum order).
+    pub held: Vec<String>,
+}
+
+/// Computes the drafts from the mirror, as of `today`.
+pub async fn plan(app: &App, today: NaiveDate) -> Result<Plan, StoreError> {
+    let first = today - chrono::Duration::days(LOOKBACK_DAYS);
+    let midnight = |d: NaiveDate| {
+        app.timezone
+            .from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default())
+            .earliest()
+            .map_or(0, |t| t.timestamp_millis())
+    };
+    let sales = app.store.sale_lines(midnight(first), midnight(today)).await?;
+    let series = build_series(sales, app.timezone, first, today - chrono::Duration::days(1));
+    let (vendors, terms) = app.store.mirror_vendors().await?;
+    let stock: HashMap<(VariationId, LocationId), f64> = app
+        .store
+        .mirror_stock(&[], None)
+        .await?
+        .into_iter()
+        .map(|s| ((s.variation_id, s.location_id), s.on_hand.as_f64()))
+        .collect();
+    let on_order = app.store.on_order_by_location().await?;
+    let view = app.catalog();
+    let policy = &app.config.policy;
+    let mut groups: BTreeMap<(String, LocationId), Vec<Candidate>> = BTreeMap::new();
+    for s in &series {
+        // The cheapest vendor for the item.
+        let Some(term) = terms.iter().filter(|t| t.variation_id == s.variation_id).min_by_key(|t| t.unit_cost.minor())
+        else {
+            continue;
+        };
+        let Some(vendor) = vendors.iter().find(|v| v.id == term.vendor_id) else { continue };
+        let history = s.corrected();
+        let choice = choose(&history);
+        let daily = choice.method.forecast(&history, 14).iter().sum::<f64>() / 14.0;
+        let key = (s.variation_id.clone(), s.location_id.clone());
+        let on_hand = stock.get(&key).copied().unwrap_or(0.0);
+        let tiers = [(0, term.unit_cost)];
+        let suggestion = suggest(&ItemPosition {
+            history: &history,
+            choice,
+            daily_forecast: daily,
+            on_hand,
+            on_order: on_order.get(&key).map_or(0.0, |q| q.as_f64()),
+            lead_time_days: vendor.lead_time_days,
+            review_days: policy.review_days,
+            service_level: policy.service_level,
+            pack_size: term.pack_size,
+            minimum_units: term.minimum_quantity,
+            price_tiers: &tiers,
+        });
+        if suggestion.quantity == 0 {
+            continue;
+        }
+        let (name, sku) = view
+            .catalog
+            .variation(&s.variation_id)
+            .map_or_else(|| (s.variation_id.to_string(), None), |(item, v)| (item.display_name(v), v.sku.clone()));
+        let line = PoLine {
+            variation_id: s.variation_id.clone(),
+            sku,
+            name,
+            quantity: suggestion.quantity,
+            unit_cost: suggestion.unit_cost,
+            explanation: suggestion.explanation.clone(),
+            on_hand_at_draft: on_hand,
+        };
+        groups.entry((vendor.id.to_string(), s.location_id.clone())).or_default().push((
+            suggestion,
+            line,
+            term.pack_size,
+            term.minimum_quantity,
+        ));
+    }
+    let mut out = Plan::default();
+    for ((vendor_id, location_id), mut lines) in groups {
+        let Some(vendor) = vendors.iter().find(|v| v.id.as_str() == vendor_id) else { continue };
+        if let Some(budget) = policy.po_budget {
+            let cap = Money::from_minor((budget * 100.0).round() as i64);
+            let budget_lines: Vec<(Suggestion, u32, u32)> =
+                lines.iter().map(|(s, _, p, m)| (s.clone(), *p, *m)).collect();
+            let kept = within_budget(&budget_lines, cap);
+            for ((_, line, _, _), quantity) in lines.iter_mut().zip(kept) {
+                if quantity < line.quantity {
+                    line.explanation.push_str(&format!(
+                        "; cut from {} to {quantity} to stay within the {cap} budget",
+                        line.quantity
+                    ));
+                    line.quantity = quantity;
+                }
+            }
+            lines.retain(|(_, line, _, _)| line.quantity > 0);
+        }
+        let po_lines: Vec<PoLine> = lines.into_iter().map(|(_, line, _, _)| line).collect();
+        if po_lines.is_empty() {
+            continue;
+        }
+        let total: Money = po_lines.iter().map(|l| l.unit_cost.times_milli(i64::from(l.quantity) * 1000)).sum();
+        let location_name = view
+            .locations
+            .iter()
+            .find(|l| l.id == location_id)
+            .map_or_else(|| location_id.to_string(), |l| l.name.clone());
+        if total < vendor.minimum_order {
+            out.held.push(format!(
+                "{} for {location_name}: {total} is under the vendor's {} minimum; held until the next run",
+                vendor.name, vendor.minimum_order
+            ));
+            continue;
+        }
+        out.drafts.push(PurchaseOrder {
+            id: format!("PO-{}-{}-{}", today.format("%Y%m%d"), vendor.id, location_id),
+            vendor_id: vendor.id.clone(),
+            vendor_name: vendor.name.clone(),
+            vendor_email: vendor.email.clone(),
+            location_id,
+            location_name,
+            state: "draft".into(),
+            lines: po_lines,
+            total,
+            created_at_ms: now_ms(),
+        });
+    }
+    Ok(out)
+}
+
+/// How a draft reads in its approval request.
+pub fn describe(po: &PurchaseOrder) -> String {
+    let lines: Vec<String> = po.lines.iter().take(6).map(|l| format!("{} × {}", l.quantity, l.name)).collect();
+    let more = if po.lines.len() > 6 { format!(" and {} more", po.lines.len() - 6) } else { String::new() };
+    format!(
+        "Purchase order {} to {} for {}, {}: {}{more}",
+        po.id,
+        po.vendor_name,
+        po.location_name,
+        po.total,
+        lines.join(", ")
+    )
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RunReport {
+    pub drafted: Vec<String>,
+    pub shadow: Vec<String>,
+    pub already_drafted: Vec<String>,
+}
+
+/// Records the drafts and asks for approval, as each location's `reorder` flag allows.
+pub async fn run(app: &App, plan: &Plan, actor: &str) -> Result<RunReport, StoreError> {
+    let mut report = RunReport { drafted: Vec::new(), shadow: Vec::new(), already_drafted: Vec::new() };
+    let owner_over = Money::from_minor((app.config.policy.po_owner_approval_over * 100.0).round() as i64);
+    for po in &plan.drafts {
+        match super::flags::state(app, "reorder", Some(&po.location_id)).await? {
+            FlagState::Off => continue,
+            FlagState::Shadow => {
+                app.store
+                    .audit_now(&AuditEntry {
+                        actor: actor.to_owned(),
+                        channel: "tillpilot".into(),
+                        kind: "po.shadow".into(),
+                        subject: po.id.clone(),
+                        detail: json!({ "po": po }),
+                    })
+                    .await?;
+                report.shadow.push(po.id.clone());
+            }
+            FlagState::On => {
+                if app.store.purchase_order(&po.id).await?.is_some() {
+                    report.already_drafted.push(po.id.clone());
+                    continue;
+                }
+                let mut tx = app.store.begin().await?;
+                app.store.insert_po(&mut tx, po).await?;
+                app.store
+                    .audit(
+                        &mut tx,
+                        &AuditEntry {
+                            actor: actor.to_owned(),
+                            channel: "tillpilot".into(),
+                            kind: "po.drafted".into(),
+                            subject: po.id.clone(),
+                            detail: json!({ "po": po }),
+                        },
+                    )
+                    .await?;
+                tx.commit().await?;
+                super::approvals::request(
+                    app,
+                    super::approvals::NewApproval {
+                        kind: "purchase_order".into(),
+                        subject: po.id.clone(),
+                        detail: describe(po),
+                        required_role: if po.total > owner_over { Role::Owner } else { Role::Manager },
+                        ttl_ms: APPROVAL_HOURS * 3_600_000,
+                        requested_by: actor.to_owned(),
+                    },
+                )
+                .await?;
+                report.drafted.push(po.id.clone());
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// What happens to a PO when its approval is decided or expires.
+pub async fn on_decision(app: &App, approval: &Approval) -> Result<(), StoreError> {
+    if approval.kind != "purchase_order" {
+        return Ok(());
+    }
+    let by = approval.decided_by.clone().unwrap_or_else(|| "tillpilot".into());
+    let now = now_ms();
+    match approval.state.as_str() {
+        "approved" if app.store.move_po(&approval.subject, &["draft"], "approved", &by, now).await? => {
+            send(app, &approval.subject).await?;
+        }
+        "rejected" => {
+            app.store.move_po(&approval.subject, &["draft"], "rejected", &by, now).await?;
+        }
+        "expired" => {
+            app.store.move_po(&approval.subject, &["draft"], "expired", &by, now).await?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Emails an approved PO to its vendor and marks it sent; a failure is audited and the PO
+/// stays approved, to be tried again at the next run.
+pub async fn send(app: &App, id: &str) -> Result<bool, StoreError> {
+    let Some(po) = app.store.purchase_order(id).await? else { return Ok(false) };
+    let failure = match (&app.config.smtp, &po.vendor_email) {
+        (None, _) => Some("no [smtp] section is configured".to_owned()),
+        (_, None) => Some(format!("{} has no email address", po.vendor_name)),
+        (Some(smtp), Some(to)) => super::purchase_email::send(smtp, &app.config.shop.name, to, &po).await.err(),
+    };
+    match failure {
+        None => app.store.move_po(id, &["approved"], "sent", "tillpilot", now_ms()).await,
+        Some(why) => {
+            tracing::warn!(po = id, error = %why, "a purchase order could not be emailed");
+            app.store
+                .audit_now(&AuditEntry {
+                    actor: "tillpilot".into(),
+                    channel: "email".into(),
+                    kind: "po.send_failed".into(),
+                    subject: id.to_owned(),
+                    detail: json!({ "error": why }),
+                })
+                .await?;
+            Ok(false)
+        }
+    }
+}
+
+/// Marks sent POs received once stock for every line has risen by at least half of what was
+/// ordered; retries approved POs that were not sent. Returns the ids received.
+pub async fn check_received(app: &App) -> Result<Vec<String>, StoreError> {
+    for po in app.store.purchase_orders_in("approved").await? {
+        send(app, &po.id).await?;
+    }
+    let stock: HashMap<(VariationId, LocationId), f64> = app
+        .store
+        .mirror_stock(&[], None)
+        .await?
+        .into_iter()
+        .map(|s| ((s.variation_id, s.location_id), s.on_hand.as_f64()))
+        .collect();
+    let mut received = Vec::new();
+    for po in app.store.purchase_orders_in("sent").await? {
+        let arrived = po.lines.iter().all(|l| {
+            let now = stock.get(&(l.variation_id.clone(), po.location_id.clone())).copied().unwrap_or(0.0);
+            now >= l.on_hand_at_draft + f64::from(l.quantity) / 2.0
+        });
+        if arrived && app.store.move_po(&po.id, &["sent"], "received", "tillpilot", now_ms()).await? {
+            received.push(po.id.clone());
+        }
+    }
+    Ok(received)
+}
