@@ -43,7 +43,10 @@ async fn missed_runs_happen_once_and_no_run_happens_twice() {
         clock.at("2026-11-26T02:59:00Z");
         let first = run_due(&app, &clock, "a").await.unwrap();
         assert_eq!(summaries(first.clone()), [(Job::Summary, day("2026-11-24"))], "{}", db.label);
-        assert!(first.contains(&(Job::Reorder, day("2026-11-25"))), "this morning's reorder run was missed too: {first:?}");
+        assert!(
+            first.contains(&(Job::Reorder, day("2026-11-25"))),
+            "this morning's reorder run was missed too: {first:?}"
+        );
         assert!(run_due(&app, &clock, "a").await.unwrap().is_empty(), "not twice");
 
         // 21:00: today's.
