@@ -395,11 +395,14 @@ fn clover_config(base_url: &str, token: &str) -> tillpilot::config::CloverConfig
     }
 }
 
-async fn clover_pos(url: &str, page_size: usize) -> (CloverPos, tillpilot::store::Store, common::TestDb) {
+async fn clover_pos(
+    url: &str,
+    page_size: usize,
+    timeout: Duration,
+) -> (CloverPos, tillpilot::store::Store, common::TestDb) {
     let db = common::sqlite_db();
     let store = common::store(&db).await;
-    let mut client =
-        CloverClient::new(&clover_config(url, fake_clover::TOKEN), Duration::from_millis(800), fast_retries()).unwrap();
+    let mut client = CloverClient::new(&clover_config(url, fake_clover::TOKEN), timeout, fast_retries()).unwrap();
     client.page_size = page_size;
     (CloverPos::new(client, store.clone(), "L-MAIN"), store, db)
 }
@@ -408,7 +411,7 @@ async fn clover_pos(url: &str, page_size: usize) -> (CloverPos, tillpilot::store
 async fn the_clover_connector_conforms_through_the_wire_format() {
     let shop = common::shop();
     let (fake, url) = fake_clover::start(shop.clone(), "L-MAIN").await;
-    let (pos, store, _db) = clover_pos(&url, 250).await;
+    let (pos, store, _db) = clover_pos(&url, 250, Duration::from_secs(5)).await;
     tillpilot::jobs::sync::pull(&pos, &store, 10, |_, _| {}).await.unwrap();
     conformance(&pos, &Expected::as_clover_sees_it(&shop, "L-MAIN")).await;
 
@@ -431,7 +434,7 @@ async fn the_clover_connector_conforms_through_the_wire_format() {
 async fn clover_retries_rate_limits_and_server_errors_but_not_client_errors() {
     let shop = common::shop();
     let (fake, url) = fake_clover::start(shop.clone(), "L-MAIN").await;
-    let (pos, _, _db) = clover_pos(&url, 1000).await;
+    let (pos, _, _db) = clover_pos(&url, 1000, Duration::from_millis(800)).await;
     let id = OrderId::new("ORD-W-1042");
 
     fake.fail_next(&[Fault::Status(429, Some("1")), Fault::Status(502, None), Fault::Stall(Duration::from_secs(2))]);
@@ -475,11 +478,8 @@ fn shopify_config(base_url: &str, token: &str) -> tillpilot::config::ShopifyConf
     }
 }
 
-fn shopify_pos(url: &str) -> ShopifyPos {
-    ShopifyPos::new(
-        ShopifyClient::new(&shopify_config(url, fake_shopify::TOKEN), Duration::from_millis(800), fast_retries())
-            .unwrap(),
-    )
+fn shopify_pos(url: &str, timeout: Duration) -> ShopifyPos {
+    ShopifyPos::new(ShopifyClient::new(&shopify_config(url, fake_shopify::TOKEN), timeout, fast_retries()).unwrap())
 }
 
 const ROOMY: fake_shopify::Bucket = fake_shopify::Bucket { cost: 10.0, maximum: 1_000_000.0, restore_rate: 1_000.0 };
@@ -488,7 +488,7 @@ const ROOMY: fake_shopify::Bucket = fake_shopify::Bucket { cost: 10.0, maximum: 
 async fn the_shopify_connector_conforms_through_the_wire_format() {
     let shop = common::shop();
     let (fake, url) = fake_shopify::start(shop.clone(), 45, ROOMY).await;
-    conformance(&shopify_pos(&url), &Expected::as_shopify_sees_it(&shop)).await;
+    conformance(&shopify_pos(&url, Duration::from_secs(5)), &Expected::as_shopify_sees_it(&shop)).await;
     assert!(fake.calls().iter().any(|c| c.contains("\"after\"")), "connections were paged");
 }
 
@@ -498,7 +498,7 @@ async fn shopify_waits_for_its_query_cost_bucket_instead_of_failing() {
     // Room for two queries, and points for one more every 50 ms.
     let tight = fake_shopify::Bucket { cost: 50.0, maximum: 100.0, restore_rate: 1_000.0 };
     let (fake, url) = fake_shopify::start(shop.clone(), 100, tight).await;
-    let pos = shopify_pos(&url);
+    let pos = shopify_pos(&url, Duration::from_secs(5));
     for _ in 0..12 {
         assert!(pos.order(&OrderId::new("ORD-W-1042")).await.unwrap().is_some());
     }
@@ -510,7 +510,7 @@ async fn shopify_waits_for_its_query_cost_bucket_instead_of_failing() {
 async fn shopify_retries_rate_limits_and_server_errors_but_not_client_errors() {
     let shop = common::shop();
     let (fake, url) = fake_shopify::start(shop.clone(), 100, ROOMY).await;
-    let pos = shopify_pos(&url);
+    let pos = shopify_pos(&url, Duration::from_millis(800));
     let id = OrderId::new("ORD-W-1042");
     fake.fail_next(&[Fault::Status(429, Some("1")), Fault::Status(503, None), Fault::Stall(Duration::from_secs(2))]);
     assert!(pos.order(&id).await.unwrap().is_some());
@@ -554,7 +554,7 @@ async fn square_applies_a_stock_count_once_per_idempotency_key_even_when_retried
 async fn clover_notifications_refresh_the_mirror_from_the_api() {
     let shop = common::shop();
     let (fake, url) = fake_clover::start(shop.clone(), "L-MAIN").await;
-    let (pos, _, _db) = clover_pos(&url, 1000).await;
+    let (pos, _, _db) = clover_pos(&url, 1000, Duration::from_secs(5)).await;
     let db = common::sqlite_db();
     let app = tillpilot::app::App::start(common::config(&db), Some(Arc::new(pos))).await.unwrap();
     sqlx::query("DELETE FROM order_lines WHERE order_id = 'ORD-W-1042'").execute(app.store.pool()).await.unwrap();

@@ -39,6 +39,8 @@ pub struct FakeShopify {
     pub wire: Recorder,
     /// Stock set through `inventorySetQuantities`, by (variant, location).
     pub set_stock: Mutex<HashMap<(String, String), i64>>,
+    /// The shop's payments by order id, worked out once.
+    payments: HashMap<String, Vec<tillpilot::domain::Payment>>,
 }
 
 impl FakeShopify {
@@ -58,7 +60,12 @@ impl FakeShopify {
 type Shared = Arc<FakeShopify>;
 
 pub async fn start(shop: Arc<SimShop>, page_size: usize, bucket: Bucket) -> (Shared, String) {
+    let mut payments: HashMap<String, Vec<tillpilot::domain::Payment>> = HashMap::new();
+    for payment in tillpilot::pos::sim::payments::payments(&shop.orders) {
+        payments.entry(payment.order_id.clone().unwrap().0).or_default().push(payment);
+    }
     let fake = Arc::new(FakeShopify {
+        payments,
         shop,
         page_size,
         bucket,
@@ -387,7 +394,6 @@ fn set_available(fake: &FakeShopify, variables: &Value) -> Value {
 
 fn order_payments(fake: &FakeShopify, variables: &Value) -> Value {
     let (terms, _) = terms(variables["query"].as_str().unwrap_or_default());
-    let payments = tillpilot::pos::sim::payments::payments(&fake.shop.orders);
     let found: Vec<Value> = fake
         .shop
         .orders
@@ -395,9 +401,11 @@ fn order_payments(fake: &FakeShopify, variables: &Value) -> Value {
         .filter(|o| terms.iter().all(|(k, v)| order_matches(o, k, v)))
         .map(|o| {
             let location = json!({ "id": gid("Location", o.location_id.as_str()) });
-            let transactions: Vec<Value> = payments
-                .iter()
-                .filter(|p| p.order_id.as_ref() == Some(&o.id))
+            let transactions: Vec<Value> = fake
+                .payments
+                .get(o.id.as_str())
+                .into_iter()
+                .flatten()
                 .flat_map(|p| {
                     let gateway = match p.tender {
                         Tender::Cash => "cash",
