@@ -6,7 +6,7 @@ use crate::channels::Channels;
 use crate::config::{Config, PosProvider};
 use crate::dispatch::commands::CommandSet;
 use crate::dispatch::identity::Directory;
-use crate::domain::{Catalog, Location};
+use crate::domain::{Catalog, Clock, Location, SystemClock};
 use crate::llm::LlmClient;
 use crate::nlu::{IntentClassifier, ProductIndex};
 use crate::pos::Pos;
@@ -53,12 +53,23 @@ pub struct App {
     pub channels: Channels,
     /// Signs approval buttons (see workflows/approvals.rs).
     pub approval_key: Vec<u8>,
+    /// What "today" is: the system clock in the product, a fixed one in tests.
+    pub clock: Arc<dyn Clock>,
 }
 
 impl App {
     /// Connects, migrates, loads the commands and builds the POS and catalog view. `pos` is
     /// given by callers that already built one (the demo); otherwise it comes from the config.
     pub async fn start(config: Config, pos: Option<Arc<dyn Pos>>) -> anyhow::Result<App> {
+        App::start_with_clock(config, pos, Arc::new(SystemClock)).await
+    }
+
+    /// `start` with the clock that says what day it is.
+    pub async fn start_with_clock(
+        config: Config,
+        pos: Option<Arc<dyn Pos>>,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<App> {
         let commands = CommandSet::embedded().context("loading the embedded commands")?;
         let store = Store::connect(&config.database.url).await.context("connecting to the database")?;
         store.migrate().await.context("applying migrations")?;
@@ -67,7 +78,7 @@ impl App {
         tx.commit().await?;
         let pos = match pos {
             Some(pos) => pos,
-            None => pos_from_config(&config, &store)?,
+            None => pos_from_config(&config, &store, clock.as_ref())?,
         };
         let (catalog, locations) = match (pos.catalog().await, pos.locations().await) {
             (Ok(catalog), Ok(locations)) => (catalog, locations),
@@ -88,6 +99,7 @@ impl App {
         let channels = Channels::from_config(&config).context("setting up the chat channels")?;
         let approval_key = crate::workflows::approvals::signing_key(&store).await?;
         Ok(App {
+            clock,
             channels,
             approval_key,
             timezone: config.timezone(),
@@ -101,6 +113,11 @@ impl App {
             classifier,
             llm,
         })
+    }
+
+    /// The shop's calendar day now.
+    pub fn today(&self) -> chrono::NaiveDate {
+        self.clock.today(self.timezone)
     }
 
     /// The current catalog view.
@@ -124,7 +141,7 @@ impl App {
 /// How long one POS call may take before it counts as failed.
 const POS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
-fn pos_from_config(config: &Config, store: &Store) -> anyhow::Result<Arc<dyn Pos>> {
+fn pos_from_config(config: &Config, store: &Store, clock: &dyn Clock) -> anyhow::Result<Arc<dyn Pos>> {
     match config.pos.provider {
         PosProvider::Square => {
             let square = config.pos.square.as_ref().context("[pos.square] is missing")?;
@@ -132,7 +149,7 @@ fn pos_from_config(config: &Config, store: &Store) -> anyhow::Result<Arc<dyn Pos
             Ok(Arc::new(SquarePos::new(client, store.clone(), square.location_ids.clone())))
         }
         PosProvider::Sim => {
-            let today = chrono::Utc::now().with_timezone(&config.timezone()).date_naive();
+            let today = clock.today(config.timezone());
             let shop =
                 generate(&SimOptions { timezone: config.timezone(), ..SimOptions::new(config.pos.sim.seed, today) });
             Ok(Arc::new(SimPos::new(Arc::new(shop))))

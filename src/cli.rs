@@ -250,7 +250,10 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             let app = open_app(&cli, None).await?;
             let days = if *full { 366 } else { 35 };
             let mut bar = crate::progress::ProgressBar::default();
-            let report = sync::pull(app.pos.as_ref(), &app.store, days, |share, what| bar.update(share, what)).await;
+            let report = sync::pull(app.pos.as_ref(), &app.store, app.clock.now_ms(), days, |share, what| {
+                bar.update(share, what)
+            })
+            .await;
             bar.finish();
             let report = report.context("syncing from the POS")?;
             app.set_catalog(
@@ -266,9 +269,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Audit { action } => audit(&cli, action).await,
         Command::Summary { date, post } => {
             let app = open_app(&cli, None).await?;
-            let date = date.unwrap_or_else(|| {
-                chrono::Utc::now().with_timezone(&app.timezone).date_naive() - chrono::Duration::days(1)
-            });
+            let date = date.unwrap_or_else(|| app.today() - chrono::Duration::days(1));
             let summary = crate::workflows::summary::build(&app, date).await?;
             let reply = crate::workflows::summary::reply(&summary);
             println!("{}", crate::channels::terminal::render(&reply));
@@ -301,7 +302,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Reorder { post, json } => {
             let app = open_app(&cli, None).await?;
-            let today = chrono::Utc::now().with_timezone(&app.timezone).date_naive();
+            let today = app.today();
             let plan = crate::workflows::reorder::plan(&app, today).await?;
             if *json {
                 println!("{}", serde_json::to_string_pretty(&plan).context("printing JSON")?);
@@ -385,7 +386,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 return Err(CliError::Usage("--horizon must be at least 1 day".into()));
             }
             let app = open_app(&cli, None).await?;
-            let series = crate::forecast::series::from_store(&app.store, app.timezone).await?;
+            let sales = app.store.sale_lines(0, app.clock.now_ms()).await?;
+            let series = crate::forecast::series::history(sales, app.timezone, app.today());
             let report = crate::forecast::backtest::backtest(&series, *horizon);
             if *json {
                 println!("{}", serde_json::to_string(&report).context("printing JSON")?);

@@ -71,7 +71,7 @@ pub async fn open(
     let pos = Arc::new(SimPos::new(Arc::new(shop)));
     let app = App::start(config, Some(pos.clone())).await?;
     if fresh {
-        sync::pull(pos.as_ref(), &app.store, HISTORY_DAYS, &mut progress).await?;
+        sync::pull(pos.as_ref(), &app.store, app.clock.now_ms(), HISTORY_DAYS, &mut progress).await?;
         let mut tx = app.store.begin().await?;
         seed_purchase_orders(pos.shop(), &mut tx).await?;
         app.store.set_meta(&mut tx, "demo.seed", &seed.to_string()).await?;

@@ -5,6 +5,10 @@
 
 mod common;
 
+use std::collections::HashSet;
+use tillpilot::domain::{LocationId, OrderState, VariationId};
+use tillpilot::forecast::anomaly::{Cause, SalesDays, SoldLine, first_day};
+use tillpilot::pos::sim::{SimOptions, generate};
 use tillpilot::workflows::anomalies::find;
 
 #[tokio::test]
@@ -52,11 +56,92 @@ async fn expected_verdicts_raise_the_bar() {
         .replace(&planted.date.to_string(), &(planted.date - chrono::Duration::days(14)).to_string());
     common::ask(&app, "Maria", &other_day).await;
     let after = find(&app, planted.date).await.unwrap();
-    assert!(after.iter().all(|a| a.variation_id != planted.variation_id), "a 58% drop no longer alerts here");
+    // The planted drop is some 80%, above the new bar: it still alerts (the bar itself is
+    // checked on hand-made series in forecast::anomaly's tests).
+    assert!(after.iter().any(|a| a.variation_id == planted.variation_id && a.change <= -0.6));
     assert!(
         after.iter().all(|a| a.change.abs() >= 0.6),
         "the bar is now 60%: {:?}",
         after.iter().map(|a| a.sentence()).collect::<Vec<_>>()
     );
     assert!(app.store.audit_since(0).await.unwrap().iter().any(|r| r.kind == "anomaly.feedback"));
+}
+
+/// The shop's sold lines as the mirror holds them after a first sync (`mirror_days` before
+/// `today`), and what is out of stock now.
+fn day_check_inputs(
+    shop: &tillpilot::pos::sim::SimShop,
+    mirror_days: i64,
+) -> (Vec<SoldLine>, HashSet<(VariationId, LocationId)>) {
+    let since = tillpilot::domain::clock::midnight_ms(shop.timezone, shop.today - chrono::Duration::days(mirror_days));
+    let lines = shop
+        .orders
+        .iter()
+        .filter(|o| o.state != OrderState::Cancelled && o.created_at_ms >= since)
+        .flat_map(|o| {
+            o.lines.iter().filter_map(move |l| {
+                Some(SoldLine {
+                    variation_id: l.variation_id.clone()?,
+                    location_id: o.location_id.clone(),
+                    at_ms: o.created_at_ms,
+                    units: l.quantity.as_f64(),
+                    net_minor: (l.gross() - l.discount).minor(),
+                    refunded: o.refunded.minor() > 0,
+                })
+            })
+        })
+        .collect();
+    let out = shop
+        .stock
+        .iter()
+        .filter(|s| s.on_hand.milli() <= 0)
+        .map(|s| (s.variation_id.clone(), s.location_id.clone()))
+        .collect();
+    (lines, out)
+}
+
+/// Whatever day the shop is generated for, the planted stock-out is the one alert on its day,
+/// and the first, with its cause, and ordinary days stay quiet: checked for every day of a year as
+/// "today", with the mirror holding 35 days (a first sync) and eight weeks.
+#[test]
+fn the_planted_anomaly_is_found_whatever_the_date() {
+    let first = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+    let tuned = HashSet::new();
+    let (mut missed, mut noise, mut checked_days) = (Vec::new(), Vec::new(), 0);
+    for offset in 0..365 {
+        let today = first + chrono::Duration::days(offset);
+        let shop = generate(&SimOptions { days: 63, ..SimOptions::new(42, today) });
+        let planted = &shop.anomaly;
+        for mirror_days in [35, 63] {
+            let (lines, out_of_stock) = day_check_inputs(&shop, mirror_days);
+            let days = SalesDays::new(
+                &lines,
+                shop.timezone,
+                first_day(planted.date - chrono::Duration::days(6)),
+                planted.date,
+            );
+            let found = days.unusual(planted.date, &out_of_stock, &tuned);
+            let top = found.first().is_some_and(|u| {
+                (&u.variation_id, &u.location_id) == (&planted.variation_id, &planted.location_id)
+                    && u.cause == Some(Cause::OutOfStock)
+            });
+            if !top {
+                missed.push(format!("{today} (mirror {mirror_days} d): {found:?}"));
+            }
+            checked_days += 6;
+            noise.extend(found.iter().skip(1).map(|u| format!("{today} on the day: {u:?}")));
+            for k in 2..=6 {
+                let quiet = days.unusual(planted.date - chrono::Duration::days(k), &HashSet::new(), &tuned);
+                noise.extend(quiet.into_iter().map(|u| format!("{today} −{k} d: {u:?}")));
+            }
+        }
+    }
+    assert!(missed.is_empty(), "{} of 730 planted days missed or not first:\n{}", missed.len(), missed.join("\n"));
+    // Ordinary days: the detector allows noise one day in fifty across the whole shop.
+    assert!(
+        noise.len() * 50 <= checked_days,
+        "{} alerts on {checked_days} ordinary days:\n{}",
+        noise.len(),
+        noise.join("\n")
+    );
 }

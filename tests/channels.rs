@@ -114,8 +114,8 @@ async fn harness_with(db: common::TestDb, adjust: impl FnOnce(&mut Config)) -> H
     });
     adjust(&mut config);
     let pos = Arc::new(SimPos::new(common::shop()));
-    let app = Arc::new(App::start(config, Some(pos.clone())).await.unwrap());
-    tillpilot::jobs::sync::pull(pos.as_ref(), &app.store, 3, |_, _| {}).await.unwrap();
+    let app = Arc::new(App::start_with_clock(config, Some(pos.clone()), common::clock()).await.unwrap());
+    tillpilot::jobs::sync::pull(pos.as_ref(), &app.store, common::now_ms(), 3, |_, _| {}).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(tillpilot::http::serve(app.clone(), listener, std::future::pending()));
@@ -967,7 +967,7 @@ async fn a_purchase_order_approved_in_slack_is_emailed_to_the_vendor_and_a_rejec
         })
         .await;
         // Five weeks of sales for the forecasts to work from.
-        tillpilot::jobs::sync::pull(h.app.pos.as_ref(), &h.app.store, 35, |_, _| {}).await.unwrap();
+        tillpilot::jobs::sync::pull(h.app.pos.as_ref(), &h.app.store, common::now_ms(), 35, |_, _| {}).await.unwrap();
         let before = mail.mails().len();
         let today = common::shop().today;
         let plan = tillpilot::workflows::reorder::plan(&h.app, today).await.unwrap();

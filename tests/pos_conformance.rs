@@ -242,7 +242,7 @@ async fn the_square_connector_conforms_through_the_wire_format() {
     let (fake, url) = fake_square::start(shop.clone(), 37).await;
     let (pos, store, _db) = square_pos(&url, Duration::from_secs(5)).await;
     // As in production: the mirror is synced, and order numbers resolve through it.
-    tillpilot::jobs::sync::pull(&pos, &store, 35, |_, _| {}).await.unwrap();
+    tillpilot::jobs::sync::pull(&pos, &store, common::now_ms(), 35, |_, _| {}).await.unwrap();
     conformance(&pos, &Expected::as_square_sees_it(&shop)).await;
     let searches = fake
         .calls()
@@ -259,10 +259,11 @@ async fn sync_through_square_fills_the_mirror_like_the_simulated_shop() {
     let (pos, _, _db) = square_pos(&url, Duration::from_secs(5)).await;
     let db = common::sqlite_db();
     let store = common::store(&db).await;
-    let via_square = tillpilot::jobs::sync::pull(&pos, &store, 10, |_, _| {}).await.unwrap();
+    let via_square = tillpilot::jobs::sync::pull(&pos, &store, common::now_ms(), 10, |_, _| {}).await.unwrap();
     let db2 = common::sqlite_db();
     let store2 = common::store(&db2).await;
-    let via_sim = tillpilot::jobs::sync::pull(&SimPos::new(shop), &store2, 10, |_, _| {}).await.unwrap();
+    let via_sim =
+        tillpilot::jobs::sync::pull(&SimPos::new(shop), &store2, common::now_ms(), 10, |_, _| {}).await.unwrap();
     assert_eq!(via_square, via_sim);
 }
 
@@ -359,8 +360,8 @@ async fn when_square_stops_answering_the_bot_answers_from_the_mirror_and_says_so
     let store = common::store(&db).await;
     let client = SquareClient::new(&square_config(&url), Duration::from_secs(2), fast_retries()).unwrap();
     let pos = Arc::new(SquarePos::new(client, store.clone(), Vec::new()));
-    tillpilot::jobs::sync::pull(pos.as_ref(), &store, 35, |_, _| {}).await.unwrap();
-    let app = tillpilot::app::App::start(common::config(&db), Some(pos)).await.unwrap();
+    tillpilot::jobs::sync::pull(pos.as_ref(), &store, common::now_ms(), 35, |_, _| {}).await.unwrap();
+    let app = tillpilot::app::App::start_with_clock(common::config(&db), Some(pos), common::clock()).await.unwrap();
 
     let live = common::ask(&app, "Sam", "stock sourdough").await;
     assert!(!live.reply.text.contains("isn't answering"), "{}", live.reply.text);
@@ -412,7 +413,7 @@ async fn the_clover_connector_conforms_through_the_wire_format() {
     let shop = common::shop();
     let (fake, url) = fake_clover::start(shop.clone(), "L-MAIN").await;
     let (pos, store, _db) = clover_pos(&url, 250, Duration::from_secs(5)).await;
-    tillpilot::jobs::sync::pull(&pos, &store, 10, |_, _| {}).await.unwrap();
+    tillpilot::jobs::sync::pull(&pos, &store, common::now_ms(), 10, |_, _| {}).await.unwrap();
     conformance(&pos, &Expected::as_clover_sees_it(&shop, "L-MAIN")).await;
 
     let calls = fake.calls();
@@ -556,7 +557,8 @@ async fn clover_notifications_refresh_the_mirror_from_the_api() {
     let (fake, url) = fake_clover::start(shop.clone(), "L-MAIN").await;
     let (pos, _, _db) = clover_pos(&url, 1000, Duration::from_secs(5)).await;
     let db = common::sqlite_db();
-    let app = tillpilot::app::App::start(common::config(&db), Some(Arc::new(pos))).await.unwrap();
+    let app =
+        tillpilot::app::App::start_with_clock(common::config(&db), Some(Arc::new(pos)), common::clock()).await.unwrap();
     sqlx::query("DELETE FROM order_lines WHERE order_id = 'ORD-W-1042'").execute(app.store.pool()).await.unwrap();
     sqlx::query("DELETE FROM orders WHERE id = 'ORD-W-1042'").execute(app.store.pool()).await.unwrap();
     let variation = shop.catalog.items[3].variations[0].id.clone();

@@ -63,7 +63,9 @@ async fn missed_runs_happen_once_and_no_run_happens_twice() {
         );
 
         // Two processes sharing the database at the same moment: one runs it.
-        let other = tillpilot::app::App::start(common::config(&db), Some(app.pos.clone())).await.unwrap();
+        let other = tillpilot::app::App::start_with_clock(common::config(&db), Some(app.pos.clone()), common::clock())
+            .await
+            .unwrap();
         clock.at("2026-11-30T03:00:00Z");
         let (a, b) = tokio::join!(run_due(&app, &clock, "a"), run_due(&other, &clock, "b"));
         assert_eq!(a.unwrap().len() + b.unwrap().len(), 1, "{}: exactly one process ran it", db.label);

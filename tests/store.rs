@@ -200,8 +200,8 @@ async fn the_mirror_holds_what_the_pos_has_and_syncs_idempotently() {
     let pos = SimPos::new(common::shop());
     for db in common::databases().await {
         let store = common::store(&db).await;
-        let first = tillpilot::jobs::sync::pull(&pos, &store, 10, |_, _| {}).await.unwrap();
-        let second = tillpilot::jobs::sync::pull(&pos, &store, 10, |_, _| {}).await.unwrap();
+        let first = tillpilot::jobs::sync::pull(&pos, &store, common::now_ms(), 10, |_, _| {}).await.unwrap();
+        let second = tillpilot::jobs::sync::pull(&pos, &store, common::now_ms(), 10, |_, _| {}).await.unwrap();
         assert_eq!(first, second, "{}", db.label);
         let catalog = pos.catalog().await.unwrap();
         assert_eq!(store.count_rows(MirrorTable::Items).await.unwrap() as usize, catalog.items.len());

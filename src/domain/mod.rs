@@ -6,6 +6,7 @@
 //! is expected.
 
 pub mod catalog;
+pub mod clock;
 pub mod customer;
 mod decimal;
 pub mod ids;
@@ -18,11 +19,12 @@ pub mod phone;
 pub mod quantity;
 
 pub use catalog::{Catalog, Category, Item, Location, Variation, Vendor, VendorItem};
+pub use clock::{Clock, FixedClock, SystemClock};
 pub use customer::Customer;
 pub use ids::{CategoryId, CustomerId, ItemId, LocationId, OrderId, VariationId, VendorId};
 pub use inventory::{StockLevel, StockState};
 pub use money::Money;
-pub use order::{Fulfilment, FulfilmentKind, FulfilmentState, Order, OrderLine, OrderState};
+pub use order::{Fulfilment, FulfilmentKind, FulfilmentState, Order, OrderLine, OrderState, Sale};
 pub use payment::{Payment, PaymentStatus, Tender};
 pub use person::{Person, Role};
 pub use phone::Phone;

@@ -140,3 +140,12 @@ impl FulfilmentKind {
 pub fn normalize_order_number(text: &str) -> String {
     text.trim().trim_start_matches('#').trim().to_ascii_uppercase()
 }
+
+/// One sold line as demand models see it: what, where, when, how many.
+#[derive(Clone, Debug)]
+pub struct Sale {
+    pub variation_id: VariationId,
+    pub location_id: LocationId,
+    pub at_ms: i64,
+    pub units: f64,
+}

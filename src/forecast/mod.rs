@@ -7,6 +7,7 @@
 //! Everything here is plain arithmetic on `f64` slices (units per day), so it is fast enough
 //! to run for thousands of items on every reorder and easy to check by hand.
 
+pub mod anomaly;
 pub mod backtest;
 pub mod classify;
 pub mod methods;

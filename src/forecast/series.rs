@@ -30,14 +30,7 @@ impl DailySeries {
     }
 }
 
-/// One sold line: what, where, when, how many.
-#[derive(Clone, Debug)]
-pub struct Sale {
-    pub variation_id: VariationId,
-    pub location_id: LocationId,
-    pub at_ms: i64,
-    pub units: f64,
-}
+pub use crate::domain::Sale;
 
 /// One series per (variation, location) that sold in `[first_day, last_day]`, zero-filled,
 /// ordered by variation then location. Censored days are detected from the series itself.
@@ -117,21 +110,17 @@ pub fn impute_censored(demand: &[f64], censored: &[bool]) -> Vec<f64> {
     out
 }
 
-/// Every item's daily series from the mirrored (or imported) sales, from the first day with a
-/// sale to the last full day (yesterday, or the last day with sales if that is earlier).
-pub async fn from_store(
-    store: &crate::store::Store,
-    timezone: chrono_tz::Tz,
-) -> Result<Vec<DailySeries>, crate::store::StoreError> {
-    let sales = store.sale_lines(0, crate::store::now_ms()).await?;
+/// Every item's daily series from `sales` (mirrored or imported), from the first day with a
+/// sale to the last full day: the day before `today`, or the last day with sales if earlier.
+pub fn history(sales: Vec<Sale>, timezone: chrono_tz::Tz, today: NaiveDate) -> Vec<DailySeries> {
     let day = |ms: i64| timezone.timestamp_millis_opt(ms).single().map(|t| t.date_naive());
     let (Some(first), Some(last)) =
         (sales.iter().filter_map(|s| day(s.at_ms)).min(), sales.iter().filter_map(|s| day(s.at_ms)).max())
     else {
-        return Ok(Vec::new());
+        return Vec::new();
     };
-    let yesterday = chrono::Utc::now().with_timezone(&timezone).date_naive() - chrono::Duration::days(1);
-    Ok(build_series(sales, timezone, first, last.min(yesterday)))
+    let yesterday = today - chrono::Duration::days(1);
+    build_series(sales, timezone, first, last.min(yesterday))
 }
 
 #[cfg(test)]

@@ -11,18 +11,7 @@ use crate::store::{StoreError, now_ms};
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
 use std::time::Duration;
 
-/// What the scheduler reads the time from, so tests can move it.
-pub trait Clock: Send + Sync {
-    fn now(&self) -> DateTime<Utc>;
-}
-
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc::now()
-    }
-}
+pub use crate::domain::{Clock, SystemClock};
 
 /// The scheduled jobs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -130,7 +119,7 @@ pub async fn run_due(app: &App, clock: &dyn Clock, worker: &str) -> Result<Vec<(
 /// Checks every half minute until `stop` changes.
 pub async fn run(app: std::sync::Arc<App>, worker: String, mut stop: tokio::sync::watch::Receiver<bool>) {
     loop {
-        if let Err(err) = run_due(&app, &SystemClock, &worker).await {
+        if let Err(err) = run_due(&app, app.clock.as_ref(), &worker).await {
             tracing::error!(error = %err, "a scheduled run failed");
         }
         tokio::select! {

@@ -3,7 +3,7 @@
 //! never sits in memory at once and progress can be shown.
 
 use crate::pos::{Pos, PosError};
-use crate::store::{AuditEntry, Store, StoreError, now_ms};
+use crate::store::{AuditEntry, Store, StoreError};
 use serde::Serialize;
 use serde_json::json;
 
@@ -30,15 +30,15 @@ pub struct SyncReport {
 const DAY_MS: i64 = 86_400_000;
 const WINDOW_DAYS: i64 = 31;
 
-/// Pulls everything, orders from the last `history_days` days. `progress` is told the share
-/// done, from 0.0 to 1.0.
+/// Pulls everything, orders from the `history_days` days before `now` (unix ms). `progress`
+/// is told the share done, from 0.0 to 1.0.
 pub async fn pull(
     pos: &dyn Pos,
     store: &Store,
+    now: i64,
     history_days: i64,
     mut progress: impl FnMut(f64, &str),
 ) -> Result<SyncReport, SyncError> {
-    let now = now_ms();
     let mut report = SyncReport::default();
     progress(0.0, "catalog");
     let locations = pos.locations().await?;
@@ -114,7 +114,7 @@ pub async fn reconcile_on_schedule(
             _ = ticker.tick() => {}
             _ = stop.changed() => return,
         }
-        match pull(app.pos.as_ref(), &app.store, RECONCILE_DAYS, |_, _| {}).await {
+        match pull(app.pos.as_ref(), &app.store, app.clock.now_ms(), RECONCILE_DAYS, |_, _| {}).await {
             Ok(report) => {
                 tracing::info!(orders = report.orders, items = report.items, "reconciled with the POS");
                 if let (Ok(catalog), Ok(locations)) = (app.pos.catalog().await, app.pos.locations().await) {

@@ -259,7 +259,7 @@ fn order_from_row(row: OrderRow, lines: Vec<LineRow>) -> Result<Order, StoreErro
 
 impl Store {
     /// Units sold per line in `[from_ms, to_ms)` (cancelled orders left out), for forecasting.
-    pub async fn sale_lines(&self, from_ms: i64, to_ms: i64) -> Result<Vec<crate::forecast::series::Sale>, StoreError> {
+    pub async fn sale_lines(&self, from_ms: i64, to_ms: i64) -> Result<Vec<crate::domain::Sale>, StoreError> {
         let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(
             "SELECT l.variation_id, l.location_id, l.created_at_ms, l.quantity_milli FROM order_lines l \
              JOIN orders o ON o.id = l.order_id \
@@ -271,7 +271,7 @@ impl Store {
         .await?;
         Ok(rows
             .into_iter()
-            .map(|(variation, location, at_ms, milli)| crate::forecast::series::Sale {
+            .map(|(variation, location, at_ms, milli)| crate::domain::Sale {
                 variation_id: VariationId::new(variation),
                 location_id: LocationId::new(location),
                 at_ms,

@@ -2,6 +2,7 @@
 //! default) and PostgreSQL (production, several processes). Money is integer cents, times are
 //! unix milliseconds, quantities are thousandths, JSON is TEXT, placeholders are `$n`.
 
+pub mod anomaly_feedback;
 pub mod approvals;
 pub mod audit;
 pub mod consents;

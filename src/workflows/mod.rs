@@ -47,7 +47,7 @@ pub async fn run(
 /// "today at 10:42", "yesterday at 16:05", "Tue Nov 17" in the shop's time zone.
 pub fn when(app: &App, at_ms: i64) -> String {
     let Some(at) = app.timezone.timestamp_millis_opt(at_ms).single() else { return "at an unknown time".into() };
-    let today = chrono::Utc::now().with_timezone(&app.timezone).date_naive();
+    let today = app.today();
     let date = at.date_naive();
     if date == today {
         format!("today at {}", at.format("%H:%M"))

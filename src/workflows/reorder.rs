@@ -16,7 +16,7 @@ use crate::store::approvals::Approval;
 use crate::store::flags::FlagState;
 use crate::store::purchase_orders::{PoLine, PurchaseOrder};
 use crate::store::{AuditEntry, StoreError, now_ms};
-use chrono::{NaiveDate, TimeZone};
+use chrono::NaiveDate;
 use serde::Serialize;
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
@@ -39,12 +39,7 @@ pub struct Plan {
 /// Computes the drafts from the mirror, as of `today`.
 pub async fn plan(app: &App, today: NaiveDate) -> Result<Plan, StoreError> {
     let first = today - chrono::Duration::days(LOOKBACK_DAYS);
-    let midnight = |d: NaiveDate| {
-        app.timezone
-            .from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default())
-            .earliest()
-            .map_or(0, |t| t.timestamp_millis())
-    };
+    let midnight = |d: NaiveDate| crate::domain::clock::midnight_ms(app.timezone, d);
     let sales = app.store.sale_lines(midnight(first), midnight(today)).await?;
     let series = build_series(sales, app.timezone, first, today - chrono::Duration::days(1));
     let (vendors, terms) = app.store.mirror_vendors().await?;

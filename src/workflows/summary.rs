@@ -8,6 +8,7 @@
 
 use crate::app::App;
 use crate::channels::{ChannelKind, Reply, ReplyImage};
+use crate::domain::clock::midnight_ms;
 use crate::domain::{LocationId, Money};
 use crate::store::mirror_read::{LineFact, OrderFact};
 use crate::store::outbox::Outgoing;
@@ -80,21 +81,10 @@ pub struct DaySummary {
     pub daily_revenue: Vec<(NaiveDate, f64)>,
 }
 
-fn local_midnight(app: &App, date: NaiveDate) -> i64 {
-    let midnight = date.and_hms_opt(0, 0, 0).unwrap_or_default();
-    // Midnight exists on every day in every zone Tillpilot serves; should a zone skip it, the
-    // day starts at the first instant after the gap.
-    app.timezone
-        .from_local_datetime(&midnight)
-        .earliest()
-        .or_else(|| app.timezone.from_local_datetime(&(midnight + chrono::Duration::hours(1))).earliest())
-        .map_or(0, |t| t.timestamp_millis())
-}
-
 /// Builds the summary of `date` from the mirror.
 pub async fn build(app: &App, date: NaiveDate) -> Result<DaySummary, StoreError> {
     let first = date - chrono::Duration::days(TRAILING_DAYS);
-    let (from, to) = (local_midnight(app, first), local_midnight(app, date + chrono::Duration::days(1)));
+    let (from, to) = (midnight_ms(app.timezone, first), midnight_ms(app.timezone, date + chrono::Duration::days(1)));
     let orders = app.store.order_facts(from, to).await?;
     let lines = app.store.line_facts(from, to).await?;
     let day_of = |ms: i64| app.timezone.timestamp_millis_opt(ms).single().map(|t| t.date_naive());

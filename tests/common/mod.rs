@@ -9,6 +9,7 @@ use tillpilot::app::App;
 use tillpilot::channels::ChannelKind;
 use tillpilot::config::Config;
 use tillpilot::dispatch::{self, Inbound, Outcome};
+use tillpilot::domain::{Clock, FixedClock};
 use tillpilot::pos::sim::{SimOptions, SimPos, SimShop, demo_team, generate};
 use tillpilot::store::Store;
 
@@ -60,14 +61,25 @@ pub async fn store(db: &TestDb) -> Store {
     store
 }
 
-/// The simulated shop for seed 42, anchored today, generated once per test binary.
+/// The day the tests run on, whatever the calendar says: the simulated shop's history ends the
+/// day before, and every app the tests start reads its clock.
+pub fn today() -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(2026, 11, 26).unwrap()
+}
+
+/// Noon of `today()` in the demo shop's time zone (Chicago).
+pub fn clock() -> Arc<FixedClock> {
+    Arc::new(FixedClock::noon(today(), chrono_tz::America::Chicago))
+}
+
+pub fn now_ms() -> i64 {
+    clock().now_ms()
+}
+
+/// The simulated shop for seed 42, anchored on `today()`, generated once per test binary.
 pub fn shop() -> Arc<SimShop> {
     static SHOP: OnceLock<Arc<SimShop>> = OnceLock::new();
-    SHOP.get_or_init(|| {
-        let today = chrono::Utc::now().with_timezone(&chrono_tz::America::Chicago).date_naive();
-        Arc::new(generate(&SimOptions::new(42, today)))
-    })
-    .clone()
+    SHOP.get_or_init(|| Arc::new(generate(&SimOptions::new(42, today())))).clone()
 }
 
 pub fn config(db: &TestDb) -> Config {
@@ -81,8 +93,8 @@ pub fn config(db: &TestDb) -> Config {
 pub async fn app(db: &TestDb) -> App {
     tillpilot::telemetry::install_crypto();
     let pos = Arc::new(SimPos::new(shop()));
-    let app = App::start(config(db), Some(pos.clone())).await.unwrap();
-    tillpilot::jobs::sync::pull(pos.as_ref(), &app.store, 35, |_, _| {}).await.unwrap();
+    let app = App::start_with_clock(config(db), Some(pos.clone()), clock()).await.unwrap();
+    tillpilot::jobs::sync::pull(pos.as_ref(), &app.store, now_ms(), 35, |_, _| {}).await.unwrap();
     app
 }
 

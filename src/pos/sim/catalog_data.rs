@@ -153,7 +153,7 @@ pub const CATEGORIES: &[CategorySpec] = &[
         pack_size: 12,
         weekend_lift: 1.2,
         items: &[
-            item("Oat Milk 1L", 449, 18.0, Flat),
+            item("Oat Milk 1L", 449, 36.0, Flat),
             item("Whole Milk 1L", 299, 12.0, Flat),
             item("Skim Milk 1L", 289, 4.0, Flat),
             item("Almond Milk 1L", 479, 5.0, Flat),

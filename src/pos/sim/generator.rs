@@ -361,8 +361,9 @@ impl<'a> History<'a> {
                 units = 0;
             }
             if yesterday && location_id == "L-MAIN" && item.name == "Oat Milk 1L" {
-                // The planted anomaly: oat milk ran out mid-morning at Main St.
-                units = (lambda * 0.45).round() as u32;
+                // The planted anomaly: oat milk ran out at Main St at about half past nine
+                // in the morning, a fifth of the way through the day.
+                units = (lambda * 0.2).round() as u32;
                 self.anomaly = Some(PlantedAnomaly {
                     variation_id: variation.id.clone(),
                     location_id: LocationId::new(location_id),
