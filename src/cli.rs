@@ -512,11 +512,37 @@ async fn demo(cli: &Cli, listen: Option<SocketAddr>, seed: Option<u64>) -> Resul
     } else {
         println!("Press Ctrl-C to stop.");
         let _ = std::io::stdout().flush();
-        tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+        shutdown_signal().await;
     }
     let _ = stop_tx.send(());
     server.await.context("stopping the HTTP server")?.context("HTTP server")?;
     Ok(())
+}
+
+/// Ctrl-C, or SIGTERM (what systemd, Docker and Kubernetes send to stop a service): either one
+/// stops taking requests, lets the workers finish what they hold and exits 0.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot listen for SIGTERM; only Ctrl-C stops Tillpilot");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    tracing::info!("stopping: finishing the work in hand");
 }
 
 async fn serve(cli: &Cli) -> Result<(), CliError> {
@@ -545,11 +571,7 @@ async fn serve(cli: &Cli) -> Result<(), CliError> {
     let reconcile = (minutes > 0).then(|| {
         tokio::spawn(sync::reconcile_on_schedule(app.clone(), std::time::Duration::from_secs(minutes * 60), stopped))
     });
-    crate::http::serve(app, listener, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await
-    .context("HTTP server")?;
+    crate::http::serve(app, listener, shutdown_signal()).await.context("HTTP server")?;
     let _ = stop.send(true);
     worker.await.context("stopping the inbox worker")?;
     sender.await.context("stopping the outbox worker")?;

@@ -28,6 +28,10 @@ fn summaries(ran: Vec<(Job, NaiveDate)>) -> Vec<(Job, NaiveDate)> {
     ran.into_iter().filter(|(job, _)| *job == Job::Summary).collect()
 }
 
+fn at_ms(rfc3339: &str) -> i64 {
+    DateTime::parse_from_rfc3339(rfc3339).unwrap().timestamp_millis()
+}
+
 fn day(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
 }
@@ -37,6 +41,13 @@ async fn missed_runs_happen_once_and_no_run_happens_twice() {
     for db in common::databases().await {
         // The demo shop is in Chicago; the summary is at 21:00 there (03:00 UTC in November).
         let app = common::app(&db).await;
+        // The shop's first sync finished on the morning of the 24th.
+        let mut tx = app.store.begin().await.unwrap();
+        app.store
+            .set_meta(&mut tx, "sync.first_completed_at", &at_ms("2026-11-24T15:00:00Z").to_string())
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
         let clock = TestClock(Mutex::new(Utc::now()));
 
         // First start at 20:59 on the 25th: yesterday's run was missed, so it happens now.
@@ -80,5 +91,32 @@ async fn missed_runs_happen_once_and_no_run_happens_twice() {
             .map(|r| r.subject)
             .collect();
         assert_eq!(posted, ["2026-11-24", "2026-11-25", "2026-11-28", "2026-11-29"]);
+    }
+}
+
+#[tokio::test]
+async fn a_first_start_posts_nothing_until_the_first_sync() {
+    for db in common::databases().await {
+        let pos = std::sync::Arc::new(tillpilot::pos::sim::SimPos::new(common::shop()));
+        let app = tillpilot::app::App::start_with_clock(common::config(&db), Some(pos.clone()), common::clock())
+            .await
+            .unwrap();
+        let clock = TestClock(Mutex::new(Utc::now()));
+        // Started at 22:00 on the 25th, long after the day's runs: the mirror is empty, so nothing.
+        clock.at("2026-11-26T04:00:00Z");
+        assert!(run_due(&app, &clock, "a").await.unwrap().is_empty(), "{}", db.label);
+        // The first sync finishes a minute later; the runs already past stay skipped.
+        tillpilot::jobs::sync::pull(pos.as_ref(), &app.store, at_ms("2026-11-26T04:01:00Z"), 35, |_, _| {})
+            .await
+            .unwrap();
+        clock.at("2026-11-26T04:02:00Z");
+        assert!(run_due(&app, &clock, "a").await.unwrap().is_empty());
+        // The next ones happen: the reorder run at 06:00 on the 26th, the summary at 21:00.
+        clock.at("2026-11-26T12:00:00Z");
+        assert_eq!(run_due(&app, &clock, "a").await.unwrap(), [(Job::Reorder, day("2026-11-26"))]);
+        clock.at("2026-11-27T03:00:00Z");
+        assert_eq!(run_due(&app, &clock, "a").await.unwrap(), [(Job::Summary, day("2026-11-26"))]);
+        let posted = app.store.audit_since(0).await.unwrap().into_iter().filter(|r| r.kind == "summary.posted").count();
+        assert_eq!(posted, 1, "only the summary after the first sync");
     }
 }

@@ -84,11 +84,12 @@ fn clover_notifications_split_into_one_event_per_update() {
     let ids: Vec<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
     assert_eq!(ids, ["O:GHIVJT2ABCRSC@1537970958000", "O:ABCVJTABCRRSC@1536156558000"]);
     assert_eq!(events[0].event_type, "O:CREATE");
+    // The handshake needs no auth code while none is configured, and the code once one is.
     let handshake = fixture("clover/webhook_verification_request.json");
-    assert_eq!(
-        clover::webhook::read(Some(CLOVER_AUTH), None, handshake.as_bytes()),
-        Ok(clover::webhook::CloverDelivery::Verification { code: "ce7643c1-83ea-4218-abe6-da876c9c7a0a".into() })
-    );
+    let code = clover::webhook::CloverDelivery::Verification { code: "ce7643c1-83ea-4218-abe6-da876c9c7a0a".into() };
+    assert_eq!(clover::webhook::read(None, None, handshake.as_bytes()), Ok(code));
+    assert_eq!(clover::webhook::read(Some(CLOVER_AUTH), None, handshake.as_bytes()), Err(WebhookError::BadSignature));
+    assert_eq!(clover::webhook::read(None, None, body.as_bytes()), Err(WebhookError::NotConfigured));
 }
 
 async fn serve(db: &common::TestDb) -> (Arc<App>, String) {
@@ -209,12 +210,24 @@ async fn shopify_and_clover_deliveries_are_verified_and_deduplicated() {
         assert_eq!(rows[0].event_type, "orders/create");
 
         let url = format!("{base}/webhooks/clover");
+        // With the auth code configured, anyone's handshake is refused and writes nothing; the
+        // same handshake carrying the code is stored once, however often it comes.
         let handshake = fixture("clover/webhook_verification_request.json");
-        assert_eq!(post(&url, &[], handshake).await, 200);
+        let audited = app.store.audit_since(0).await.unwrap().len();
+        for _ in 0..20 {
+            assert_eq!(post(&url, &[], handshake.clone()).await, 401);
+        }
+        assert_eq!(app.store.audit_since(0).await.unwrap().len(), audited, "refused handshakes are not audited");
+        assert_eq!(app.store.meta("clover.verification_code").await.unwrap(), None);
+        for _ in 0..3 {
+            assert_eq!(post(&url, &[("X-Clover-Auth", CLOVER_AUTH)], handshake.clone()).await, 200);
+        }
         assert_eq!(
             app.store.meta("clover.verification_code").await.unwrap().as_deref(),
             Some("ce7643c1-83ea-4218-abe6-da876c9c7a0a")
         );
+        let handshakes = app.store.audit_since(0).await.unwrap();
+        assert_eq!(handshakes.iter().filter(|r| r.kind == "webhook.verification").count(), 1);
         let notification = fixture("clover/webhook_notification.json");
         assert_eq!(post(&url, &[("X-Clover-Auth", "wrong")], notification.clone()).await, 401);
         assert_eq!(post(&url, &[], notification.clone()).await, 401);

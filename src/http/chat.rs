@@ -22,19 +22,22 @@ fn now_secs() -> i64 {
     crate::store::now_ms() / 1_000
 }
 
-fn verify_slack(state: &HttpState, headers: &HeaderMap, body: &[u8]) -> Result<(), WebhookError> {
+/// Verifies a Slack request. `Ok(true)` when it repeats one already accepted and recorded (Slack
+/// retrying the same signed delivery, with `X-Slack-Retry-Num`): it is acknowledged 200 and
+/// not recorded again, since a failed delivery counts against the app with Slack.
+fn verify_slack(state: &HttpState, headers: &HeaderMap, body: &[u8]) -> Result<bool, WebhookError> {
     let slack = state.app.config.slack.as_ref().ok_or(WebhookError::NotConfigured)?;
-    replayed(state, headers, slack::webhook::SIGNATURE_HEADER)?;
     slack::webhook::verify(
         slack.signing_secret.expose(),
         header(headers, slack::webhook::TIMESTAMP_HEADER),
         header(headers, slack::webhook::SIGNATURE_HEADER),
         body,
         now_secs(),
-    )
+    )?;
+    Ok(header(headers, slack::webhook::SIGNATURE_HEADER).is_some_and(|sig| state.replays.seen(sig, now_secs())))
 }
 
-/// A timestamped request whose signature was already accepted is a replay.
+/// A verified request whose signature was already accepted is a replay.
 fn replayed(state: &HttpState, headers: &HeaderMap, signature_header: &str) -> Result<(), WebhookError> {
     match header(headers, signature_header) {
         Some(signature) if state.replays.seen(signature, now_secs()) => Err(WebhookError::BadSignature),
@@ -44,9 +47,9 @@ fn replayed(state: &HttpState, headers: &HeaderMap, signature_header: &str) -> R
 
 /// Remembers an accepted signature for the rest of its window (once the event is recorded, so
 /// a request we failed to record can still come again).
-fn accepted(state: &HttpState, headers: &HeaderMap, signature_header: &str, window: i64) {
+fn accepted(state: &HttpState, headers: &HeaderMap, signature_header: &str, window: u64) {
     if let Some(signature) = header(headers, signature_header) {
-        state.replays.remember(signature, now_secs() + window, now_secs());
+        state.replays.remember(signature, now_secs().saturating_add_unsigned(window), now_secs());
     }
 }
 
@@ -62,7 +65,10 @@ async fn recorded(state: &HttpState, source: &str, event: WebhookEvent) -> Resul
 }
 
 pub async fn slack_events(State(state): State<HttpState>, headers: HeaderMap, body: Bytes) -> Response {
-    let parsed = verify_slack(&state, &headers, &body).and_then(|()| slack::webhook::parse_event(&body));
+    let parsed = match verify_slack(&state, &headers, &body) {
+        Ok(true) => return StatusCode::OK.into_response(),
+        verified => verified.and_then(|_| slack::webhook::parse_event(&body)),
+    };
     match parsed {
         Err(err) => refused(&state, "slack", &err),
         Ok(slack::webhook::SlackEvent::UrlVerification(challenge)) => {
@@ -102,7 +108,11 @@ pub async fn slack_events(State(state): State<HttpState>, headers: HeaderMap, bo
 }
 
 pub async fn slack_commands(State(state): State<HttpState>, headers: HeaderMap, body: Bytes) -> Response {
-    match verify_slack(&state, &headers, &body).and_then(|()| slack::webhook::parse_command(&body)) {
+    let parsed = match verify_slack(&state, &headers, &body) {
+        Ok(true) => return StatusCode::OK.into_response(),
+        verified => verified.and_then(|_| slack::webhook::parse_command(&body)),
+    };
+    match parsed {
         Err(err) => refused(&state, "slack", &err),
         Ok((id, event)) => match recorded(&state, "slack", inbox_event("slack", format!("command:{id}"), &event)).await
         {
@@ -114,7 +124,11 @@ pub async fn slack_commands(State(state): State<HttpState>, headers: HeaderMap, 
 }
 
 pub async fn slack_interactions(State(state): State<HttpState>, headers: HeaderMap, body: Bytes) -> Response {
-    match verify_slack(&state, &headers, &body).and_then(|()| slack::webhook::parse_interaction(&body)) {
+    let parsed = match verify_slack(&state, &headers, &body) {
+        Ok(true) => return StatusCode::OK.into_response(),
+        verified => verified.and_then(|_| slack::webhook::parse_interaction(&body)),
+    };
+    match parsed {
         Err(err) => refused(&state, "slack", &err),
         Ok((id, event)) => {
             match recorded(&state, "slack", inbox_event("slack", format!("action:{id}"), &event)).await {
@@ -161,15 +175,14 @@ pub async fn discord(State(state): State<HttpState>, headers: HeaderMap, body: B
     let Some(key) = discord::webhook::public_key(&config.public_key) else {
         return refused(&state, "discord", &WebhookError::NotConfigured);
     };
-    let verified = replayed(&state, &headers, discord::webhook::SIGNATURE_HEADER).and_then(|()| {
-        discord::webhook::verify(
-            &key,
-            header(&headers, discord::webhook::TIMESTAMP_HEADER),
-            header(&headers, discord::webhook::SIGNATURE_HEADER),
-            &body,
-            now_secs(),
-        )
-    });
+    let verified = discord::webhook::verify(
+        &key,
+        header(&headers, discord::webhook::TIMESTAMP_HEADER),
+        header(&headers, discord::webhook::SIGNATURE_HEADER),
+        &body,
+        now_secs(),
+    )
+    .and_then(|()| replayed(&state, &headers, discord::webhook::SIGNATURE_HEADER));
     if let Err(err) = verified {
         return refused(&state, "discord", &err);
     }

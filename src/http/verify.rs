@@ -57,6 +57,13 @@ pub fn secrets_equal(given: &[u8], expected: &[u8]) -> bool {
     }
 }
 
+/// Whether a request signed at `timestamp` (unix seconds, as the platform sent it) is within
+/// `window_secs` of `now_secs`. Any text that is not a whole number, and any number however
+/// large or small, is handled without overflow: outside the window is outside.
+pub fn within_window(timestamp: &str, now_secs: i64, window_secs: u64) -> bool {
+    timestamp.trim().parse::<i64>().is_ok_and(|ts| now_secs.abs_diff(ts) <= window_secs)
+}
+
 /// Signatures of timestamped requests (Slack, Discord) already accepted inside their window:
 /// the same signed request arriving again is a replay, refused with 401. A platform's own
 /// retry is signed anew, so it passes (and the inbox's dedupe keeps it from running twice).
@@ -89,6 +96,21 @@ impl ReplayGuard {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_window_holds_at_the_extremes() {
+        let now = 1_780_000_000;
+        assert!(within_window("1780000000", now, 300));
+        assert!(within_window(" 1779999700 ", now, 300));
+        assert!(!within_window("1779999699", now, 300));
+        assert!(!within_window("1780000301", now, 300));
+        for extreme in [i64::MIN, i64::MIN + 1, now - i64::MAX, i64::MAX, -1, 0] {
+            assert!(!within_window(&extreme.to_string(), now, 300), "{extreme}");
+        }
+        assert!(!within_window("99999999999999999999999", now, 300));
+        assert!(!within_window("1780000000.5", now, 300));
+        assert!(!within_window("", now, 300));
+    }
 
     #[test]
     fn secrets_compare_exactly() {

@@ -101,6 +101,9 @@ pub async fn clover(State(state): State<HttpState>, headers: HeaderMap, body: By
     match clover::webhook::read(auth_code, header(&headers, clover::webhook::AUTH_HEADER), &body) {
         Ok(clover::webhook::CloverDelivery::Verification { code }) => {
             let store = &state.app.store;
+            if store.meta("clover.verification_code").await.ok().flatten().as_deref() == Some(code.as_str()) {
+                return (StatusCode::OK, "ok");
+            }
             let saved =
                 async {
                     let mut tx = store.begin().await?;

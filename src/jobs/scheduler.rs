@@ -4,7 +4,8 @@
 //! happens twice when they go back runs at the first. Every run is claimed in the store first
 //! (`scheduled_runs`, one row per job and day), so no run ever happens twice, even with several
 //! processes on one PostgreSQL; a run missed while the process was down happens once at the
-//! next start (the latest missed day only, not every day of an outage).
+//! next start (the latest missed day only, not every day of an outage). Runs count from the
+//! first completed sync, so a first start on an empty database posts nothing.
 
 use crate::app::App;
 use crate::store::{StoreError, now_ms};
@@ -57,41 +58,24 @@ pub fn due_day(timezone: chrono_tz::Tz, at: NaiveTime, now: DateTime<Utc>) -> Op
     [today, today - chrono::Duration::days(1)].into_iter().find(|d| instant(timezone, *d, at).is_some_and(|i| i <= now))
 }
 
-impl crate::store::Store {
-    /// Claims `job` for `day`; false when it was already claimed (by anyone).
-    pub async fn claim_run(&self, job: &str, day: NaiveDate, worker: &str, now_ms: i64) -> Result<bool, StoreError> {
-        let claimed: Option<(String,)> = sqlx::query_as(
-            "INSERT INTO scheduled_runs (job, run_date, claimed_by, claimed_at_ms) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (job, run_date) DO NOTHING RETURNING job",
-        )
-        .bind(job)
-        .bind(day.to_string())
-        .bind(worker)
-        .bind(now_ms)
-        .fetch_optional(self.pool())
-        .await?;
-        Ok(claimed.is_some())
-    }
-
-    pub async fn finish_run(&self, job: &str, day: NaiveDate, outcome: &str, now_ms: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE scheduled_runs SET finished_at_ms = $1, outcome = $2 WHERE job = $3 AND run_date = $4")
-            .bind(now_ms)
-            .bind(outcome)
-            .bind(job)
-            .bind(day.to_string())
-            .execute(self.pool())
-            .await?;
-        Ok(())
-    }
-}
-
 /// Runs whatever is due now and not yet claimed; returns the `(job, day)` pairs it ran.
 pub async fn run_due(app: &App, clock: &dyn Clock, worker: &str) -> Result<Vec<(Job, NaiveDate)>, StoreError> {
     let now = clock.now();
     let mut ran = Vec::new();
+    // Nothing is due before the first sync has finished: a summary of an empty mirror would
+    // tell the owner the shop sold nothing. Runs count from that moment (a mirror synced
+    // before this was recorded counts from the start).
+    let first_sync = match app.store.meta(crate::jobs::sync::FIRST_SYNC).await? {
+        Some(at) => at.parse::<i64>().unwrap_or(0),
+        None if app.store.meta("sync.completed_at").await?.is_some() => 0,
+        None => return Ok(ran),
+    };
     for job in Job::ALL {
         let Some(at) = job.at(app) else { continue };
         let Some(day) = due_day(app.timezone, at, now) else { continue };
+        if instant(app.timezone, day, at).is_none_or(|i| i.timestamp_millis() < first_sync) {
+            continue;
+        }
         if !app.store.claim_run(job.name(), day, worker, now.timestamp_millis()).await? {
             continue;
         }

@@ -28,6 +28,8 @@ pub struct SyncReport {
 }
 
 const DAY_MS: i64 = 86_400_000;
+/// When the first sync finished (unix ms): nothing is summarised or reordered before it.
+pub const FIRST_SYNC: &str = "sync.first_completed_at";
 const WINDOW_DAYS: i64 = 31;
 
 /// Pulls everything, orders from the `history_days` days before `now` (unix ms). `progress`
@@ -82,6 +84,7 @@ pub async fn pull(
         usize::try_from(store.count_rows(crate::store::mirror::MirrorTable::Customers).await?).unwrap_or(0);
     let mut tx = store.begin().await?;
     store.set_meta(&mut tx, "sync.completed_at", &now.to_string()).await?;
+    store.add_meta(&mut tx, FIRST_SYNC, &now.to_string()).await?;
     tx.commit().await.map_err(StoreError::from)?;
     store
         .audit_now(&AuditEntry {

@@ -14,6 +14,7 @@ pub mod mirror_read;
 pub mod outbox;
 pub mod people;
 pub mod purchase_orders;
+pub mod scheduled_runs;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::migrate::Migrator;
@@ -112,6 +113,16 @@ impl Store {
             .bind(key)
             .bind(value)
             .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// `insert_meta_if_absent` inside `tx`.
+    pub async fn add_meta(&self, tx: &mut Tx, key: &str, value: &str) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+            .bind(key)
+            .bind(value)
+            .execute(&mut **tx)
             .await?;
         Ok(())
     }

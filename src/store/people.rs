@@ -4,9 +4,20 @@
 use super::{Store, StoreError, Tx};
 use crate::config::PersonConfig;
 
+/// The advisory-lock key that serialises `save_people` ("tillpeop" in ASCII).
+const PEOPLE_LOCK: i64 = 0x7469_6c6c_7065_6f70;
+
 impl Store {
-    /// Makes `people` and `identities` match the configuration exactly.
+    /// Makes `people` and `identities` match the configuration exactly. Processes starting
+    /// together on one PostgreSQL take turns (a transaction-scoped advisory lock), so none
+    /// trips over another's rows; SQLite has one writer at a time anyway.
     pub async fn save_people(&self, tx: &mut Tx, people: &[PersonConfig]) -> Result<(), StoreError> {
+        if self.backend() == super::Backend::Postgres {
+            sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock($1)) AS held")
+                .bind(PEOPLE_LOCK)
+                .execute(&mut **tx)
+                .await?;
+        }
         sqlx::query("DELETE FROM identities").execute(&mut **tx).await?;
         sqlx::query("DELETE FROM people").execute(&mut **tx).await?;
         for person in people {

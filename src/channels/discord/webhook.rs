@@ -9,7 +9,7 @@ use serde_json::Value;
 
 pub const SIGNATURE_HEADER: &str = "x-signature-ed25519";
 pub const TIMESTAMP_HEADER: &str = "x-signature-timestamp";
-pub const WINDOW_SECS: i64 = 300;
+pub const WINDOW_SECS: u64 = 300;
 
 /// The application's public key, from its hex form in the configuration.
 pub fn public_key(hex_key: &str) -> Option<VerifyingKey> {
@@ -25,8 +25,7 @@ pub fn verify(
     now_secs: i64,
 ) -> Result<(), WebhookError> {
     let (Some(timestamp), Some(signature)) = (timestamp, signature) else { return Err(WebhookError::BadSignature) };
-    let ts: i64 = timestamp.trim().parse().map_err(|_| WebhookError::BadSignature)?;
-    if (now_secs - ts).abs() > WINDOW_SECS {
+    if !crate::http::verify::within_window(timestamp, now_secs, WINDOW_SECS) {
         return Err(WebhookError::BadSignature);
     }
     let bytes: [u8; 64] =

@@ -10,7 +10,7 @@ pub const SIGNATURE_HEADER: &str = "x-slack-signature";
 pub const TIMESTAMP_HEADER: &str = "x-slack-request-timestamp";
 pub const RETRY_HEADER: &str = "x-slack-retry-num";
 /// How far a request's timestamp may be from our clock.
-pub const WINDOW_SECS: i64 = 300;
+pub const WINDOW_SECS: u64 = 300;
 
 /// `v0=` + hex HMAC-SHA256 over `v0:{timestamp}:{body}`, within five minutes of `now_secs`.
 pub fn verify(
@@ -21,8 +21,7 @@ pub fn verify(
     now_secs: i64,
 ) -> Result<(), WebhookError> {
     let (Some(timestamp), Some(signature)) = (timestamp, signature) else { return Err(WebhookError::BadSignature) };
-    let ts: i64 = timestamp.trim().parse().map_err(|_| WebhookError::BadSignature)?;
-    if (now_secs - ts).abs() > WINDOW_SECS {
+    if !crate::http::verify::within_window(timestamp, now_secs, WINDOW_SECS) {
         return Err(WebhookError::BadSignature);
     }
     let expected =

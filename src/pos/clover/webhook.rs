@@ -16,18 +16,29 @@ pub enum CloverDelivery {
     Events(Vec<WebhookEvent>),
 }
 
-/// The handshake is the one unauthenticated POST Clover makes; anything else needs the code.
+/// The handshake is the one unauthenticated POST Clover makes, and only while the shop has no
+/// auth code configured (the code comes from the dashboard after the handshake); once one is,
+/// every POST needs it, so nobody can post handshakes at will.
 pub fn read(auth_code: Option<&str>, header: Option<&str>, body: &[u8]) -> Result<CloverDelivery, WebhookError> {
     let value: Option<Value> = serde_json::from_slice(body).ok();
-    if let Some(code) = value.as_ref().and_then(|v| v.get("verificationCode")).and_then(Value::as_str)
-        && value.as_ref().and_then(Value::as_object).is_some_and(|o| o.len() == 1)
-    {
-        return Ok(CloverDelivery::Verification { code: code.to_owned() });
-    }
-    let expected = auth_code.ok_or(WebhookError::NotConfigured)?;
+    let handshake = value
+        .as_ref()
+        .and_then(Value::as_object)
+        .filter(|o| o.len() == 1)
+        .and_then(|o| o.get("verificationCode"))
+        .and_then(Value::as_str);
+    let Some(expected) = auth_code else {
+        return match handshake {
+            Some(code) => Ok(CloverDelivery::Verification { code: code.to_owned() }),
+            None => Err(WebhookError::NotConfigured),
+        };
+    };
     let given = header.ok_or(WebhookError::BadSignature)?;
     if !secrets_equal(given.as_bytes(), expected.as_bytes()) {
         return Err(WebhookError::BadSignature);
+    }
+    if let Some(code) = handshake {
+        return Ok(CloverDelivery::Verification { code: code.to_owned() });
     }
     let value = value.ok_or_else(|| WebhookError::Malformed("not JSON".into()))?;
     let merchants = value
