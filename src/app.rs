@@ -1,67 +1,34 @@
-//! Wiring: one `App` holds the store, the POS, the catalog view the NLU matches against, the
+//! Wiring: the shop context (`workflows::Shop`, called `App` out here) holds the store, the POS, the catalog view the NLU matches against, the
 //! commands and classifier, the people directory and the metrics. Everything that answers a
 //! message or serves a request borrows it.
 
 use crate::channels::Channels;
+use crate::commands::CommandSet;
 use crate::config::{Config, PosProvider};
-use crate::dispatch::commands::CommandSet;
-use crate::dispatch::identity::Directory;
-use crate::domain::{Catalog, Clock, Location, SystemClock};
+use crate::directory::Directory;
+use crate::domain::{Clock, SystemClock};
 use crate::llm::LlmClient;
-use crate::nlu::{IntentClassifier, ProductIndex};
+use crate::nlu::IntentClassifier;
 use crate::pos::Pos;
 use crate::pos::clover::{CloverPos, client::CloverClient};
-use crate::pos::retry::RetryPolicy;
 use crate::pos::shopify::{ShopifyPos, client::ShopifyClient};
 use crate::pos::sim::{SimOptions, SimPos, generate};
 use crate::pos::square::{SquarePos, client::SquareClient};
+use crate::retry::RetryPolicy;
 use crate::store::Store;
 use crate::telemetry::Metrics;
+pub use crate::workflows::shop::{CatalogView, Shop};
+
+/// The shop context as the command line and the tests know it.
+pub type App = Shop;
 use anyhow::Context;
 use std::sync::{Arc, RwLock};
 
-/// The catalog as the NLU sees it, swapped whole when a sync brings a new one.
-pub struct CatalogView {
-    pub catalog: Catalog,
-    pub locations: Vec<Location>,
-    pub index: ProductIndex,
-}
-
-impl CatalogView {
-    pub fn new(catalog: Catalog, locations: Vec<Location>) -> CatalogView {
-        let index = ProductIndex::build(&catalog);
-        CatalogView { catalog, locations, index }
-    }
-
-    pub fn location_name(&self, id: &crate::domain::LocationId) -> String {
-        self.locations.iter().find(|l| &l.id == id).map_or_else(|| id.to_string(), |l| l.name.clone())
-    }
-}
-
-pub struct App {
-    pub config: Config,
-    pub store: Store,
-    pub pos: Arc<dyn Pos>,
-    pub commands: CommandSet,
-    pub classifier: IntentClassifier,
-    pub directory: Directory,
-    catalog: RwLock<Arc<CatalogView>>,
-    pub metrics: Metrics,
-    pub llm: Option<LlmClient>,
-    pub timezone: chrono_tz::Tz,
-    /// The chat platforms this shop has configured, for the outbox.
-    pub channels: Channels,
-    /// Signs approval buttons (see workflows/approvals.rs).
-    pub approval_key: Vec<u8>,
-    /// What "today" is: the system clock in the product, a fixed one in tests.
-    pub clock: Arc<dyn Clock>,
-}
-
-impl App {
+impl Shop {
     /// Connects, migrates, loads the commands and builds the POS and catalog view. `pos` is
     /// given by callers that already built one (the demo); otherwise it comes from the config.
-    pub async fn start(config: Config, pos: Option<Arc<dyn Pos>>) -> anyhow::Result<App> {
-        App::start_with_clock(config, pos, Arc::new(SystemClock)).await
+    pub async fn start(config: Config, pos: Option<Arc<dyn Pos>>) -> anyhow::Result<Shop> {
+        Shop::start_with_clock(config, pos, Arc::new(SystemClock)).await
     }
 
     /// `start` with the clock that says what day it is.
@@ -69,7 +36,7 @@ impl App {
         config: Config,
         pos: Option<Arc<dyn Pos>>,
         clock: Arc<dyn Clock>,
-    ) -> anyhow::Result<App> {
+    ) -> anyhow::Result<Shop> {
         let commands = CommandSet::embedded().context("loading the embedded commands")?;
         let store = Store::connect(&config.database.url).await.context("connecting to the database")?;
         store.migrate().await.context("applying migrations")?;
@@ -98,7 +65,7 @@ impl App {
         let llm = config.llm.as_ref().map(LlmClient::new).transpose().context("setting up the LLM client")?;
         let channels = Channels::from_config(&config).context("setting up the chat channels")?;
         let approval_key = crate::workflows::approvals::signing_key(&store).await?;
-        Ok(App {
+        Ok(Shop {
             clock,
             channels,
             approval_key,
@@ -113,28 +80,6 @@ impl App {
             classifier,
             llm,
         })
-    }
-
-    /// The shop's calendar day now.
-    pub fn today(&self) -> chrono::NaiveDate {
-        self.clock.today(self.timezone)
-    }
-
-    /// The current catalog view.
-    pub fn catalog(&self) -> Arc<CatalogView> {
-        match self.catalog.read() {
-            Ok(view) => Arc::clone(&view),
-            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
-        }
-    }
-
-    /// Replaces the catalog view after a sync.
-    pub fn set_catalog(&self, catalog: Catalog, locations: Vec<Location>) {
-        let view = Arc::new(CatalogView::new(catalog, locations));
-        match self.catalog.write() {
-            Ok(mut slot) => *slot = view,
-            Err(poisoned) => *poisoned.into_inner() = view,
-        }
     }
 }
 

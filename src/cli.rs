@@ -4,7 +4,7 @@
 use crate::app::App;
 use crate::channels::{ChannelKind, Reply, terminal};
 use crate::config::Config;
-use crate::dispatch::identity::Sender;
+use crate::directory::Sender;
 use crate::dispatch::{self, Inbound};
 use crate::error::CliError;
 use crate::jobs::sync;
@@ -397,8 +397,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Commands { action: CommandsCommand::Export { format } } => {
-            let commands =
-                crate::dispatch::commands::CommandSet::embedded().context("loading the embedded commands")?;
+            let commands = crate::commands::CommandSet::embedded().context("loading the embedded commands")?;
             let value = match format {
                 ExportFormat::SlackManifest => {
                     let config = if cli.demo { None } else { Some(load_config(&cli)?) };
@@ -563,10 +562,11 @@ async fn serve(cli: &Cli) -> Result<(), CliError> {
         .map(|t| crate::channels::telegram::client::TelegramClient::new(&t.api_url, t.bot_token.clone()))
         .transpose()
         .context("setting up Telegram")?
-        .map(|client| tokio::spawn(crate::channels::telegram::poll(app.clone(), client, stopped.clone())));
-    let socket_mode = app.config.slack.as_ref().and_then(|s| Some((s.api_base_url.clone(), s.app_token.clone()?))).map(
-        |(base, token)| tokio::spawn(crate::channels::slack::socket::run(app.clone(), base, token, stopped.clone())),
-    );
+        .map(|client| tokio::spawn(crate::jobs::telegram_polling::poll(app.store.clone(), client, stopped.clone())));
+    let socket_mode =
+        app.config.slack.as_ref().and_then(|s| Some((s.api_base_url.clone(), s.app_token.clone()?))).map(
+            |(base, token)| tokio::spawn(crate::jobs::slack_socket::run(app.clone(), base, token, stopped.clone())),
+        );
     let minutes = app.config.pos.reconcile_minutes;
     let reconcile = (minutes > 0).then(|| {
         tokio::spawn(sync::reconcile_on_schedule(app.clone(), std::time::Duration::from_secs(minutes * 60), stopped))

@@ -3,7 +3,7 @@
 //! Telegram `setMyCommands` payload and the Discord application commands.
 
 use super::ChannelKind;
-use crate::dispatch::commands::{ArgKind, CommandSet, CommandSpec};
+use crate::commands::{ArgKind, CommandSet, CommandSpec};
 use serde_json::{Value, json};
 
 fn clip(text: &str, max: usize) -> String {

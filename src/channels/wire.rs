@@ -21,7 +21,7 @@ pub fn client() -> Result<reqwest::Client, ChannelError> {
 pub async fn send(request: reqwest::RequestBuilder, platform: &str) -> Result<(u16, Value), ChannelError> {
     let response = request.send().await.map_err(|e| ChannelError::Unavailable(e.without_url().to_string()))?;
     let status = response.status();
-    let after = crate::pos::retry::retry_after(response.headers());
+    let after = crate::retry::retry_after(response.headers());
     let bytes = response.bytes().await.map_err(|e| ChannelError::Unavailable(e.without_url().to_string()))?;
     let body: Value =
         serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));

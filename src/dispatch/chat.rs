@@ -5,16 +5,16 @@
 
 use super::identity::Sender;
 use super::{DispatchError, Inbound};
-use crate::app::App;
 use crate::channels::{ChannelKind, ChatAction, ChatEvent, Reply};
 use crate::domain::Phone;
 use crate::store::AuditEntry;
+use crate::workflows::Shop;
 use crate::workflows::approvals;
 use serde_json::json;
 
 /// Who sent the event: a configured person by their platform identity, a phone number as a
 /// customer unless it belongs to the team, or someone unknown.
-pub fn sender(app: &App, event: &ChatEvent) -> Sender {
+pub fn sender(app: &Shop, event: &ChatEvent) -> Sender {
     match event.channel {
         ChannelKind::Sms => match Phone::parse(&event.user) {
             Some(phone) => app.directory.resolve_phone(phone),
@@ -25,11 +25,11 @@ pub fn sender(app: &App, event: &ChatEvent) -> Sender {
 }
 
 /// Handles the event and returns the answer for the person.
-pub async fn process(app: &App, event: &ChatEvent) -> Result<Reply, DispatchError> {
+pub async fn process(app: &Shop, event: &ChatEvent) -> Result<Reply, DispatchError> {
     let sender = sender(app, event);
     let text = match &event.what {
-        ChatAction::Clicked { action, .. } if approvals::is_token(action) => {
-            return match approvals::verify_token(&app.approval_key, action) {
+        ChatAction::Clicked { action, .. } if crate::approval_token::is_token(action) => {
+            return match crate::approval_token::verify_token(&app.approval_key, action) {
                 Some((id, approve)) => Ok(approvals::decide(app, &id, approve, &sender, event.channel).await?),
                 None => {
                     app.store
@@ -37,7 +37,7 @@ pub async fn process(app: &App, event: &ChatEvent) -> Result<Reply, DispatchErro
                             actor: sender.audit_name(),
                             channel: event.channel.as_str().into(),
                             kind: "approval.refused".into(),
-                            subject: approvals::code_of(action).unwrap_or_default().to_owned(),
+                            subject: crate::approval_token::code_of(action).unwrap_or_default().to_owned(),
                             detail: json!({ "why": "the button's signature is not ours" }),
                         })
                         .await?;
@@ -50,7 +50,7 @@ pub async fn process(app: &App, event: &ChatEvent) -> Result<Reply, DispatchErro
         ChatAction::Said { text } => text.clone(),
     };
     if event.channel == ChannelKind::Sms
-        && let Some((id, approve)) = approvals::sms_decision(&text)
+        && let Some((id, approve)) = crate::approval_token::sms_decision(&text)
         && matches!(&sender, Sender::Known(p) if p.role.is_team())
     {
         return Ok(approvals::decide(app, &id, approve, &sender, event.channel).await?);

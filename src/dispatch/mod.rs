@@ -3,17 +3,16 @@
 //! classifier or LLM thinks, a command runs only for the roles its file lists.
 
 pub mod chat;
-pub mod commands;
-pub mod identity;
+pub use crate::{commands, directory as identity};
 pub mod understand;
 
-use crate::app::App;
 use crate::channels::{ChannelKind, Reply};
 use crate::domain::{Person, Role};
 use crate::nlu::text::mask_card_numbers;
 use crate::nlu::{Entities, ProductResolution};
 use crate::store::{AuditEntry, StoreError};
 use crate::workflows;
+use crate::workflows::Shop;
 use identity::Sender;
 use serde::Serialize;
 use serde_json::json;
@@ -84,11 +83,7 @@ impl EntitiesView {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum DispatchError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
+pub use crate::workflows::DispatchError;
 
 /// Why a message was not read, with the answer the person gets.
 fn reject_reason(text: &str) -> Option<(&'static str, String)> {
@@ -114,7 +109,7 @@ fn reject_reason(text: &str) -> Option<(&'static str, String)> {
 }
 
 /// Handles one inbound message end to end and returns the reply.
-pub async fn handle(app: &App, inbound: Inbound) -> Result<Outcome, DispatchError> {
+pub async fn handle(app: &Shop, inbound: Inbound) -> Result<Outcome, DispatchError> {
     let channel = inbound.channel;
     let actor = inbound.sender.audit_name();
     let masked = mask_card_numbers(&inbound.text);
@@ -192,7 +187,7 @@ pub async fn handle(app: &App, inbound: Inbound) -> Result<Outcome, DispatchErro
 /// Routes an understood message for a known person. Returns the reply, the intent that
 /// handled it, and a reason when the message was refused.
 async fn respond(
-    app: &App,
+    app: &Shop,
     person: &Person,
     channel: ChannelKind,
     understanding: Understanding,

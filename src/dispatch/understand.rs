@@ -2,8 +2,8 @@
 //! otherwise entity extraction and the intent classifier, with the LLM as a second opinion
 //! when the classifier is unsure and one is configured.
 
-use crate::app::App;
 use crate::nlu::{Entities, IntentScore};
+use crate::workflows::Shop;
 
 /// Confidence at or above which the classifier's answer is taken as it is.
 pub const CONFIDENT: f32 = 0.55;
@@ -29,7 +29,7 @@ impl Understanding {
 }
 
 /// `/stock oat milk` or `stock oat milk` → `("stock", "oat milk")` when `stock` is a command.
-pub fn split_command<'a>(app: &App, text: &'a str) -> Option<(String, &'a str)> {
+pub fn split_command<'a>(app: &Shop, text: &'a str) -> Option<(String, &'a str)> {
     let trimmed = text.trim_start();
     let body = trimmed.strip_prefix('/').unwrap_or(trimmed);
     let body = body.strip_prefix("tillpilot ").unwrap_or(body);
@@ -38,7 +38,7 @@ pub fn split_command<'a>(app: &App, text: &'a str) -> Option<(String, &'a str)> 
     app.commands.get(&word).map(|c| (c.name.clone(), body[end..].trim()))
 }
 
-pub async fn understand(app: &App, text: &str) -> Understanding {
+pub async fn understand(app: &Shop, text: &str) -> Understanding {
     let view = app.catalog();
     if let Some((name, args)) = split_command(app, text) {
         let entities = Entities::extract(args, &view.index, &view.locations);

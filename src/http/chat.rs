@@ -10,7 +10,7 @@ use super::webhooks::{header, record, refuse};
 use crate::channels::sms::mapping::{Keyword, keyword, twiml};
 use crate::channels::{discord, inbox_event, slack, sms, telegram};
 use crate::domain::Phone;
-use crate::pos::webhook::{WebhookError, WebhookEvent};
+use crate::inbound::{WebhookError, WebhookEvent};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;

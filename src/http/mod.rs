@@ -1,8 +1,8 @@
 //! The HTTP server: POS webhooks, chat ingress (Slack, Telegram, Discord, SMS), and health,
 //! readiness and metrics for operators. Every route caps its body at 1 MiB.
 
-use crate::app::App;
 use crate::jobs::intake::Intake;
+use crate::workflows::Shop;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};
@@ -12,7 +12,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 
 pub mod chat;
-pub mod verify;
+pub use crate::signature as verify;
 pub mod webhooks;
 
 /// The largest request body any route accepts.
@@ -21,13 +21,13 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// What every handler shares: the app, and the inbox writer that group-commits webhooks.
 #[derive(Clone)]
 pub struct HttpState {
-    pub app: Arc<App>,
+    pub app: Arc<Shop>,
     pub intake: Intake,
     pub replays: Arc<verify::ReplayGuard>,
 }
 
 /// The routes. Starts the inbox writer, so call it inside the runtime that will serve.
-pub fn router(app: Arc<App>) -> Router {
+pub fn router(app: Arc<Shop>) -> Router {
     let intake = Intake::start(app.store.clone());
     routes(app, intake, false)
 }
@@ -35,12 +35,12 @@ pub fn router(app: Arc<App>) -> Router {
 /// The routes plus `POST /bench/ack-only/square`, which verifies and parses exactly like the
 /// real route but answers without recording: the baseline the intake benchmark compares
 /// durable intake against. Never mounted by `run` or `demo`.
-pub fn benchmark_router(app: Arc<App>) -> (Router, Intake) {
+pub fn benchmark_router(app: Arc<Shop>) -> (Router, Intake) {
     let intake = Intake::start(app.store.clone());
     (routes(app, intake.clone(), true), intake)
 }
 
-fn routes(app: Arc<App>, intake: Intake, ack_only: bool) -> Router {
+fn routes(app: Arc<Shop>, intake: Intake, ack_only: bool) -> Router {
     let mut router = Router::new();
     if ack_only {
         router = router.route("/bench/ack-only/square", post(webhooks::square_ack_only));
@@ -64,7 +64,7 @@ fn routes(app: Arc<App>, intake: Intake, ack_only: bool) -> Router {
 
 /// Serves until `shutdown` resolves.
 pub async fn serve(
-    app: Arc<App>,
+    app: Arc<Shop>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {

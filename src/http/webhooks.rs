@@ -4,7 +4,7 @@
 //! answered 200 and not recorded again.
 
 use super::HttpState;
-use crate::pos::webhook::{WebhookError, WebhookEvent};
+use crate::inbound::{WebhookError, WebhookEvent};
 use crate::pos::{clover, shopify, square};
 use crate::store::AuditEntry;
 use axum::body::Bytes;

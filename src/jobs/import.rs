@@ -22,12 +22,12 @@
 //! and an order already imported is left as it is, so importing the same file twice adds
 //! nothing.
 
-use crate::app::App;
 use crate::domain::{
     Catalog, Category, CategoryId, CustomerId, Item, ItemId, Location, LocationId, Money, Order, OrderId, OrderLine,
     OrderState, Quantity, Variation, VariationId,
 };
 use crate::store::{AuditEntry, StoreError, now_ms};
+use crate::workflows::Shop;
 use chrono::TimeZone;
 use serde::Serialize;
 use serde_json::json;
@@ -147,7 +147,7 @@ fn parse_row(
 }
 
 /// Reads and checks every row; writes only when all are good (or `skip_bad`).
-pub async fn import_sales(app: &App, input: impl std::io::Read, skip_bad: bool) -> Result<ImportReport, ImportError> {
+pub async fn import_sales(app: &Shop, input: impl std::io::Read, skip_bad: bool) -> Result<ImportReport, ImportError> {
     let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(input);
     let headers = reader.headers().map_err(|e| ImportError::Read(e.to_string()))?.clone();
     let columns: HashMap<String, usize> =
@@ -196,7 +196,7 @@ pub async fn import_sales(app: &App, input: impl std::io::Read, skip_bad: bool) 
     Ok(report)
 }
 
-async fn write(app: &App, rows: Vec<Row>, report: &mut ImportReport) -> Result<(), StoreError> {
+async fn write(app: &Shop, rows: Vec<Row>, report: &mut ImportReport) -> Result<(), StoreError> {
     let store = &app.store;
     let known_locations = store.mirror_locations().await?;
     let catalog = store.mirror_catalog().await?;

@@ -6,7 +6,6 @@
 //! and the audit log. Chat messages take the same road: recorded on arrival, answered here, and
 //! the answer queued in the outbox.
 
-use crate::app::App;
 use crate::channels::{ChatAction, ChatEvent};
 use crate::domain::{CustomerId, LocationId, OrderId, Quantity, StockLevel, VariationId};
 use crate::pos::PosError;
@@ -14,6 +13,7 @@ use crate::store::inbox::InboxRow;
 use crate::store::inbox_claims::FailureOutcome;
 use crate::store::outbox::Outgoing;
 use crate::store::{StoreError, now_ms};
+use crate::workflows::Shop;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -111,7 +111,7 @@ fn square_counts(payload: &str) -> Result<Vec<StockLevel>, ProcessError> {
 
 /// Answers a chat event: the reply is queued in the outbox in the same transaction that marks
 /// the event done, so a reply is queued once per event.
-async fn answer_chat(app: &App, row: &InboxRow, worker: &str, event: &ChatEvent) -> Result<bool, ProcessError> {
+async fn answer_chat(app: &Shop, row: &InboxRow, worker: &str, event: &ChatEvent) -> Result<bool, ProcessError> {
     let reply = crate::dispatch::chat::process(app, event).await.map_err(|e| ProcessError::Chat(e.to_string()))?;
     // A Telegram button press is answered where it was pressed; the decision shows on the
     // message itself.
@@ -131,7 +131,7 @@ async fn answer_chat(app: &App, row: &InboxRow, worker: &str, event: &ChatEvent)
 }
 
 async fn finish_chat(
-    app: &App,
+    app: &Shop,
     row: &InboxRow,
     worker: &str,
     queued: Option<(&ChatEvent, Outgoing)>,
@@ -151,7 +151,7 @@ async fn finish_chat(
 }
 
 /// Applies one claimed event; false when the lease was lost and nothing was written.
-async fn apply(app: &App, row: &InboxRow, worker: &str) -> Result<bool, ProcessError> {
+async fn apply(app: &Shop, row: &InboxRow, worker: &str) -> Result<bool, ProcessError> {
     // Reads from the POS happen before the transaction, so no lock waits on the network.
     let (note, order, customer, stock) = match decide(row)? {
         Effect::Chat(event) => return answer_chat(app, row, worker, &event).await,
@@ -202,7 +202,7 @@ fn retry_at(err: &ProcessError, attempts: i64, now: i64, jitter_seed: i64) -> i6
 }
 
 /// Claims and applies what is due; returns what happened.
-pub async fn process_due(app: &App, worker: &str) -> Result<PassReport, StoreError> {
+pub async fn process_due(app: &Shop, worker: &str) -> Result<PassReport, StoreError> {
     let mut report = PassReport::default();
     let rows = app.store.claim_inbox(worker, BATCH, now_ms(), LEASE_MS).await?;
     for row in rows {
@@ -230,7 +230,7 @@ pub async fn process_due(app: &App, worker: &str) -> Result<PassReport, StoreErr
 }
 
 /// Runs passes until `stop` resolves, idling briefly when there is nothing to do.
-pub async fn run(app: std::sync::Arc<App>, worker: String, mut stop: tokio::sync::watch::Receiver<bool>) {
+pub async fn run(app: std::sync::Arc<Shop>, worker: String, mut stop: tokio::sync::watch::Receiver<bool>) {
     loop {
         let idle = match process_due(&app, &worker).await {
             Ok(report) => report == PassReport::default(),

@@ -4,7 +4,7 @@
 //! events; at a trickle, the writer lingers a few milliseconds for company. Nothing is
 //! acknowledged before it is durable.
 
-use crate::pos::webhook::WebhookEvent;
+use crate::inbound::WebhookEvent;
 use crate::store::{Store, now_ms};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

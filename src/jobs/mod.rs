@@ -6,4 +6,6 @@ pub mod inbox_worker;
 pub mod intake;
 pub mod outbox_worker;
 pub mod scheduler;
+pub mod slack_socket;
 pub mod sync;
+pub mod telegram_polling;

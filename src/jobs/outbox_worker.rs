@@ -5,10 +5,10 @@
 //! when the platform refused it for good), visible in `/metrics` and the audit log. Nothing is
 //! ever sent to a phone number that opted out. It also closes approvals past their deadline.
 
-use crate::app::App;
 use crate::channels::{ChannelKind, MessageRef};
 use crate::store::outbox::{OutboxRow, Outgoing};
 use crate::store::{StoreError, now_ms};
+use crate::workflows::Shop;
 use std::collections::HashMap;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -75,7 +75,7 @@ fn retry_at(wait: Option<Duration>, attempts: i64, now: i64, seed: i64) -> i64 {
     now + base + (base as f64 * jitter) as i64
 }
 
-async fn deliver(app: &App, row: &OutboxRow, pacing: &mut Pacing) -> Result<Option<String>, Failure> {
+async fn deliver(app: &Shop, row: &OutboxRow, pacing: &mut Pacing) -> Result<Option<String>, Failure> {
     let kind = row.channel().ok_or_else(|| Failure::Permanent(format!("unknown channel {}", row.channel)))?;
     let channel = app.channels.get(kind).ok_or_else(|| Failure::Permanent(format!("{kind} is not configured")))?;
     let outgoing = row.outgoing().map_err(|e| Failure::Permanent(format!("unreadable message: {e}")))?;
@@ -100,7 +100,7 @@ async fn deliver(app: &App, row: &OutboxRow, pacing: &mut Pacing) -> Result<Opti
 }
 
 /// Sends what is due; returns what happened.
-pub async fn send_due(app: &App, worker: &str, pacing: &mut Pacing) -> Result<SendReport, StoreError> {
+pub async fn send_due(app: &Shop, worker: &str, pacing: &mut Pacing) -> Result<SendReport, StoreError> {
     let mut report = SendReport::default();
     let rows = app.store.claim_outbox(worker, BATCH, now_ms(), LEASE_MS).await?;
     for row in rows {
@@ -144,7 +144,7 @@ pub async fn send_due(app: &App, worker: &str, pacing: &mut Pacing) -> Result<Se
 
 /// Sends until `stop` changes, idling briefly when there is nothing to send, and closes expired
 /// approvals every few seconds.
-pub async fn run(app: std::sync::Arc<App>, worker: String, mut stop: tokio::sync::watch::Receiver<bool>) {
+pub async fn run(app: std::sync::Arc<Shop>, worker: String, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut pacing = Pacing::default();
     let mut last_sweep = Instant::now() - EXPIRY_SWEEP;
     loop {

@@ -7,8 +7,8 @@
 //! next start (the latest missed day only, not every day of an outage). Runs count from the
 //! first completed sync, so a first start on an empty database posts nothing.
 
-use crate::app::App;
 use crate::store::{StoreError, now_ms};
+use crate::workflows::Shop;
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
 use std::time::Duration;
 
@@ -33,7 +33,7 @@ impl Job {
         }
     }
 
-    fn at(self, app: &App) -> Option<NaiveTime> {
+    fn at(self, app: &Shop) -> Option<NaiveTime> {
         let text = match self {
             Job::Summary => &app.config.schedule.summary_at,
             Job::Reorder => &app.config.schedule.reorder_at,
@@ -59,7 +59,7 @@ pub fn due_day(timezone: chrono_tz::Tz, at: NaiveTime, now: DateTime<Utc>) -> Op
 }
 
 /// Runs whatever is due now and not yet claimed; returns the `(job, day)` pairs it ran.
-pub async fn run_due(app: &App, clock: &dyn Clock, worker: &str) -> Result<Vec<(Job, NaiveDate)>, StoreError> {
+pub async fn run_due(app: &Shop, clock: &dyn Clock, worker: &str) -> Result<Vec<(Job, NaiveDate)>, StoreError> {
     let now = clock.now();
     let mut ran = Vec::new();
     // Nothing is due before the first sync has finished: a summary of an empty mirror would
@@ -101,7 +101,7 @@ pub async fn run_due(app: &App, clock: &dyn Clock, worker: &str) -> Result<Vec<(
 }
 
 /// Checks every half minute until `stop` changes.
-pub async fn run(app: std::sync::Arc<App>, worker: String, mut stop: tokio::sync::watch::Receiver<bool>) {
+pub async fn run(app: std::sync::Arc<Shop>, worker: String, mut stop: tokio::sync::watch::Receiver<bool>) {
     loop {
         if let Err(err) = run_due(&app, app.clock.as_ref(), &worker).await {
             tracing::error!(error = %err, "a scheduled run failed");

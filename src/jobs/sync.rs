@@ -106,7 +106,7 @@ pub const RECONCILE_DAYS: i64 = 3;
 /// Reconciles every `every` until `stop` changes: pulls recent history into the mirror and
 /// refreshes the catalog the NLU matches against.
 pub async fn reconcile_on_schedule(
-    app: std::sync::Arc<crate::app::App>,
+    app: std::sync::Arc<crate::workflows::Shop>,
     every: std::time::Duration,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {

@@ -4,8 +4,8 @@
 //! the deterministic workflow. Prompts carry no secrets and no customer identity; each call is
 //! recorded in `llm_calls`.
 
+use crate::commands::{CommandSet, PROMPT_FILES};
 use crate::config::LlmConfig;
-use crate::dispatch::commands::{CommandSet, PROMPT_FILES};
 use crate::store::{Store, now_ms};
 use serde::Deserialize;
 use std::time::{Duration, Instant};

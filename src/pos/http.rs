@@ -3,7 +3,7 @@
 //! timeouts and connection errors, and the mapping of HTTP outcomes to `PosError`.
 
 use crate::pos::PosError;
-use crate::pos::retry::{RetryPolicy, retry_after};
+use crate::retry::{RetryPolicy, retry_after};
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use std::time::Duration;

@@ -3,14 +3,15 @@
 //! POS they talk to. The POS stays the system of record: Tillpilot reads through it and writes
 //! only after a person approved.
 
+pub use crate::inbound as webhook;
+pub use crate::retry;
+
 pub mod clover;
 pub mod http;
 pub mod mirror;
-pub mod retry;
 pub mod shopify;
 pub mod sim;
 pub mod square;
-pub mod webhook;
 
 use crate::domain::{
     Catalog, Customer, CustomerId, Location, LocationId, Order, OrderId, Payment, Phone, Quantity, StockLevel,

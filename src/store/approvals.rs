@@ -4,8 +4,8 @@
 //! click, a click after the deadline, or two processes racing cannot decide it twice.
 
 use super::{Store, StoreError, Tx};
-use crate::channels::MessageRef;
 use crate::domain::Role;
+use crate::message::MessageRef;
 use serde::Serialize;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -2,7 +2,7 @@
 //! redelivery is recognised and never processed twice.
 
 use super::{AuditEntry, Store, StoreError, Tx};
-use crate::pos::webhook::WebhookEvent;
+use crate::inbound::WebhookEvent;
 use serde_json::json;
 
 /// One inbox row as stored.

@@ -4,7 +4,7 @@
 //! messages go out in the order they were queued.
 
 use super::{AuditEntry, Backend, Store, StoreError, Tx};
-use crate::channels::{ChannelKind, MessageRef, Reply};
+use crate::message::{ChannelKind, MessageRef, Reply};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 

@@ -2,11 +2,11 @@
 //! named for the owner, posted with Expected / Investigate buttons, and the owner's verdicts
 //! kept so an item marked "expected" twice in 90 days needs a 60% change to alert again.
 
-use crate::app::App;
 use crate::channels::Reply;
 use crate::domain::{LocationId, Money, Person, VariationId};
 use crate::forecast::anomaly::{Cause, SalesDays, SoldLine, first_day};
 use crate::store::{AuditEntry, StoreError, now_ms};
+use crate::workflows::Shop;
 use chrono::NaiveDate;
 use serde::Serialize;
 use serde_json::json;
@@ -57,7 +57,7 @@ pub fn cause_text(cause: &Cause) -> String {
 }
 
 /// The day's anomalies across every item and location, those with a cause first, then the most surprising.
-pub async fn find(app: &App, date: NaiveDate) -> Result<Vec<Anomaly>, StoreError> {
+pub async fn find(app: &Shop, date: NaiveDate) -> Result<Vec<Anomaly>, StoreError> {
     let midnight = |d: NaiveDate| crate::domain::clock::midnight_ms(app.timezone, d);
     let facts = app.store.line_facts(midnight(first_day(date)), midnight(date + chrono::Duration::days(1))).await?;
     let lines: Vec<SoldLine> = facts
@@ -126,7 +126,7 @@ pub fn alert(anomaly: &Anomaly) -> Reply {
 /// Finds the day's anomalies and, as each location's `anomalies` flag allows, queues an alert
 /// for each to the owner channels (a phone gets the sentence without buttons). Every anomaly
 /// found is audited, in shadow mode too.
-pub async fn post_alerts(app: &App, date: NaiveDate, actor: &str) -> Result<Vec<Anomaly>, StoreError> {
+pub async fn post_alerts(app: &Shop, date: NaiveDate, actor: &str) -> Result<Vec<Anomaly>, StoreError> {
     use crate::store::flags::FlagState;
     let found = find(app, date).await?;
     let targets = super::summary::owner_targets(app);
@@ -159,7 +159,7 @@ pub async fn post_alerts(app: &App, date: NaiveDate, actor: &str) -> Result<Vec<
 }
 
 /// A press of Expected or Investigate (`anomaly expected VAR@LOC@DATE`).
-pub async fn record_verdict(app: &App, person: &Person, args: &str) -> Result<Reply, StoreError> {
+pub async fn record_verdict(app: &Shop, person: &Person, args: &str) -> Result<Reply, StoreError> {
     let mut words = args.split_whitespace();
     let (verdict, key) = (words.next().unwrap_or_default().to_lowercase(), words.next().unwrap_or_default());
     let parts: Vec<&str> = key.split('@').collect();

@@ -6,25 +6,17 @@
 //! exactly once. Every message that carried the request is then edited to show the outcome and
 //! who decided. Everything is audited.
 
-use crate::app::App;
+use crate::approval_token::{new_code, random_bytes, token};
 use crate::channels::{Button, ButtonStyle, ChannelKind, Reply};
-use crate::dispatch::identity::Sender;
+use crate::directory::Sender;
 use crate::domain::Role;
-use crate::http::verify::{hmac_sha256, secrets_equal};
 use crate::store::approvals::{Approval, DecideOutcome};
 use crate::store::outbox::Outgoing;
 use crate::store::{AuditEntry, Store, StoreError, now_ms};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use crate::workflows::Shop;
 use serde_json::json;
 
-const TOKEN_PREFIX: &str = "ap.";
 const KEY_META: &str = "approval.signing_key";
-/// Characters of the token's signature (96 bits).
-const SIGNATURE_CHARS: usize = 16;
-/// Approval codes avoid letters and digits people confuse (0/O, 1/I/L).
-const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
-
 /// The key button tokens are signed with: made once per shop, kept in the database so every
 /// process (and every restart) accepts the buttons already posted.
 pub async fn signing_key(store: &Store) -> Result<Vec<u8>, StoreError> {
@@ -36,57 +28,6 @@ pub async fn signing_key(store: &Store) -> Result<Vec<u8>, StoreError> {
     // Another process may have won the race: use whatever is stored.
     let stored = store.meta(KEY_META).await?.unwrap_or(fresh);
     hex::decode(stored).map_err(|e| StoreError::Corrupt(format!("{KEY_META}: {e}")))
-}
-
-/// Bytes from the operating system's random source.
-fn random_bytes(n: usize) -> Vec<u8> {
-    use std::io::Read;
-    let mut bytes = vec![0u8; n];
-    if std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes)).is_err() {
-        // No /dev/urandom (not Linux or macOS): fall back to hashing time and process state.
-        let seed = format!("{:?}{}{:p}", std::time::SystemTime::now(), std::process::id(), &bytes);
-        bytes = hmac_sha256(seed.as_bytes(), &[b"tillpilot random"]);
-        bytes.resize(n, 0);
-    }
-    bytes
-}
-
-/// A new approval code: six characters from `CODE_ALPHABET`.
-fn new_code() -> String {
-    random_bytes(6).iter().map(|b| CODE_ALPHABET[*b as usize % CODE_ALPHABET.len()] as char).collect()
-}
-
-fn signature(key: &[u8], id: &str, approve: bool) -> String {
-    let decision = if approve { "a" } else { "r" };
-    let mac = hmac_sha256(key, &[TOKEN_PREFIX.as_bytes(), id.as_bytes(), b".", decision.as_bytes()]);
-    URL_SAFE_NO_PAD.encode(mac).chars().take(SIGNATURE_CHARS).collect()
-}
-
-/// The action a button carries: `ap.<code>.<a|r>.<signature>`.
-pub fn token(key: &[u8], id: &str, approve: bool) -> String {
-    format!("{TOKEN_PREFIX}{id}.{}.{}", if approve { "a" } else { "r" }, signature(key, id, approve))
-}
-
-/// Whether a button action is an approval token at all (signed or not).
-pub fn is_token(action: &str) -> bool {
-    action.starts_with(TOKEN_PREFIX)
-}
-
-/// The approval code in a token, for SMS renderings.
-pub fn code_of(action: &str) -> Option<&str> {
-    action.strip_prefix(TOKEN_PREFIX)?.split('.').next()
-}
-
-/// The approval and decision a token names, if its signature is ours.
-pub fn verify_token(key: &[u8], action: &str) -> Option<(String, bool)> {
-    let mut parts = action.strip_prefix(TOKEN_PREFIX)?.split('.');
-    let (id, decision, sig) = (parts.next()?, parts.next()?, parts.next()?);
-    let approve = match decision {
-        "a" => true,
-        "r" => false,
-        _ => return None,
-    };
-    secrets_equal(sig.as_bytes(), signature(key, id, approve).as_bytes()).then(|| (id.to_owned(), approve))
 }
 
 /// What needs approving.
@@ -124,7 +65,7 @@ fn request_reply(key: &[u8], approval: &Approval) -> Reply {
 }
 
 /// The edit every carrying message gets once the request is closed.
-fn outcome_reply(app: &App, approval: &Approval) -> Reply {
+fn outcome_reply(app: &Shop, approval: &Approval) -> Reply {
     let at = approval.decided_at_ms.map(|ms| crate::workflows::clock_time(app, ms)).unwrap_or_default();
     let text = match (approval.state.as_str(), &approval.decided_by) {
         ("approved", Some(by)) => format!("Approved by {by} at {at}: {}", approval.detail),
@@ -136,7 +77,7 @@ fn outcome_reply(app: &App, approval: &Approval) -> Reply {
 
 /// Where requests go: each configured owner channel, and by SMS every person with the
 /// authority who has a phone.
-fn reviewers(app: &App, required: Role) -> Vec<(ChannelKind, String)> {
+fn reviewers(app: &Shop, required: Role) -> Vec<(ChannelKind, String)> {
     let config = &app.config;
     let mut out = Vec::new();
     if let Some(channel) = config.slack.as_ref().and_then(|s| s.owner_channel.clone()) {
@@ -159,7 +100,7 @@ fn reviewers(app: &App, required: Role) -> Vec<(ChannelKind, String)> {
 }
 
 /// Records the request and queues it to every reviewer, in one transaction.
-pub async fn request(app: &App, new: NewApproval) -> Result<Approval, StoreError> {
+pub async fn request(app: &Shop, new: NewApproval) -> Result<Approval, StoreError> {
     let now = now_ms();
     let approval = Approval {
         id: new_code(),
@@ -204,7 +145,7 @@ pub async fn request(app: &App, new: NewApproval) -> Result<Approval, StoreError
 /// A press of an approval button (or `YES`/`NO <code>` by SMS). Returns what to tell the person
 /// who pressed it; the state changes only for the right role, once, before the deadline.
 pub async fn decide(
-    app: &App,
+    app: &Shop,
     id: &str,
     approve: bool,
     sender: &Sender,
@@ -278,7 +219,7 @@ pub async fn decide(
 }
 
 /// Closes requests past their deadline and shows it on their messages; returns how many.
-pub async fn expire_due(app: &App) -> Result<usize, StoreError> {
+pub async fn expire_due(app: &Shop) -> Result<usize, StoreError> {
     let now = now_ms();
     let mut tx = app.store.begin().await?;
     let expired = app.store.expire_approvals(&mut tx, now).await?;
@@ -306,53 +247,4 @@ pub async fn expire_due(app: &App) -> Result<usize, StoreError> {
         super::reorder::on_decision(app, approval).await?;
     }
     Ok(expired.len())
-}
-
-/// `YES K7Q2MX` / `no k7q2mx`: an SMS decision, if the text is one.
-pub fn sms_decision(text: &str) -> Option<(String, bool)> {
-    let mut words = text.split_whitespace();
-    let (verb, code) = (words.next()?, words.next()?);
-    let code = code.to_ascii_uppercase();
-    if words.next().is_some() || code.len() != 6 || !code.bytes().all(|b| CODE_ALPHABET.contains(&b)) {
-        return None;
-    }
-    let approve = match verb.to_ascii_uppercase().as_str() {
-        "YES" | "Y" | "APPROVE" => true,
-        "NO" | "N" | "REJECT" => false,
-        _ => return None,
-    };
-    Some((code, approve))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tokens_verify_only_with_their_key_and_decision() {
-        let key = b"k".repeat(32);
-        let approve = token(&key, "K7Q2MX", true);
-        assert!(approve.len() <= 64, "fits Telegram callback data: {approve}");
-        assert_eq!(verify_token(&key, &approve), Some(("K7Q2MX".into(), true)));
-        assert_eq!(code_of(&approve), Some("K7Q2MX"));
-        let forged = approve.replace(".a.", ".r.");
-        assert_eq!(verify_token(&key, &forged), None, "a decision cannot be flipped");
-        assert_eq!(verify_token(&b"x".repeat(32), &approve), None, "another shop's key");
-        assert_eq!(verify_token(&key, "stock id:A"), None);
-    }
-
-    #[test]
-    fn sms_decisions_need_a_verb_and_a_code() {
-        assert_eq!(sms_decision("YES k7q2mx"), Some(("K7Q2MX".into(), true)));
-        assert_eq!(sms_decision("no K7Q2MX"), Some(("K7Q2MX".into(), false)));
-        assert_eq!(sms_decision("yes please"), None);
-        assert_eq!(sms_decision("yes K7Q2MX now"), None);
-    }
-
-    #[test]
-    fn codes_are_six_unambiguous_characters() {
-        let code = new_code();
-        assert_eq!(code.len(), 6);
-        assert!(code.bytes().all(|b| CODE_ALPHABET.contains(&b)), "{code}");
-    }
 }

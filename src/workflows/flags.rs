@@ -2,13 +2,13 @@
 //! and the command line. Only the owner may change them (the command files say so). A flag for
 //! one location overrides the shop-wide one.
 
-use crate::app::App;
 use crate::channels::{ChannelKind, Reply};
-use crate::dispatch::DispatchError;
 use crate::domain::{LocationId, Person};
 use crate::nlu::Entities;
 use crate::store::flags::{FlagRow, FlagState};
 use crate::store::{StoreError, now_ms};
+use crate::workflows::DispatchError;
+use crate::workflows::Shop;
 
 /// Every workflow's flag, its default, and what it switches.
 pub const FLAGS: &[(&str, FlagState, &str)] = &[
@@ -19,14 +19,14 @@ pub const FLAGS: &[(&str, FlagState, &str)] = &[
 ];
 
 /// The state a workflow runs in at `location` (or shop-wide).
-pub async fn state(app: &App, flag: &str, location: Option<&LocationId>) -> Result<FlagState, StoreError> {
+pub async fn state(app: &Shop, flag: &str, location: Option<&LocationId>) -> Result<FlagState, StoreError> {
     let rows = app.store.flag_rows().await?;
     let at = |loc: &str| rows.iter().find(|r| r.flag == flag && r.location == loc).map(|r| r.state);
     let default = FLAGS.iter().find(|(f, _, _)| *f == flag).map_or(FlagState::Off, |(_, d, _)| *d);
     Ok(location.and_then(|l| at(l.as_str())).or_else(|| at("")).unwrap_or(default))
 }
 
-fn describe(rows: &[FlagRow], app: &App) -> Reply {
+fn describe(rows: &[FlagRow], app: &Shop) -> Reply {
     let mut reply =
         Reply::text("Feature flags (owner can change them with \"flag NAME on|off|shadow [at LOCATION]\"):");
     let names = app.catalog();
@@ -46,7 +46,7 @@ fn describe(rows: &[FlagRow], app: &App) -> Reply {
     reply
 }
 
-pub async fn list(app: &App) -> Result<Reply, DispatchError> {
+pub async fn list(app: &Shop) -> Result<Reply, DispatchError> {
     Ok(describe(&app.store.flag_rows().await?, app))
 }
 
@@ -72,7 +72,7 @@ fn parse(text: &str) -> (Option<&'static str>, Option<FlagState>) {
 }
 
 pub async fn set(
-    app: &App,
+    app: &Shop,
     person: &Person,
     channel: ChannelKind,
     args: &str,

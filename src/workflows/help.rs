@@ -1,13 +1,13 @@
 //! `help`, and the answers for messages no command handles.
 
-use crate::app::App;
 use crate::channels::{ChannelKind, Reply};
-use crate::dispatch::commands::CommandSpec;
+use crate::commands::CommandSpec;
 use crate::domain::{Person, Role};
 use crate::nlu::IntentScore;
+use crate::workflows::Shop;
 
 /// `help` lists what the sender may ask; `help stock` explains one command.
-pub fn run(app: &App, person: &Person, channel: ChannelKind, args: &str) -> Reply {
+pub fn run(app: &Shop, person: &Person, channel: ChannelKind, args: &str) -> Reply {
     let available = app.commands.available(person.role, channel);
     let wanted = args.split_whitespace().next().map(|w| w.trim_start_matches('/').to_lowercase());
     if let Some(spec) = wanted.as_deref().and_then(|w| available.iter().find(|c| c.name == w)) {
@@ -47,7 +47,7 @@ fn fill_example(example: &str) -> String {
 }
 
 /// The answer for a message no command handles: say what we can do instead.
-pub fn cannot_do(app: &App, person: &Person, channel: ChannelKind) -> Reply {
+pub fn cannot_do(app: &Shop, person: &Person, channel: ChannelKind) -> Reply {
     let mut reply = Reply::text("Sorry, I can't help with that. Here's what I can do:");
     for spec in app.commands.available(person.role, channel) {
         let example = spec.examples.first().map(|e| fill_example(e)).unwrap_or_else(|| spec.usage.clone());
@@ -57,7 +57,7 @@ pub fn cannot_do(app: &App, person: &Person, channel: ChannelKind) -> Reply {
 }
 
 /// Unsure between commands: offer each as a button that re-sends the message to it.
-pub fn which_did_you_mean(app: &App, options: &[IntentScore], text: &str) -> Reply {
+pub fn which_did_you_mean(app: &Shop, options: &[IntentScore], text: &str) -> Reply {
     let mut reply = Reply::text("I'm not sure what you'd like. Did you mean one of these?");
     let text: String = text.chars().take(200).collect();
     for option in options {

@@ -9,23 +9,23 @@ pub mod help;
 pub mod order_status;
 pub mod purchase_email;
 pub mod reorder;
+pub mod shop;
 pub mod stock;
 pub mod summary;
 pub mod summary_chart;
 pub mod whoami;
 
-use crate::app::App;
 use crate::channels::{ChannelKind, Reply};
-use crate::dispatch::DispatchError;
 use crate::domain::Person;
 use crate::nlu::Entities;
 use crate::pos::mirror::MirrorPos;
 use crate::pos::{Pos, PosError};
 use chrono::TimeZone;
+pub use shop::Shop;
 
 /// Runs the workflow behind command `name`.
 pub async fn run(
-    app: &App,
+    app: &Shop,
     person: &Person,
     channel: ChannelKind,
     name: &str,
@@ -45,7 +45,7 @@ pub async fn run(
 }
 
 /// "today at 10:42", "yesterday at 16:05", "Tue Nov 17" in the shop's time zone.
-pub fn when(app: &App, at_ms: i64) -> String {
+pub fn when(app: &Shop, at_ms: i64) -> String {
     let Some(at) = app.timezone.timestamp_millis_opt(at_ms).single() else { return "at an unknown time".into() };
     let today = app.today();
     let date = at.date_naive();
@@ -59,12 +59,12 @@ pub fn when(app: &App, at_ms: i64) -> String {
 }
 
 /// The time of day in the shop's time zone: "14:02".
-pub fn clock_time(app: &App, at_ms: i64) -> String {
+pub fn clock_time(app: &Shop, at_ms: i64) -> String {
     app.timezone.timestamp_millis_opt(at_ms).single().map_or_else(String::new, |at| at.format("%H:%M").to_string())
 }
 
 /// A calendar day in the shop's time zone: "Tue Nov 17".
-pub fn day(app: &App, at_ms: i64) -> String {
+pub fn day(app: &Shop, at_ms: i64) -> String {
     app.timezone
         .timestamp_millis_opt(at_ms)
         .single()
@@ -82,7 +82,7 @@ pub type PosRead<'a, T> = std::pin::Pin<Box<dyn Future<Output = Result<T, PosErr
 /// Runs `read` against the live POS and, when it is not answering, against the local mirror.
 /// The second value is when the mirror was last brought up to date, for a mirror answer.
 pub async fn live_or_mirror<'a, T>(
-    app: &App,
+    app: &Shop,
     read: impl Fn(std::sync::Arc<dyn Pos>) -> PosRead<'a, T>,
 ) -> Result<(T, Option<Staleness>), PosError> {
     match read(app.pos.clone()).await {
@@ -106,7 +106,7 @@ pub struct Staleness {
 
 impl Staleness {
     /// The sentence added to a mirror answer.
-    pub fn note(self, app: &App) -> String {
+    pub fn note(self, app: &Shop) -> String {
         match self.synced_at_ms {
             Some(at) => format!(
                 "(The till system isn't answering right now; these figures are from the last sync, {}.)",
@@ -121,4 +121,10 @@ impl Staleness {
 pub fn pos_unreachable(err: &crate::pos::PosError) -> Reply {
     tracing::warn!(error = %err, "POS call failed");
     Reply::text("I can't reach the till system right now, so I can't answer that. Please try again in a minute.")
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DispatchError {
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
 }

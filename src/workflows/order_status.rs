@@ -3,19 +3,19 @@
 //! word for word the one for an order that does not exist.
 
 use super::{day, live_or_mirror, pos_unreachable};
-use crate::app::App;
 use crate::channels::Reply;
-use crate::dispatch::DispatchError;
 use crate::domain::{CustomerId, FulfilmentKind, FulfilmentState, Order, OrderState, Person, Role};
 use crate::nlu::{CustomerRef, Entities};
 use crate::pos::Pos;
 use crate::pos::PosError;
+use crate::workflows::DispatchError;
+use crate::workflows::Shop;
 use std::collections::HashSet;
 
 /// Orders listed when someone asks without a number.
 const RECENT: usize = 3;
 
-pub async fn run(app: &App, person: &Person, entities: &Entities) -> Result<Reply, DispatchError> {
+pub async fn run(app: &Shop, person: &Person, entities: &Entities) -> Result<Reply, DispatchError> {
     let answer = |pos: std::sync::Arc<dyn Pos>| -> super::PosRead<'_, Reply> {
         Box::pin(async move {
             if person.role == Role::Customer {
@@ -42,7 +42,7 @@ fn not_found(number: &str) -> Reply {
     ))
 }
 
-async fn for_customer(app: &App, pos: &dyn Pos, person: &Person, entities: &Entities) -> Result<Reply, PosError> {
+async fn for_customer(app: &Shop, pos: &dyn Pos, person: &Person, entities: &Entities) -> Result<Reply, PosError> {
     let Some(phone) = &person.phone else {
         return Ok(Reply::text("I can only look up orders for the phone number you text from."));
     };
@@ -64,7 +64,7 @@ async fn for_customer(app: &App, pos: &dyn Pos, person: &Person, entities: &Enti
     recent_orders(app, pos, orders, "I couldn't find any orders for this phone number. If you ordered with a different number, text me the order number from your confirmation, like #1042.", false).await
 }
 
-async fn for_team(app: &App, pos: &dyn Pos, entities: &Entities) -> Result<Reply, PosError> {
+async fn for_team(app: &Shop, pos: &dyn Pos, entities: &Entities) -> Result<Reply, PosError> {
     if !entities.order_numbers.is_empty() {
         let mut replies = Vec::new();
         for number in entities.order_numbers.iter().take(RECENT) {
@@ -97,7 +97,7 @@ async fn for_team(app: &App, pos: &dyn Pos, entities: &Entities) -> Result<Reply
 }
 
 async fn recent_orders(
-    app: &App,
+    app: &Shop,
     pos: &dyn Pos,
     mut orders: Vec<Order>,
     none: &str,
@@ -132,7 +132,7 @@ fn merge(replies: Vec<Reply>) -> Reply {
 }
 
 /// One sentence on where the order is.
-fn headline(app: &App, order: &Order) -> String {
+fn headline(app: &Shop, order: &Order) -> String {
     let n = &order.number;
     let Some(f) = &order.fulfilment else {
         return match order.state {
@@ -159,7 +159,7 @@ fn headline(app: &App, order: &Order) -> String {
     }
 }
 
-async fn describe(app: &App, pos: &dyn Pos, order: &Order, team: bool) -> Result<Reply, PosError> {
+async fn describe(app: &Shop, pos: &dyn Pos, order: &Order, team: bool) -> Result<Reply, PosError> {
     let view = app.catalog();
     let items: Vec<String> = order.lines.iter().map(|l| format!("{} × {}", l.quantity, l.name)).collect();
     let mut text = headline(app, order);

@@ -7,7 +7,6 @@
 //! `reorder` flag governs each location: off, shadow (drafts recorded in the audit log only),
 //! or on.
 
-use crate::app::App;
 use crate::domain::{LocationId, Money, Role, VariationId};
 use crate::forecast::choose;
 use crate::forecast::policy::{ItemPosition, Suggestion, suggest, within_budget};
@@ -16,6 +15,7 @@ use crate::store::approvals::Approval;
 use crate::store::flags::FlagState;
 use crate::store::purchase_orders::{PoLine, PurchaseOrder};
 use crate::store::{AuditEntry, StoreError, now_ms};
+use crate::workflows::Shop;
 use chrono::NaiveDate;
 use serde::Serialize;
 use serde_json::json;
@@ -37,7 +37,7 @@ pub struct Plan {
 }
 
 /// Computes the drafts from the mirror, as of `today`.
-pub async fn plan(app: &App, today: NaiveDate) -> Result<Plan, StoreError> {
+pub async fn plan(app: &Shop, today: NaiveDate) -> Result<Plan, StoreError> {
     let first = today - chrono::Duration::days(LOOKBACK_DAYS);
     let midnight = |d: NaiveDate| crate::domain::clock::midnight_ms(app.timezone, d);
     let sales = app.store.sale_lines(midnight(first), midnight(today)).await?;
@@ -177,7 +177,7 @@ pub struct RunReport {
 }
 
 /// Records the drafts and asks for approval, as each location's `reorder` flag allows.
-pub async fn run(app: &App, plan: &Plan, actor: &str) -> Result<RunReport, StoreError> {
+pub async fn run(app: &Shop, plan: &Plan, actor: &str) -> Result<RunReport, StoreError> {
     let mut report = RunReport { drafted: Vec::new(), shadow: Vec::new(), already_drafted: Vec::new() };
     let owner_over = Money::from_minor((app.config.policy.po_owner_approval_over * 100.0).round() as i64);
     for po in &plan.drafts {
@@ -235,7 +235,7 @@ pub async fn run(app: &App, plan: &Plan, actor: &str) -> Result<RunReport, Store
 }
 
 /// What happens to a PO when its approval is decided or expires.
-pub async fn on_decision(app: &App, approval: &Approval) -> Result<(), StoreError> {
+pub async fn on_decision(app: &Shop, approval: &Approval) -> Result<(), StoreError> {
     if approval.kind != "purchase_order" {
         return Ok(());
     }
@@ -258,7 +258,7 @@ pub async fn on_decision(app: &App, approval: &Approval) -> Result<(), StoreErro
 
 /// Emails an approved PO to its vendor and marks it sent; a failure is audited and the PO
 /// stays approved, to be tried again at the next run.
-pub async fn send(app: &App, id: &str) -> Result<bool, StoreError> {
+pub async fn send(app: &Shop, id: &str) -> Result<bool, StoreError> {
     let Some(po) = app.store.purchase_order(id).await? else { return Ok(false) };
     let failure = match (&app.config.smtp, &po.vendor_email) {
         (None, _) => Some("no [smtp] section is configured".to_owned()),
@@ -285,7 +285,7 @@ pub async fn send(app: &App, id: &str) -> Result<bool, StoreError> {
 
 /// Marks sent POs received once stock for every line has risen by at least half of what was
 /// ordered; retries approved POs that were not sent. Returns the ids received.
-pub async fn check_received(app: &App) -> Result<Vec<String>, StoreError> {
+pub async fn check_received(app: &Shop) -> Result<Vec<String>, StoreError> {
     for po in app.store.purchase_orders_in("approved").await? {
         send(app, &po.id).await?;
     }

@@ -3,11 +3,11 @@
 //! available, never counts.
 
 use super::{live_or_mirror, pos_unreachable};
-use crate::app::App;
 use crate::channels::Reply;
-use crate::dispatch::DispatchError;
 use crate::domain::{ItemId, LocationId, Person, Quantity, StockState, VariationId};
 use crate::nlu::{Entities, ProductResolution};
+use crate::workflows::DispatchError;
+use crate::workflows::Shop;
 use std::collections::HashMap;
 
 /// Variations shown in one answer; more invites the person to narrow it down.
@@ -27,7 +27,7 @@ fn explicit_refs(args: &str) -> (Option<ItemId>, Option<LocationId>) {
     (item, location)
 }
 
-pub async fn run(app: &App, person: &Person, args: &str, entities: &Entities) -> Result<Reply, DispatchError> {
+pub async fn run(app: &Shop, person: &Person, args: &str, entities: &Entities) -> Result<Reply, DispatchError> {
     let view = app.catalog();
     let (explicit_item, explicit_location) = explicit_refs(args);
     let location = explicit_location
@@ -119,7 +119,7 @@ fn mark(state: StockState) -> &'static str {
 }
 
 fn team_answer(
-    app: &App,
+    app: &Shop,
     item_name: &str,
     rows: &[VariationStock],
     last_sold: Option<i64>,

@@ -6,13 +6,13 @@
 //! Revenue is what orders brought in after discounts, less refunds; cancelled orders count for
 //! nothing. Every figure comes from the mirror, so it is as fresh as the last sync or webhook.
 
-use crate::app::App;
 use crate::channels::{ChannelKind, Reply, ReplyImage};
 use crate::domain::clock::midnight_ms;
 use crate::domain::{LocationId, Money};
 use crate::store::mirror_read::{LineFact, OrderFact};
 use crate::store::outbox::Outgoing;
 use crate::store::{AuditEntry, StoreError, now_ms};
+use crate::workflows::Shop;
 use base64::Engine;
 use chrono::{NaiveDate, TimeZone};
 use serde::Serialize;
@@ -82,7 +82,7 @@ pub struct DaySummary {
 }
 
 /// Builds the summary of `date` from the mirror.
-pub async fn build(app: &App, date: NaiveDate) -> Result<DaySummary, StoreError> {
+pub async fn build(app: &Shop, date: NaiveDate) -> Result<DaySummary, StoreError> {
     let first = date - chrono::Duration::days(TRAILING_DAYS);
     let (from, to) = (midnight_ms(app.timezone, first), midnight_ms(app.timezone, date + chrono::Duration::days(1)));
     let orders = app.store.order_facts(from, to).await?;
@@ -227,7 +227,7 @@ pub fn reply(summary: &DaySummary) -> Reply {
 }
 
 /// Where owner posts go: each configured owner channel, and the owners' phones by SMS.
-pub fn owner_targets(app: &App) -> Vec<(ChannelKind, String)> {
+pub fn owner_targets(app: &Shop) -> Vec<(ChannelKind, String)> {
     let config = &app.config;
     let mut out = Vec::new();
     if let Some(channel) = config.slack.as_ref().and_then(|s| s.owner_channel.clone()) {
@@ -263,7 +263,7 @@ pub enum Posted {
 
 /// Queues the summary to the owner channels (SMS gets the short text only), as the `summary`
 /// flag allows, and audits it.
-pub async fn post(app: &App, summary: &DaySummary, reply: &Reply, actor: &str) -> Result<Posted, StoreError> {
+pub async fn post(app: &Shop, summary: &DaySummary, reply: &Reply, actor: &str) -> Result<Posted, StoreError> {
     let state = super::flags::state(app, "summary", None).await?;
     let targets = owner_targets(app);
     let outcome = match state {

@@ -1,12 +1,12 @@
 //! `whoami`: who the bot thinks you are, what you may ask, and (for the team's leads) who else
 //! is set up.
 
-use crate::app::App;
 use crate::channels::{ChannelKind, Reply};
 use crate::domain::{Person, Role};
 use crate::pos::sim::demo_people;
+use crate::workflows::Shop;
 
-pub fn run(app: &App, person: &Person, channel: ChannelKind) -> Reply {
+pub fn run(app: &Shop, person: &Person, channel: ChannelKind) -> Reply {
     let commands: Vec<&str> = app.commands.available(person.role, channel).iter().map(|c| c.name.as_str()).collect();
     let text = match (person.role, &person.phone) {
         (Role::Customer, Some(phone)) => {

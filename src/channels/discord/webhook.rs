@@ -3,7 +3,7 @@
 //! commands and button presses.
 
 use crate::channels::{ChannelKind, ChatAction, ChatEvent, MessageRef};
-use crate::pos::webhook::WebhookError;
+use crate::inbound::WebhookError;
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 use serde_json::Value;
 
@@ -25,7 +25,7 @@ pub fn verify(
     now_secs: i64,
 ) -> Result<(), WebhookError> {
     let (Some(timestamp), Some(signature)) = (timestamp, signature) else { return Err(WebhookError::BadSignature) };
-    if !crate::http::verify::within_window(timestamp, now_secs, WINDOW_SECS) {
+    if !crate::signature::within_window(timestamp, now_secs, WINDOW_SECS) {
         return Err(WebhookError::BadSignature);
     }
     let bytes: [u8; 64] =

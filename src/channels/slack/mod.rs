@@ -17,7 +17,6 @@
 
 pub mod client;
 pub mod mapping;
-pub mod socket;
 pub mod webhook;
 
 use crate::channels::{Channel, ChannelError, ChannelKind, MessageRef, Reply};

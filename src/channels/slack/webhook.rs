@@ -2,8 +2,8 @@
 //! actions, all signed with the app's signing secret.
 
 use crate::channels::{ChannelKind, ChatAction, ChatEvent, MessageRef};
-use crate::http::verify::{hmac_sha256_hex, secrets_equal};
-use crate::pos::webhook::WebhookError;
+use crate::inbound::WebhookError;
+use crate::signature::{hmac_sha256_hex, secrets_equal};
 use serde_json::Value;
 
 pub const SIGNATURE_HEADER: &str = "x-slack-signature";
@@ -21,7 +21,7 @@ pub fn verify(
     now_secs: i64,
 ) -> Result<(), WebhookError> {
     let (Some(timestamp), Some(signature)) = (timestamp, signature) else { return Err(WebhookError::BadSignature) };
-    if !crate::http::verify::within_window(timestamp, now_secs, WINDOW_SECS) {
+    if !crate::signature::within_window(timestamp, now_secs, WINDOW_SECS) {
         return Err(WebhookError::BadSignature);
     }
     let expected =

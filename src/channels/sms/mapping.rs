@@ -13,7 +13,7 @@ pub fn render(reply: &Reply) -> String {
     for field in &reply.fields {
         out.push_str(&format!("\n{}: {}", clean(&field.label), clean(&field.value)));
     }
-    let approval = reply.actions.iter().find_map(|b| crate::workflows::approvals::code_of(&b.action));
+    let approval = reply.actions.iter().find_map(|b| crate::approval_token::code_of(&b.action));
     if let Some(code) = approval {
         out.push_str(&format!("\nReply YES {code} to approve, NO {code} to reject."));
     } else if !reply.actions.is_empty() {

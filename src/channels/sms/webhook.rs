@@ -2,8 +2,8 @@
 //! configured webhook URL + every POST parameter name and value, sorted). Twilio's own
 //! validators accept the URL with and without the default port, and so do we.
 
-use crate::http::verify::hmac_sha1_base64;
-use crate::pos::webhook::WebhookError;
+use crate::inbound::WebhookError;
+use crate::signature::hmac_sha1_base64;
 
 pub const SIGNATURE_HEADER: &str = "x-twilio-signature";
 

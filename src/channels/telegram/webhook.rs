@@ -2,8 +2,8 @@
 //! presses (callback queries) from webhook or long-polling updates alike.
 
 use crate::channels::{ChannelKind, ChatAction, ChatEvent, MessageRef};
-use crate::http::verify::secrets_equal;
-use crate::pos::webhook::WebhookError;
+use crate::inbound::WebhookError;
+use crate::signature::secrets_equal;
 use serde_json::Value;
 
 pub const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";

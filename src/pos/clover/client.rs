@@ -4,7 +4,7 @@
 use crate::config::{CloverConfig, Secret};
 use crate::pos::PosError;
 use crate::pos::http::{Exchange, Pacer};
-use crate::pos::retry::RetryPolicy;
+use crate::retry::RetryPolicy;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use std::time::Duration;

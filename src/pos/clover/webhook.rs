@@ -1,7 +1,7 @@
 //! Clover webhook verification and parsing.
 
-use crate::http::verify::secrets_equal;
-use crate::pos::webhook::{WebhookError, WebhookEvent};
+use crate::inbound::{WebhookError, WebhookEvent};
+use crate::signature::secrets_equal;
 use serde_json::{Value, json};
 
 pub const AUTH_HEADER: &str = "x-clover-auth";

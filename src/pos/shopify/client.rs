@@ -6,7 +6,7 @@
 use crate::config::{Secret, ShopifyConfig};
 use crate::pos::PosError;
 use crate::pos::http::Exchange;
-use crate::pos::retry::RetryPolicy;
+use crate::retry::RetryPolicy;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};

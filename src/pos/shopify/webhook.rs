@@ -1,7 +1,7 @@
 //! Shopify webhook verification and parsing.
 
-use crate::http::verify::hmac_sha256_base64;
-use crate::pos::webhook::{WebhookError, WebhookEvent};
+use crate::inbound::{WebhookError, WebhookEvent};
+use crate::signature::hmac_sha256_base64;
 use serde_json::Value;
 
 pub const SIGNATURE_HEADER: &str = "x-shopify-hmac-sha256";

@@ -5,7 +5,7 @@ use super::mapping::ErrorBody;
 use crate::config::{Secret, SquareConfig};
 use crate::pos::PosError;
 use crate::pos::http::Exchange;
-use crate::pos::retry::RetryPolicy;
+use crate::retry::RetryPolicy;
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde_json::Value;

@@ -5,11 +5,11 @@
 //! them (same dedupe keys), and acknowledged only once recorded, so Slack redelivers anything
 //! we did not keep. The connection is reopened when Slack asks or it drops.
 
-use super::webhook::{SlackEvent, command_from_fields, interaction_from_json, parse_event};
-use crate::app::App;
 use crate::channels::ChannelError;
+use crate::channels::slack::webhook::{SlackEvent, command_from_fields, interaction_from_json, parse_event};
 use crate::config::Secret;
-use crate::pos::webhook::WebhookEvent;
+use crate::inbound::WebhookEvent;
+use crate::workflows::Shop;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -78,7 +78,7 @@ fn envelope_id(envelope: &Value) -> String {
 }
 
 /// Keeps a Socket Mode connection open until `stop` changes.
-pub async fn run(app: Arc<App>, api_base: String, app_token: Secret, mut stop: tokio::sync::watch::Receiver<bool>) {
+pub async fn run(app: Arc<Shop>, api_base: String, app_token: Secret, mut stop: tokio::sync::watch::Receiver<bool>) {
     let http = match crate::channels::wire::client() {
         Ok(http) => http,
         Err(err) => {
@@ -108,7 +108,7 @@ pub async fn run(app: Arc<App>, api_base: String, app_token: Secret, mut stop: t
 }
 
 async fn connect_and_serve(
-    app: &App,
+    app: &Shop,
     http: &reqwest::Client,
     api_base: &str,
     app_token: &Secret,

@@ -1,9 +1,9 @@
 //! Who is talking: a configured person reached through one of their identities, a customer
 //! texting from a phone number, or someone we do not know (who gets no data).
 
-use crate::channels::ChannelKind;
 use crate::config::PersonConfig;
 use crate::domain::{Person, Phone};
+use crate::message::ChannelKind;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Sender {

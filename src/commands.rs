@@ -2,8 +2,8 @@
 //! binary and validated at start. The files are the single source for parsing, `help`, the role
 //! check, platform registrations and the classifier's training examples.
 
-use crate::channels::ChannelKind;
 use crate::domain::Role;
+use crate::message::ChannelKind;
 use serde::Deserialize;
 
 mod embedded {
