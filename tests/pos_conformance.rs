@@ -217,7 +217,12 @@ fn square_config(base_url: &str) -> SquareConfig {
 }
 
 fn fast_retries() -> RetryPolicy {
-    RetryPolicy { max_attempts: 4, base_delay: Duration::from_millis(10), max_delay: Duration::from_millis(50) }
+    RetryPolicy {
+        max_attempts: 4,
+        base_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(50),
+        jitter: 0.25,
+    }
 }
 
 /// The Square connector over the fake, with its own store (the mirror it resolves order

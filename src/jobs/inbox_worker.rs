@@ -9,6 +9,7 @@
 use crate::channels::{ChatAction, ChatEvent};
 use crate::domain::{CustomerId, LocationId, OrderId, Quantity, StockLevel, VariationId};
 use crate::pos::PosError;
+use crate::retry::RetryPolicy;
 use crate::store::inbox::InboxRow;
 use crate::store::inbox_claims::FailureOutcome;
 use crate::store::outbox::Outgoing;
@@ -17,7 +18,7 @@ use crate::workflows::Shop;
 use serde_json::Value;
 use std::time::Duration;
 
-pub const MAX_ATTEMPTS: i64 = 8;
+pub const MAX_ATTEMPTS: i64 = RetryPolicy::QUEUE.max_attempts as i64;
 const LEASE_MS: i64 = 60_000;
 const BATCH: i64 = 32;
 
@@ -190,15 +191,14 @@ async fn apply(app: &Shop, row: &InboxRow, worker: &str) -> Result<bool, Process
     }
 }
 
-/// When to try again: the POS's own `Retry-After`, or 2^attempts seconds (capped at an hour)
-/// with ±20% jitter so retries from many events do not arrive together.
-fn retry_at(err: &ProcessError, attempts: i64, now: i64, jitter_seed: i64) -> i64 {
-    if let ProcessError::Pos(PosError::RateLimited(after)) = err {
-        return now + after.as_millis() as i64;
-    }
-    let base = (1_000i64 << attempts.clamp(0, 12)).min(3_600_000);
-    let jitter = (jitter_seed.wrapping_mul(2_654_435_761).rem_euclid(41) - 20) * base / 100;
-    now + base + jitter
+/// When a failed event is tried again: after the POS's own wait when it is rate limiting us,
+/// else on the queue's backoff.
+fn retry_at(err: &ProcessError, attempts: i64, now: i64, seed: i64) -> i64 {
+    let wait = match err {
+        ProcessError::Pos(PosError::RateLimited(after)) => Some(*after),
+        _ => None,
+    };
+    RetryPolicy::QUEUE.next_try_ms(attempts, now, wait, seed)
 }
 
 /// Claims and applies what is due; returns what happened.
@@ -239,13 +239,7 @@ pub async fn run(app: std::sync::Arc<Shop>, worker: String, mut stop: tokio::syn
                 true
             }
         };
-        if idle {
-            tokio::select! {
-                _ = tokio::time::sleep(Duration::from_millis(250)) => {}
-                _ = stop.changed() => {}
-            }
-        }
-        if *stop.borrow() {
+        if !super::next_pass(!idle, Duration::from_millis(250), &mut stop).await {
             break;
         }
     }
@@ -256,13 +250,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn backoff_grows_and_honours_retry_after() {
+    fn a_rate_limited_event_waits_what_the_pos_asked() {
         let err = ProcessError::Payload("x".into());
-        let first = retry_at(&err, 1, 0, 7);
-        let later = retry_at(&err, 6, 0, 7);
-        assert!((1_600..=2_400).contains(&first), "{first}");
-        assert!((51_200..=76_800).contains(&later), "{later}");
-        assert!(retry_at(&err, 40, 0, 7) <= 3_600_000 * 6 / 5);
+        assert_eq!(retry_at(&err, 1, 0, 7), RetryPolicy::QUEUE.next_try_ms(1, 0, None, 7));
         let limited = ProcessError::Pos(PosError::RateLimited(Duration::from_secs(30)));
         assert_eq!(retry_at(&limited, 3, 1_000, 7), 31_000);
     }

@@ -6,6 +6,7 @@
 //! ever sent to a phone number that opted out. It also closes approvals past their deadline.
 
 use crate::channels::{ChannelKind, MessageRef};
+use crate::retry::RetryPolicy;
 use crate::store::outbox::{OutboxRow, Outgoing};
 use crate::store::{StoreError, now_ms};
 use crate::workflows::Shop;
@@ -13,7 +14,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 use tokio::time::Instant;
 
-pub const MAX_ATTEMPTS: i64 = 8;
+pub const MAX_ATTEMPTS: i64 = RetryPolicy::QUEUE.max_attempts as i64;
 const LEASE_MS: i64 = 60_000;
 const BATCH: i64 = 32;
 /// How often pending approvals are checked for their deadline.
@@ -62,17 +63,6 @@ pub struct SendReport {
 enum Failure {
     Retry { error: String, wait: Option<Duration> },
     Permanent(String),
-}
-
-/// When to try again: the platform's wait, or 2^attempts seconds (capped at an hour) with
-/// ±20% jitter.
-fn retry_at(wait: Option<Duration>, attempts: i64, now: i64, seed: i64) -> i64 {
-    if let Some(wait) = wait {
-        return now + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2);
-    }
-    let base = 1_000_i64.saturating_mul(1 << attempts.clamp(0, 12)).min(3_600_000);
-    let jitter = (seed.wrapping_mul(2_654_435_761).rem_euclid(401) - 200) as f64 / 1_000.0;
-    now + base + (base as f64 * jitter) as i64
 }
 
 async fn deliver(app: &Shop, row: &OutboxRow, pacing: &mut Pacing) -> Result<Option<String>, Failure> {
@@ -129,7 +119,7 @@ pub async fn send_due(app: &Shop, worker: &str, pacing: &mut Pacing) -> Result<S
                     Failure::Permanent(error) => (error, None, true),
                 };
                 tracing::warn!(outbox_id = row.id, attempts = row.attempts, error = %error, "sending a message failed");
-                let when = retry_at(wait, row.attempts, now_ms(), row.id);
+                let when = RetryPolicy::QUEUE.next_try_ms(row.attempts, now_ms(), wait, row.id);
                 if app.store.fail_outbox(&row, worker, &error, when, permanent, MAX_ATTEMPTS).await? {
                     report.parked += 1;
                     app.metrics.increment("tillpilot_outbox_parked_total", &label);
@@ -161,13 +151,7 @@ pub async fn run(app: std::sync::Arc<Shop>, worker: String, mut stop: tokio::syn
                 true
             }
         };
-        if idle {
-            tokio::select! {
-                _ = tokio::time::sleep(Duration::from_millis(200)) => {}
-                _ = stop.changed() => {}
-            }
-        }
-        if *stop.borrow() {
+        if !super::next_pass(!idle, Duration::from_millis(200), &mut stop).await {
             break;
         }
     }
@@ -176,16 +160,6 @@ pub async fn run(app: std::sync::Arc<Shop>, worker: String, mut stop: tokio::syn
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_grows_and_honours_the_platform_wait() {
-        assert_eq!(retry_at(Some(Duration::from_secs(7)), 3, 1_000, 1), 8_000);
-        let first = retry_at(None, 1, 0, 5);
-        let later = retry_at(None, 6, 0, 5);
-        assert!((1_600..=2_400).contains(&first), "{first}");
-        assert!((51_200..=76_800).contains(&later), "{later}");
-        assert!(retry_at(None, 40, 0, 5) <= 3_600_000 * 6 / 5);
-    }
 
     #[tokio::test(start_paused = true)]
     async fn sends_to_one_slack_channel_are_a_second_apart() {

@@ -9,6 +9,7 @@ pub mod consents;
 pub mod flags;
 pub mod inbox;
 pub mod inbox_claims;
+pub mod leased;
 pub mod mirror;
 pub mod mirror_read;
 pub mod outbox;

@@ -3,7 +3,8 @@
 //! parked after its last attempt. Claims are leases, as in the inbox; within one conversation
 //! messages go out in the order they were queued.
 
-use super::{AuditEntry, Backend, Store, StoreError, Tx};
+use super::leased::OUTBOX;
+use super::{AuditEntry, Store, StoreError, Tx};
 use crate::message::{ChannelKind, MessageRef, Reply};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -40,21 +41,6 @@ impl OutboxRow {
     }
 }
 
-macro_rules! claim_outbox_sql {
-    ($lock:literal) => {
-        concat!(
-            "UPDATE outbox SET locked_by = $1, locked_until_ms = $2, attempts = attempts + 1 WHERE id IN (",
-            "SELECT m.id FROM outbox m WHERE m.state = 'pending' AND m.next_attempt_at_ms <= $3 ",
-            "AND (m.locked_until_ms IS NULL OR m.locked_until_ms < $3) ",
-            "AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.channel = m.channel AND o.target = m.target ",
-            "AND o.state = 'pending' AND o.id < m.id) ",
-            "ORDER BY m.id LIMIT $4 ",
-            $lock,
-            ") RETURNING id, channel, target, payload, attempts"
-        )
-    };
-}
-
 impl Store {
     /// Queues a message inside `tx`; it goes out once `tx` commits.
     pub async fn enqueue(
@@ -88,19 +74,8 @@ impl Store {
         now_ms: i64,
         lease_ms: i64,
     ) -> Result<Vec<OutboxRow>, StoreError> {
-        let sql = match self.backend() {
-            Backend::Postgres => claim_outbox_sql!("FOR UPDATE SKIP LOCKED"),
-            Backend::Sqlite => claim_outbox_sql!(""),
-        };
-        let mut rows: Vec<OutboxRow> = sqlx::query_as(sql)
-            .bind(worker)
-            .bind(now_ms + lease_ms)
-            .bind(now_ms)
-            .bind(limit)
-            .fetch_all(self.pool())
-            .await?;
-        rows.sort_by_key(|r| r.id);
-        Ok(rows)
+        let rows = self.claim_leased::<OutboxRow>(&OUTBOX, worker, limit, now_ms, lease_ms).await?;
+        Ok(rows.into_iter().map(|(_, row)| row).collect())
     }
 
     /// Marks a message sent inside `tx` if `worker` still holds it; false when the lease was
@@ -113,17 +88,17 @@ impl Store {
         external_ref: Option<&str>,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
-        let updated = sqlx::query(
-            "UPDATE outbox SET state = 'sent', sent_at_ms = $1, external_ref = $2, locked_by = NULL, \
-             locked_until_ms = NULL WHERE id = $3 AND locked_by = $4 AND state = 'pending'",
-        )
-        .bind(now_ms)
-        .bind(external_ref)
-        .bind(row.id)
-        .bind(worker)
-        .execute(&mut **tx)
-        .await?;
-        Ok(updated.rows_affected() == 1)
+        if !self.finish_leased(tx, &OUTBOX, row.id, worker, now_ms).await? {
+            return Ok(false);
+        }
+        if external_ref.is_some() {
+            sqlx::query("UPDATE outbox SET external_ref = $1 WHERE id = $2")
+                .bind(external_ref)
+                .bind(row.id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(true)
     }
 
     /// Records a failed attempt: retried at `retry_at_ms`, or parked (now when `permanent`, or
@@ -139,18 +114,9 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let parked = permanent || row.attempts >= max_attempts;
         let mut tx = self.begin().await?;
-        let updated = sqlx::query(
-            "UPDATE outbox SET state = $1, last_error = $2, next_attempt_at_ms = $3, locked_by = NULL, \
-             locked_until_ms = NULL WHERE id = $4 AND locked_by = $5 AND state = 'pending'",
-        )
-        .bind(if parked { "parked" } else { "pending" })
-        .bind(error)
-        .bind(retry_at_ms)
-        .bind(row.id)
-        .bind(worker)
-        .execute(&mut *tx)
-        .await?;
-        if updated.rows_affected() == 1 && parked {
+        let updated =
+            self.fail_leased(&mut tx, &OUTBOX, row.id, worker, error, (!parked).then_some(retry_at_ms)).await?;
+        if updated && parked {
             self.audit(
                 &mut tx,
                 &AuditEntry {

@@ -129,7 +129,7 @@ pub fn alert(anomaly: &Anomaly) -> Reply {
 pub async fn post_alerts(app: &Shop, date: NaiveDate, actor: &str) -> Result<Vec<Anomaly>, StoreError> {
     use crate::store::flags::FlagState;
     let found = find(app, date).await?;
-    let targets = super::summary::owner_targets(app);
+    let targets = app.owner_targets(crate::domain::Role::Owner);
     let now = now_ms();
     let mut tx = app.store.begin().await?;
     for anomaly in &found {

@@ -75,30 +75,6 @@ fn outcome_reply(app: &Shop, approval: &Approval) -> Reply {
     Reply::text(text)
 }
 
-/// Where requests go: each configured owner channel, and by SMS every person with the
-/// authority who has a phone.
-fn reviewers(app: &Shop, required: Role) -> Vec<(ChannelKind, String)> {
-    let config = &app.config;
-    let mut out = Vec::new();
-    if let Some(channel) = config.slack.as_ref().and_then(|s| s.owner_channel.clone()) {
-        out.push((ChannelKind::Slack, channel));
-    }
-    if let Some(chat) = config.telegram.as_ref().and_then(|t| t.owner_chat_id) {
-        out.push((ChannelKind::Telegram, chat.to_string()));
-    }
-    if let Some(channel) = config.discord.as_ref().and_then(|d| d.owner_channel_id.clone()) {
-        out.push((ChannelKind::Discord, channel));
-    }
-    if config.twilio.is_some() {
-        for person in app.directory.team().iter().filter(|p| p.role.at_least(required)) {
-            if let Some(phone) = &person.phone {
-                out.push((ChannelKind::Sms, phone.to_string()));
-            }
-        }
-    }
-    out
-}
-
 /// Records the request and queues it to every reviewer, in one transaction.
 pub async fn request(app: &Shop, new: NewApproval) -> Result<Approval, StoreError> {
     let now = now_ms();
@@ -119,7 +95,7 @@ pub async fn request(app: &Shop, new: NewApproval) -> Result<Approval, StoreErro
     let reply = request_reply(&app.approval_key, &approval);
     let mut tx = app.store.begin().await?;
     app.store.insert_approval(&mut tx, &approval).await?;
-    let targets = reviewers(app, approval.required_role);
+    let targets = app.owner_targets(approval.required_role);
     for (channel, target) in &targets {
         let post = Outgoing::Post { reply: reply.clone(), approval: Some(approval.id.clone()) };
         app.store.enqueue(&mut tx, *channel, target, &post, now).await?;

@@ -7,8 +7,9 @@ use crate::channels::Channels;
 use crate::commands::CommandSet;
 use crate::config::Config;
 use crate::directory::Directory;
-use crate::domain::{Catalog, Clock, Location};
+use crate::domain::{Catalog, Clock, Location, Role};
 use crate::llm::LlmClient;
+use crate::message::ChannelKind;
 use crate::nlu::{IntentClassifier, ProductIndex};
 use crate::pos::Pos;
 use crate::store::Store;
@@ -73,5 +74,29 @@ impl Shop {
             Ok(mut slot) => *slot = view,
             Err(poisoned) => *poisoned.into_inner() = view,
         }
+    }
+
+    /// Where owner-facing posts go: each configured owner channel (Slack, Telegram, Discord),
+    /// and by SMS every person of at least `role` who has a phone.
+    pub fn owner_targets(&self, role: Role) -> Vec<(ChannelKind, String)> {
+        let config = &self.config;
+        let mut out = Vec::new();
+        if let Some(channel) = config.slack.as_ref().and_then(|s| s.owner_channel.clone()) {
+            out.push((ChannelKind::Slack, channel));
+        }
+        if let Some(chat) = config.telegram.as_ref().and_then(|t| t.owner_chat_id) {
+            out.push((ChannelKind::Telegram, chat.to_string()));
+        }
+        if let Some(channel) = config.discord.as_ref().and_then(|d| d.owner_channel_id.clone()) {
+            out.push((ChannelKind::Discord, channel));
+        }
+        if config.twilio.is_some() {
+            for person in self.directory.team().iter().filter(|p| p.role.at_least(role)) {
+                if let Some(phone) = &person.phone {
+                    out.push((ChannelKind::Sms, phone.to_string()));
+                }
+            }
+        }
+        out
     }
 }

@@ -226,29 +226,6 @@ pub fn reply(summary: &DaySummary) -> Reply {
     reply
 }
 
-/// Where owner posts go: each configured owner channel, and the owners' phones by SMS.
-pub fn owner_targets(app: &Shop) -> Vec<(ChannelKind, String)> {
-    let config = &app.config;
-    let mut out = Vec::new();
-    if let Some(channel) = config.slack.as_ref().and_then(|s| s.owner_channel.clone()) {
-        out.push((ChannelKind::Slack, channel));
-    }
-    if let Some(chat) = config.telegram.as_ref().and_then(|t| t.owner_chat_id) {
-        out.push((ChannelKind::Telegram, chat.to_string()));
-    }
-    if let Some(channel) = config.discord.as_ref().and_then(|d| d.owner_channel_id.clone()) {
-        out.push((ChannelKind::Discord, channel));
-    }
-    if config.twilio.is_some() {
-        for person in app.directory.team().iter().filter(|p| p.role == crate::domain::Role::Owner) {
-            if let Some(phone) = &person.phone {
-                out.push((ChannelKind::Sms, phone.to_string()));
-            }
-        }
-    }
-    out
-}
-
 /// What posting did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -265,7 +242,7 @@ pub enum Posted {
 /// flag allows, and audits it.
 pub async fn post(app: &Shop, summary: &DaySummary, reply: &Reply, actor: &str) -> Result<Posted, StoreError> {
     let state = super::flags::state(app, "summary", None).await?;
-    let targets = owner_targets(app);
+    let targets = app.owner_targets(crate::domain::Role::Owner);
     let outcome = match state {
         crate::store::flags::FlagState::Off => Posted::Off,
         crate::store::flags::FlagState::Shadow => Posted::Shadow,
