@@ -7,6 +7,7 @@ use crate::config::{Config, PosProvider};
 use crate::domain::{Money, Quantity};
 use crate::jobs::sync;
 use crate::pos::sim::{SimOptions, SimPos, SimShop, demo_team, generate};
+use crate::store::purchase_orders::SentOrder;
 use crate::store::{AuditEntry, Store, Tx, now_ms};
 use anyhow::Context;
 use chrono::NaiveDate;
@@ -119,32 +120,22 @@ async fn seed_purchase_orders(shop: &SimShop, tx: &mut Tx) -> anyhow::Result<()>
         }
         let Some((first, _)) = lines.first() else { continue };
         let total: Money = lines.iter().map(|(t, qty)| t.unit_cost * *qty).sum();
-        let inserted = sqlx::query(
-            "INSERT INTO purchase_orders (id, vendor_id, location_id, state, total_cents, created_at_ms, decided_by, decided_at_ms, sent_at_ms) \
-             VALUES ($1, $2, 'L-MAIN', 'sent', $3, $4, 'Maria', $4, $4) ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(id)
-        .bind(first.vendor_id.as_str())
-        .bind(total.minor())
-        .bind(now - 86_400_000)
-        .execute(&mut **tx)
-        .await?;
-        if inserted.rows_affected() == 0 {
-            continue;
-        }
-        for (n, (terms, qty)) in lines.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO purchase_order_lines (po_id, line_no, variation_id, quantity_milli, unit_cost_cents, explanation) \
-                 VALUES ($1, $2, $3, $4, $5, 'demo stock already on its way')",
-            )
-            .bind(id)
-            .bind(n as i64)
-            .bind(terms.variation_id.as_str())
-            .bind(Quantity::from_units(*qty).milli())
-            .bind(terms.unit_cost.minor())
-            .execute(&mut **tx)
-            .await?;
-        }
+        let lines: Vec<(crate::domain::VariationId, Quantity, Money)> =
+            lines.iter().map(|(t, qty)| (t.variation_id.clone(), Quantity::from_units(*qty), t.unit_cost)).collect();
+        let sent = SentOrder {
+            id,
+            vendor_id: &first.vendor_id,
+            location_id: "L-MAIN",
+            lines: &lines,
+            at_ms: now - 86_400_000,
+        };
+        store_sent(tx, &sent, total).await?;
     }
+    Ok(())
+}
+
+/// Records a purchase order already sent (the demo's stock on its way).
+async fn store_sent(tx: &mut Tx, sent: &SentOrder<'_>, total: Money) -> anyhow::Result<()> {
+    crate::store::Store::record_sent_po(tx, sent, total).await?;
     Ok(())
 }

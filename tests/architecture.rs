@@ -188,6 +188,24 @@ fn a_loop_is_found() {
 }
 
 #[test]
+fn all_sql_lives_in_the_store() {
+    let mut files = Vec::new();
+    rust_files(Path::new("src"), &mut files);
+    let outside: Vec<String> = files
+        .iter()
+        .filter(|f| module_of(f) != "store")
+        .filter(|f| {
+            std::fs::read_to_string(f)
+                .unwrap()
+                .lines()
+                .any(|l| l.split("//").next().unwrap_or_default().contains("sqlx::"))
+        })
+        .map(|f| f.display().to_string())
+        .collect();
+    assert!(outside.is_empty(), "SQL outside store/: {outside:?}");
+}
+
+#[test]
 fn the_scan_sees_inline_paths_and_groups() {
     let text = "use crate::{store::Store, nlu::X};\nlet a = crate::workflows::run(); // crate::jobs in a comment\n/// crate::http in a doc\n";
     let names: Vec<String> = named_modules(text).into_iter().map(|(_, n)| n).collect();

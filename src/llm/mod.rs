@@ -98,19 +98,16 @@ impl LlmClient {
         };
         let (prompt_tokens, completion_tokens) = tokens.unwrap_or((None, None));
         // Recording the call is best effort: a full disk must not turn into a wrong answer.
-        let _ = sqlx::query(
-            "INSERT INTO llm_calls (at_ms, model, prompt_version, prompt_tokens, completion_tokens, latency_ms, outcome) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(now_ms())
-        .bind(&self.model)
-        .bind(INTENT_PROMPT_VERSION)
-        .bind(prompt_tokens)
-        .bind(completion_tokens)
-        .bind(latency)
-        .bind(&outcome)
-        .execute(store.pool())
-        .await;
+        let call = crate::store::llm_calls::LlmCall {
+            at_ms: now_ms(),
+            model: &self.model,
+            prompt_version: INTENT_PROMPT_VERSION,
+            prompt_tokens,
+            completion_tokens,
+            latency_ms: latency,
+            outcome: &outcome,
+        };
+        let _ = store.record_llm_call(&call).await;
         let (content, _) = result?;
         let answer: IntentAnswer =
             serde_json::from_str(extract_json(&content)).map_err(|e| LlmError::Unusable(e.to_string()))?;

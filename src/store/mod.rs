@@ -10,6 +10,7 @@ pub mod flags;
 pub mod inbox;
 pub mod inbox_claims;
 pub mod leased;
+pub mod llm_calls;
 pub mod mirror;
 pub mod mirror_read;
 pub mod outbox;

@@ -34,7 +34,50 @@ pub struct PurchaseOrder {
     pub created_at_ms: i64,
 }
 
+/// A purchase order already with its vendor, recorded as it was sent (the demo's stock on
+/// its way).
+pub struct SentOrder<'a> {
+    pub id: &'a str,
+    pub vendor_id: &'a VendorId,
+    pub location_id: &'a str,
+    /// Variation, quantity, unit cost.
+    pub lines: &'a [(VariationId, crate::domain::Quantity, Money)],
+    pub at_ms: i64,
+}
+
 impl Store {
+    /// Records `sent` (approved by the owner and sent at its time) unless its id exists.
+    pub async fn record_sent_po(tx: &mut Tx, sent: &SentOrder<'_>, total: Money) -> Result<bool, StoreError> {
+        let inserted = sqlx::query(
+            "INSERT INTO purchase_orders (id, vendor_id, location_id, state, total_cents, created_at_ms, decided_by, decided_at_ms, sent_at_ms) \
+             VALUES ($1, $2, $3, 'sent', $4, $5, 'Maria', $5, $5) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(sent.id)
+        .bind(sent.vendor_id.as_str())
+        .bind(sent.location_id)
+        .bind(total.minor())
+        .bind(sent.at_ms)
+        .execute(&mut **tx)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            return Ok(false);
+        }
+        for (n, (variation, quantity, cost)) in sent.lines.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO purchase_order_lines (po_id, line_no, variation_id, quantity_milli, unit_cost_cents, explanation) \
+                 VALUES ($1, $2, $3, $4, $5, 'demo stock already on its way')",
+            )
+            .bind(sent.id)
+            .bind(n as i64)
+            .bind(variation.as_str())
+            .bind(quantity.milli())
+            .bind(cost.minor())
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(true)
+    }
+
     pub async fn insert_po(&self, tx: &mut Tx, po: &PurchaseOrder) -> Result<(), StoreError> {
         let detail = serde_json::to_string(po).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         sqlx::query(
