@@ -16,16 +16,19 @@ pub enum ChannelKind {
     Discord,
     Sms,
     Http,
+    /// Email to a vendor (purchase orders), sent through `[smtp]`.
+    Email,
 }
 
 impl ChannelKind {
-    pub const ALL: [ChannelKind; 6] = [
+    pub const ALL: [ChannelKind; 7] = [
         ChannelKind::Terminal,
         ChannelKind::Slack,
         ChannelKind::Telegram,
         ChannelKind::Discord,
         ChannelKind::Sms,
         ChannelKind::Http,
+        ChannelKind::Email,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -36,6 +39,7 @@ impl ChannelKind {
             ChannelKind::Discord => "discord",
             ChannelKind::Sms => "sms",
             ChannelKind::Http => "http",
+            ChannelKind::Email => "email",
         }
     }
 

@@ -43,6 +43,15 @@ impl RetryPolicy {
         jitter: 0.2,
     };
 
+    /// A purchase order's email: 48 attempts, 5 s doubling to at most 5 minutes, ±20% (about
+    /// four hours of trying, never more than five minutes after the mail server is back).
+    pub const EMAIL: RetryPolicy = RetryPolicy {
+        max_attempts: 48,
+        base_delay: Duration::from_secs(5),
+        max_delay: Duration::from_secs(300),
+        jitter: 0.2,
+    };
+
     /// The wait after failed attempt `attempt` (counting from 1): base × 2^(attempt−1), capped,
     /// moved by up to the jitter share as `seed` says (a row id, the clock's nanoseconds), so
     /// the same seed always waits the same.

@@ -624,7 +624,7 @@ async fn the_outbox_waits_out_a_429_and_parks_after_the_last_attempt() {
     h.say(ChannelKind::Discord, &SAM, "stock sourdough").await;
     tillpilot::jobs::inbox_worker::process_due(&h.app, "test").await.unwrap();
     sqlx::query("UPDATE outbox SET attempts = $1 WHERE state = 'pending'")
-        .bind(tillpilot::jobs::outbox_worker::MAX_ATTEMPTS - 1)
+        .bind(i64::from(tillpilot::retry::RetryPolicy::QUEUE.max_attempts) - 1)
         .execute(h.app.store.pool())
         .await
         .unwrap();
@@ -957,6 +957,86 @@ async fn the_summary_goes_to_every_owner_channel_natively_and_shadow_posts_nothi
     assert_eq!(texts.len(), 1);
     assert_eq!(texts[0].body["Body"].as_str().unwrap(), reply.text, "a short text by SMS");
     assert!(reply.text.chars().count() <= 160, "{}", reply.text);
+}
+
+/// The mail server is down when a purchase order is approved: the email waits in the outbox
+/// and goes out once the server is back, with no second approval; one that never gets through
+/// parks, and the owner channels hear that the PO is approved but not sent.
+#[tokio::test]
+async fn an_approved_purchase_order_is_emailed_once_the_mail_server_is_back() {
+    for db in common::databases().await {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let h = harness_with(db, |config| {
+            config.smtp = Some(tillpilot::config::SmtpConfig {
+                host: "127.0.0.1".into(),
+                port,
+                tls: tillpilot::config::SmtpTls::None,
+                username: None,
+                password: None,
+                from: "orders@corner.example".into(),
+            });
+            config.policy.po_owner_approval_over = 1_000_000.0;
+        })
+        .await;
+        tillpilot::jobs::sync::pull(h.app.pos.as_ref(), &h.app.store, common::now_ms(), 35, |_, _| {}).await.unwrap();
+        let plan = tillpilot::workflows::reorder::plan(&h.app, common::shop().today).await.unwrap();
+        tillpilot::workflows::reorder::run(&h.app, &plan, "test").await.unwrap();
+        h.drain().await;
+        let pending = h.app.store.pending_approvals().await.unwrap();
+        let (first, second) = (&plan.drafts[0], &plan.drafts[1]);
+        let approval = |id: &str| pending.iter().find(|a| a.subject == id).unwrap().clone();
+        let press = |a: tillpilot::store::approvals::Approval| {
+            let message = a.messages.iter().find(|m| m.channel == ChannelKind::Slack).unwrap().clone();
+            (tillpilot::approval_token::token(&h.app.approval_key, &a.id, true), message)
+        };
+        let (token, message) = press(approval(&first.id));
+        h.press(&DEV, &token, &message).await;
+        h.drain().await;
+        assert_eq!(h.app.store.purchase_order(&first.id).await.unwrap().unwrap().state, "approved", "not sent yet");
+
+        // The server comes back; the retry comes due.
+        let (mail, _) = smtp::start_on(port).await;
+        let due_now = || async {
+            sqlx::query("UPDATE outbox SET next_attempt_at_ms = 0 WHERE state = 'pending'")
+                .execute(h.app.store.pool())
+                .await
+                .unwrap();
+        };
+        due_now().await;
+        h.drain().await;
+        assert_eq!(h.app.store.purchase_order(&first.id).await.unwrap().unwrap().state, "sent");
+        let mails = mail.mails();
+        assert_eq!(
+            mails.iter().filter(|m| m.data.contains(&format!("Subject: Purchase order {}", first.id))).count(),
+            1
+        );
+        due_now().await;
+        h.drain().await;
+        assert_eq!(mail.mails().len(), mails.len(), "sent once");
+
+        // The second is approved while the vendor's address refuses mail for good: it parks
+        // after its last attempt and the owner hears of it.
+        sqlx::query("UPDATE purchase_orders SET detail = REPLACE(detail, $1, '\"not an address\"') WHERE id = $2")
+            .bind(format!("\"{}\"", second.vendor_email.as_deref().unwrap()))
+            .bind(&second.id)
+            .execute(h.app.store.pool())
+            .await
+            .unwrap();
+        let (token, message) = press(approval(&second.id));
+        h.press(&DEV, &token, &message).await;
+        for _ in 0..tillpilot::retry::RetryPolicy::EMAIL.max_attempts {
+            due_now().await;
+            h.drain().await;
+        }
+        assert_eq!(h.app.store.purchase_order(&second.id).await.unwrap().unwrap().state, "approved");
+        let told = h.sent_texts(ChannelKind::Slack);
+        assert!(
+            told.iter().any(|t| t.contains(&second.id) && t.contains("approved, not sent")),
+            "the owner channel is told: {told:?}"
+        );
+        let audit = h.app.store.audit_since(0).await.unwrap();
+        assert!(audit.iter().any(|r| r.kind == "po.email_parked" && r.subject == second.id));
+    }
 }
 
 #[tokio::test]

@@ -3,7 +3,9 @@
 //! 30 a second across Telegram), honouring a platform's 429 wait, retrying other transient
 //! failures with exponential backoff, and parking a message after its last attempt (or at once
 //! when the platform refused it for good), visible in `/metrics` and the audit log. Nothing is
-//! ever sent to a phone number that opted out. It also closes approvals past their deadline.
+//! ever sent to a phone number that opted out. Purchase-order emails go the same way, on a
+//! longer schedule; one that parks is reported to the owner channels. It also closes
+//! approvals past their deadline.
 
 use crate::channels::{ChannelKind, MessageRef};
 use crate::retry::RetryPolicy;
@@ -14,7 +16,6 @@ use std::collections::HashMap;
 use std::time::Duration;
 use tokio::time::Instant;
 
-pub const MAX_ATTEMPTS: i64 = RetryPolicy::QUEUE.max_attempts as i64;
 const LEASE_MS: i64 = 60_000;
 const BATCH: i64 = 32;
 /// How often pending approvals are checked for their deadline.
@@ -34,6 +35,7 @@ impl Pacing {
             ChannelKind::Telegram => (Duration::from_millis(1_000), Duration::from_millis(34)),
             ChannelKind::Discord => (Duration::from_millis(200), Duration::from_millis(20)),
             ChannelKind::Sms => (Duration::from_millis(1_000), Duration::ZERO),
+            ChannelKind::Email => (Duration::ZERO, Duration::from_millis(200)),
             ChannelKind::Terminal | ChannelKind::Http => (Duration::ZERO, Duration::ZERO),
         }
     }
@@ -65,10 +67,38 @@ enum Failure {
     Permanent(String),
 }
 
+/// The retry schedule of a queued message: chat messages try for a few minutes; a purchase
+/// order's email keeps trying, at most five minutes apart, for about four hours, so it goes
+/// out within minutes of the mail server coming back.
+pub fn schedule(kind: Option<ChannelKind>) -> RetryPolicy {
+    match kind {
+        Some(ChannelKind::Email) => RetryPolicy::EMAIL,
+        _ => RetryPolicy::QUEUE,
+    }
+}
+
+/// Emails an approved purchase order to `to`.
+async fn email_purchase_order(app: &Shop, id: &str, to: &str) -> Result<Option<String>, Failure> {
+    let smtp = app.config.smtp.as_ref().ok_or_else(|| Failure::Permanent("no [smtp] section is configured".into()))?;
+    let po = match app.store.purchase_order(id).await {
+        Ok(Some(po)) => po,
+        Ok(None) => return Err(Failure::Permanent(format!("purchase order {id} does not exist"))),
+        Err(err) => return Err(Failure::Retry { error: err.to_string(), wait: None }),
+    };
+    crate::workflows::purchase_email::send(smtp, &app.config.shop.name, to, &po)
+        .await
+        .map(|()| None)
+        .map_err(|error| Failure::Retry { error, wait: None })
+}
+
 async fn deliver(app: &Shop, row: &OutboxRow, pacing: &mut Pacing) -> Result<Option<String>, Failure> {
     let kind = row.channel().ok_or_else(|| Failure::Permanent(format!("unknown channel {}", row.channel)))?;
-    let channel = app.channels.get(kind).ok_or_else(|| Failure::Permanent(format!("{kind} is not configured")))?;
     let outgoing = row.outgoing().map_err(|e| Failure::Permanent(format!("unreadable message: {e}")))?;
+    if let Outgoing::PurchaseOrderEmail { purchase_order } = &outgoing {
+        pacing.wait_turn(kind, &row.target).await;
+        return email_purchase_order(app, purchase_order, &row.target).await;
+    }
+    let channel = app.channels.get(kind).ok_or_else(|| Failure::Permanent(format!("{kind} is not configured")))?;
     if kind == ChannelKind::Sms {
         let opted_out =
             app.store.opted_out(&row.target).await.map_err(|e| Failure::Retry { error: e.to_string(), wait: None })?;
@@ -81,6 +111,7 @@ async fn deliver(app: &Shop, row: &OutboxRow, pacing: &mut Pacing) -> Result<Opt
         Outgoing::Post { reply, .. } => channel.post(&row.target, reply).await.map(Some),
         Outgoing::Edit { message, reply } => channel.edit(message, reply).await.map(|()| None),
         Outgoing::Respond { url, reply, replace } => channel.respond(url, reply, *replace).await.map(|()| None),
+        Outgoing::PurchaseOrderEmail { .. } => Ok(None),
     };
     result.map_err(|err| match err {
         crate::channels::ChannelError::RateLimited(wait) => Failure::Retry { error: err.to_string(), wait: Some(wait) },
@@ -105,6 +136,11 @@ pub async fn send_due(app: &Shop, worker: &str, pacing: &mut Pacing) -> Result<S
                         let message = MessageRef { channel: kind, target: row.target.clone(), id: message_id.clone() };
                         app.store.add_approval_message(&mut tx, &id, &message).await?;
                     }
+                    if let Ok(Outgoing::PurchaseOrderEmail { purchase_order }) = row.outgoing() {
+                        app.store
+                            .move_po_in(&mut tx, &purchase_order, &["approved"], "sent", "tillpilot", now_ms())
+                            .await?;
+                    }
                     tx.commit().await?;
                     report.sent += 1;
                     app.metrics.increment("tillpilot_outbox_sent_total", &label);
@@ -119,10 +155,14 @@ pub async fn send_due(app: &Shop, worker: &str, pacing: &mut Pacing) -> Result<S
                     Failure::Permanent(error) => (error, None, true),
                 };
                 tracing::warn!(outbox_id = row.id, attempts = row.attempts, error = %error, "sending a message failed");
-                let when = RetryPolicy::QUEUE.next_try_ms(row.attempts, now_ms(), wait, row.id);
-                if app.store.fail_outbox(&row, worker, &error, when, permanent, MAX_ATTEMPTS).await? {
+                let policy = schedule(row.channel());
+                let when = policy.next_try_ms(row.attempts, now_ms(), wait, row.id);
+                if app.store.fail_outbox(&row, worker, &error, when, permanent, i64::from(policy.max_attempts)).await? {
                     report.parked += 1;
                     app.metrics.increment("tillpilot_outbox_parked_total", &label);
+                    if let Ok(Outgoing::PurchaseOrderEmail { purchase_order }) = row.outgoing() {
+                        crate::workflows::reorder::email_parked(app, &purchase_order, &row.target, &error).await?;
+                    }
                 } else {
                     report.retried += 1;
                 }

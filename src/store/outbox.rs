@@ -20,6 +20,9 @@ pub enum Outgoing {
     Edit { message: MessageRef, reply: Reply },
     /// Answer through a short-lived reply URL (Slack `response_url`, a Discord interaction).
     Respond { url: String, reply: Reply, replace: bool },
+    /// Email an approved purchase order to its vendor (the row's target); once it goes, the PO
+    /// is marked sent in the same transaction.
+    PurchaseOrderEmail { purchase_order: String },
 }
 
 #[derive(Clone, Debug, sqlx::FromRow)]

@@ -140,6 +140,21 @@ impl Store {
     /// Moves a PO from one of `from` to `to` and audits it; false when it was not in `from`.
     pub async fn move_po(&self, id: &str, from: &[&str], to: &str, by: &str, now_ms: i64) -> Result<bool, StoreError> {
         let mut tx = self.begin().await?;
+        let moved = self.move_po_in(&mut tx, id, from, to, by, now_ms).await?;
+        tx.commit().await?;
+        Ok(moved)
+    }
+
+    /// `move_po` inside `tx`, with the effect that caused it.
+    pub async fn move_po_in(
+        &self,
+        tx: &mut Tx,
+        id: &str,
+        from: &[&str],
+        to: &str,
+        by: &str,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
         // $1 state, $2 id, $3 who, $4 when, then the states it may move from.
         let column = match to {
             "approved" | "rejected" | "expired" => "decided_by = $3, decided_at_ms = $4",
@@ -155,10 +170,10 @@ impl Store {
         for state in from {
             query = query.bind(*state);
         }
-        let moved = query.execute(&mut *tx).await?.rows_affected() == 1;
+        let moved = query.execute(&mut **tx).await?.rows_affected() == 1;
         if moved {
             self.audit(
-                &mut tx,
+                tx,
                 &AuditEntry {
                     actor: by.to_owned(),
                     channel: "tillpilot".into(),
@@ -169,7 +184,6 @@ impl Store {
             )
             .await?;
         }
-        tx.commit().await?;
         Ok(moved)
     }
 

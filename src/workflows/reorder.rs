@@ -256,39 +256,89 @@ pub async fn on_decision(app: &Shop, approval: &Approval) -> Result<(), StoreErr
     Ok(())
 }
 
-/// Emails an approved PO to its vendor and marks it sent; a failure is audited and the PO
-/// stays approved, to be tried again at the next run.
+/// Queues an approved PO's email to its vendor through the outbox (retried, paced, and
+/// reported to the owner if it parks); the PO is marked sent when the email goes. A PO that
+/// cannot be emailed at all (no `[smtp]`, no vendor address) stays approved, and that is
+/// audited. Returns whether the email was queued.
 pub async fn send(app: &Shop, id: &str) -> Result<bool, StoreError> {
     let Some(po) = app.store.purchase_order(id).await? else { return Ok(false) };
-    let failure = match (&app.config.smtp, &po.vendor_email) {
-        (None, _) => Some("no [smtp] section is configured".to_owned()),
-        (_, None) => Some(format!("{} has no email address", po.vendor_name)),
-        (Some(smtp), Some(to)) => super::purchase_email::send(smtp, &app.config.shop.name, to, &po).await.err(),
+    let to = match (&app.config.smtp, &po.vendor_email) {
+        (None, _) => Err("no [smtp] section is configured".to_owned()),
+        (_, None) => Err(format!("{} has no email address", po.vendor_name)),
+        (Some(_), Some(to)) => Ok(to.clone()),
     };
-    match failure {
-        None => app.store.move_po(id, &["approved"], "sent", "tillpilot", now_ms()).await,
-        Some(why) => {
-            tracing::warn!(po = id, error = %why, "a purchase order could not be emailed");
+    let mut tx = app.store.begin().await?;
+    let queued = match to {
+        Ok(to) => {
+            let email = crate::store::outbox::Outgoing::PurchaseOrderEmail { purchase_order: id.to_owned() };
+            app.store.enqueue(&mut tx, crate::message::ChannelKind::Email, &to, &email, now_ms()).await?;
             app.store
-                .audit_now(&AuditEntry {
-                    actor: "tillpilot".into(),
-                    channel: "email".into(),
-                    kind: "po.send_failed".into(),
-                    subject: id.to_owned(),
-                    detail: json!({ "error": why }),
-                })
+                .audit(
+                    &mut tx,
+                    &AuditEntry {
+                        actor: "tillpilot".into(),
+                        channel: "email".into(),
+                        kind: "po.email_queued".into(),
+                        subject: id.to_owned(),
+                        detail: json!({ "to": to }),
+                    },
+                )
                 .await?;
-            Ok(false)
+            true
         }
+        Err(why) => {
+            tracing::warn!(po = id, error = %why, "a purchase order cannot be emailed");
+            app.store
+                .audit(
+                    &mut tx,
+                    &AuditEntry {
+                        actor: "tillpilot".into(),
+                        channel: "email".into(),
+                        kind: "po.send_failed".into(),
+                        subject: id.to_owned(),
+                        detail: json!({ "error": why }),
+                    },
+                )
+                .await?;
+            false
+        }
+    };
+    tx.commit().await?;
+    Ok(queued)
+}
+
+/// A PO's email gave up: the owner channels hear that it is approved but not sent, and why.
+pub async fn email_parked(app: &Shop, id: &str, to: &str, error: &str) -> Result<(), StoreError> {
+    let Some(po) = app.store.purchase_order(id).await? else { return Ok(()) };
+    let text = format!(
+        "Purchase order {id} to {} ({}) is approved, not sent: emailing {to} kept failing ({error}). \
+         Send it yourself, or fix the mail settings and approve a new draft.",
+        po.vendor_name, po.total
+    );
+    let mut tx = app.store.begin().await?;
+    for (channel, target) in app.owner_targets(Role::Owner) {
+        let post = crate::store::outbox::Outgoing::Post { reply: crate::message::Reply::text(&text), approval: None };
+        app.store.enqueue(&mut tx, channel, &target, &post, now_ms()).await?;
     }
+    app.store
+        .audit(
+            &mut tx,
+            &AuditEntry {
+                actor: "tillpilot".into(),
+                channel: "email".into(),
+                kind: "po.email_parked".into(),
+                subject: id.to_owned(),
+                detail: json!({ "to": to, "error": error }),
+            },
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Marks sent POs received once stock for every line has risen by at least half of what was
-/// ordered; retries approved POs that were not sent. Returns the ids received.
+/// ordered. Returns the ids received.
 pub async fn check_received(app: &Shop) -> Result<Vec<String>, StoreError> {
-    for po in app.store.purchase_orders_in("approved").await? {
-        send(app, &po.id).await?;
-    }
     let stock: HashMap<(VariationId, LocationId), f64> = app
         .store
         .mirror_stock(&[], None)

@@ -25,7 +25,12 @@ impl Smtp {
 
 /// Starts the server; returns it and its port.
 pub async fn start() -> (Arc<Smtp>, u16) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    start_on(0).await
+}
+
+/// Starts the server on `port` (0: any free one); returns it and its port.
+pub async fn start_on(port: u16) -> (Arc<Smtp>, u16) {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let smtp = Arc::new(Smtp::default());
     let shared = smtp.clone();
