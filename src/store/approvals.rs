@@ -8,6 +8,45 @@ use crate::domain::Role;
 use crate::message::MessageRef;
 use serde::Serialize;
 
+/// Where an approval stands. It leaves `Pending` once, for one of the other three.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalState {
+    Pending,
+    Approved,
+    Rejected,
+    Expired,
+}
+
+impl ApprovalState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApprovalState::Pending => "pending",
+            ApprovalState::Approved => "approved",
+            ApprovalState::Rejected => "rejected",
+            ApprovalState::Expired => "expired",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ApprovalState> {
+        [ApprovalState::Pending, ApprovalState::Approved, ApprovalState::Rejected, ApprovalState::Expired]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+}
+
+impl std::fmt::Display for ApprovalState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for ApprovalState {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Approval {
     /// A short code people can type (`YES K7Q2MX` by SMS).
@@ -16,7 +55,7 @@ pub struct Approval {
     pub subject: String,
     /// What is being approved, as the person will read it.
     pub detail: String,
-    pub state: String,
+    pub state: ApprovalState,
     pub required_role: Role,
     pub requested_by: String,
     pub requested_at_ms: i64,
@@ -49,6 +88,8 @@ fn from_row(row: ApprovalRow) -> Result<Approval, StoreError> {
         refs,
     ) = row;
     Ok(Approval {
+        state: ApprovalState::parse(&state)
+            .ok_or_else(|| StoreError::Corrupt(format!("approval {id}: state {state:?}")))?,
         required_role: Role::parse(&role)
             .ok_or_else(|| StoreError::Corrupt(format!("approval {id}: role {role:?}")))?,
         messages: serde_json::from_str(&refs).map_err(|e| StoreError::Corrupt(format!("approval {id}: {e}")))?,
@@ -56,7 +97,6 @@ fn from_row(row: ApprovalRow) -> Result<Approval, StoreError> {
         kind,
         subject,
         detail,
-        state,
         requested_by,
         requested_at_ms,
         expires_at_ms,
@@ -109,12 +149,12 @@ impl Store {
         rows.into_iter().map(from_row).collect()
     }
 
-    /// Moves a pending, unexpired approval to `state` (`approved` or `rejected`) inside `tx`.
+    /// Moves a pending, unexpired approval to `state` (approved or rejected) inside `tx`.
     pub async fn decide_approval(
         &self,
         tx: &mut Tx,
         id: &str,
-        state: &str,
+        state: ApprovalState,
         decided_by: &str,
         now_ms: i64,
     ) -> Result<DecideOutcome, StoreError> {
@@ -122,7 +162,7 @@ impl Store {
             "UPDATE approvals SET state = $1, decided_by = $2, decided_at_ms = $3 \
              WHERE id = $4 AND state = 'pending' AND expires_at_ms > $3",
         )
-        .bind(state)
+        .bind(state.as_str())
         .bind(decided_by)
         .bind(now_ms)
         .bind(id)

@@ -218,7 +218,7 @@ pub async fn run(app: &Shop, plan: &Plan, actor: &str) -> Result<RunReport, Stor
                 super::approvals::request(
                     app,
                     super::approvals::NewApproval {
-                        kind: "purchase_order".into(),
+                        kind: APPROVAL_KIND.into(),
                         subject: po.id.clone(),
                         detail: describe(po),
                         required_role: if po.total > owner_over { Role::Owner } else { Role::Manager },
@@ -234,21 +234,22 @@ pub async fn run(app: &Shop, plan: &Plan, actor: &str) -> Result<RunReport, Stor
     Ok(report)
 }
 
+/// The approval kind of a purchase order.
+pub const APPROVAL_KIND: &str = "purchase_order";
+
 /// What happens to a PO when its approval is decided or expires.
 pub async fn on_decision(app: &Shop, approval: &Approval) -> Result<(), StoreError> {
-    if approval.kind != "purchase_order" {
-        return Ok(());
-    }
+    use crate::store::approvals::ApprovalState;
     let by = approval.decided_by.clone().unwrap_or_else(|| "tillpilot".into());
     let now = now_ms();
-    match approval.state.as_str() {
-        "approved" if app.store.move_po(&approval.subject, &["draft"], "approved", &by, now).await? => {
+    match approval.state {
+        ApprovalState::Approved if app.store.move_po(&approval.subject, &["draft"], "approved", &by, now).await? => {
             send(app, &approval.subject).await?;
         }
-        "rejected" => {
+        ApprovalState::Rejected => {
             app.store.move_po(&approval.subject, &["draft"], "rejected", &by, now).await?;
         }
-        "expired" => {
+        ApprovalState::Expired => {
             app.store.move_po(&approval.subject, &["draft"], "expired", &by, now).await?;
         }
         _ => {}
