@@ -85,10 +85,9 @@ async fn email_purchase_order(app: &Shop, id: &str, to: &str) -> Result<Option<S
         Ok(None) => return Err(Failure::Permanent(format!("purchase order {id} does not exist"))),
         Err(err) => return Err(Failure::Retry { error: err.to_string(), wait: None }),
     };
-    crate::workflows::purchase_email::send(smtp, &app.config.shop.name, to, &po)
-        .await
-        .map(|()| None)
-        .map_err(|error| Failure::Retry { error, wait: None })
+    crate::workflows::purchase_email::send(smtp, &app.config.shop.name, to, &po).await.map(|()| None).map_err(|e| {
+        if e.permanent { Failure::Permanent(e.message) } else { Failure::Retry { error: e.message, wait: None } }
+    })
 }
 
 async fn deliver(app: &Shop, row: &OutboxRow, pacing: &mut Pacing) -> Result<Option<String>, Failure> {

@@ -43,8 +43,27 @@ pub fn csv(po: &PurchaseOrder) -> Result<String, String> {
     String::from_utf8(writer.into_inner().map_err(|e| e.to_string())?).map_err(|e| e.to_string())
 }
 
+/// Why an email did not go: `permanent` when trying again cannot help (an address that is not
+/// one, a message the server refuses for good with a 5xx).
+#[derive(Debug)]
+pub struct EmailError {
+    pub message: String,
+    pub permanent: bool,
+}
+
 /// Sends the PO to `to`.
-pub async fn send(config: &SmtpConfig, shop: &str, to: &str, po: &PurchaseOrder) -> Result<(), String> {
+pub async fn send(config: &SmtpConfig, shop: &str, to: &str, po: &PurchaseOrder) -> Result<(), EmailError> {
+    let permanent = |message: String| EmailError { message, permanent: true };
+    let message = build(config, shop, to, po).map_err(permanent)?;
+    let transport = transport(config).map_err(permanent)?;
+    transport
+        .send(message)
+        .await
+        .map(|_| ())
+        .map_err(|e| EmailError { permanent: e.is_permanent(), message: e.to_string() })
+}
+
+fn build(config: &SmtpConfig, shop: &str, to: &str, po: &PurchaseOrder) -> Result<Message, String> {
     let from: Mailbox = format!("{shop} <{}>", config.from).parse().map_err(|e| format!("smtp.from: {e}"))?;
     let to: Mailbox = to.parse().map_err(|e| format!("the vendor's address {to:?}: {e}"))?;
     let attachment = Attachment::new(format!("{}.csv", po.id))
@@ -55,6 +74,10 @@ pub async fn send(config: &SmtpConfig, shop: &str, to: &str, po: &PurchaseOrder)
         .subject(format!("Purchase order {} from {shop}", po.id))
         .multipart(MultiPart::mixed().singlepart(SinglePart::plain(body(po, shop))).singlepart(attachment))
         .map_err(|e| e.to_string())?;
+    Ok(message)
+}
+
+fn transport(config: &SmtpConfig) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
     let builder = match config.tls {
         SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&config.host),
         SmtpTls::Starttls => {
@@ -67,5 +90,5 @@ pub async fn send(config: &SmtpConfig, shop: &str, to: &str, po: &PurchaseOrder)
         builder = builder.credentials(Credentials::new(user.clone(), password.expose().to_owned()));
     }
     crate::telemetry::install_crypto();
-    builder.build().send(message).await.map(|_| ()).map_err(|e| e.to_string())
+    Ok(builder.build())
 }
