@@ -26,7 +26,7 @@ pub struct Anomaly {
 }
 
 impl Anomaly {
-    /// "Oat Milk 1L at Main St: 9 sold, usually 21 on a Tuesday, −57% (went out of stock)".
+    /// "Oat Milk 1L at Main St: 4 sold, usually 19 on a Wednesday, −79% (went out of stock)".
     pub fn sentence(&self) -> String {
         let pct = format!("{:+.0}%", self.change * 100.0).replace('-', "−");
         let cause = self.cause.as_ref().map_or_else(String::new, |c| format!(" ({c})"));
