@@ -171,7 +171,14 @@ pub async fn record_verdict(app: &Shop, person: &Person, args: &str) -> Result<R
         return Ok(Reply::text("That alert's date is not one I recognise."));
     };
     app.store
-        .save_verdict(&VariationId::new(*variation), &LocationId::new(*location), day, &verdict, &person.name, now_ms())
+        .save_verdict(
+            &VariationId::new(*variation),
+            &LocationId::new(*location),
+            day,
+            &verdict,
+            &person.name,
+            app.clock.now_ms(),
+        )
         .await?;
     app.store
         .audit_now(&AuditEntry {
