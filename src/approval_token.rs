@@ -18,10 +18,17 @@ pub fn random_bytes(n: usize) -> Vec<u8> {
     use std::io::Read;
     let mut bytes = vec![0u8; n];
     if std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes)).is_err() {
-        // No /dev/urandom (not Linux or macOS): fall back to hashing time and process state.
-        let seed = format!("{:?}{}{:p}", std::time::SystemTime::now(), std::process::id(), &bytes);
-        bytes = hmac_sha256(seed.as_bytes(), &[b"tillpilot random"]);
-        bytes.resize(n, 0);
+        // No /dev/urandom (not Linux or macOS): the standard library's hash keys, which it
+        // draws from the operating system's random source.
+        use std::hash::{BuildHasher, Hasher};
+        bytes = (0..n.div_ceil(8))
+            .flat_map(|i| {
+                let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+                hasher.write_usize(i);
+                hasher.finish().to_le_bytes()
+            })
+            .take(n)
+            .collect();
     }
     bytes
 }

@@ -129,13 +129,7 @@ async fn seed_purchase_orders(shop: &SimShop, tx: &mut Tx) -> anyhow::Result<()>
             lines: &lines,
             at_ms: now - 86_400_000,
         };
-        store_sent(tx, &sent, total).await?;
+        crate::store::Store::record_sent_po(tx, &sent, total).await?;
     }
-    Ok(())
-}
-
-/// Records a purchase order already sent (the demo's stock on its way).
-async fn store_sent(tx: &mut Tx, sent: &SentOrder<'_>, total: Money) -> anyhow::Result<()> {
-    crate::store::Store::record_sent_po(tx, sent, total).await?;
     Ok(())
 }

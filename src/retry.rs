@@ -53,7 +53,7 @@ impl RetryPolicy {
     };
 
     /// The wait after failed attempt `attempt` (counting from 1): base × 2^(attempt−1), capped,
-    /// moved by up to the jitter share as `seed` says (a row id, the clock's nanoseconds), so
+    /// moved by up to the jitter share as `seed` says (a row id, a counter), so
     /// the same seed always waits the same.
     pub fn backoff(&self, attempt: u32, seed: u64) -> Duration {
         let exponential = self.base_delay.saturating_mul(1 << attempt.saturating_sub(1).min(16)).min(self.max_delay);
@@ -69,8 +69,9 @@ impl RetryPolicy {
         if let Some(after) = retry_after {
             return (after <= MAX_INLINE_WAIT).then_some(after);
         }
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-        Some(self.backoff(attempt, u64::from(nanos)))
+        // Each wait in this process takes the next seed, so concurrent callers spread out.
+        static SEED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        Some(self.backoff(attempt, SEED.fetch_add(1, std::sync::atomic::Ordering::Relaxed)))
     }
 
     /// When work that failed on attempt `attempts` (counting from 1) is tried again, in unix

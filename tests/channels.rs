@@ -959,6 +959,18 @@ async fn the_summary_goes_to_every_owner_channel_natively_and_shadow_posts_nothi
     assert!(reply.text.chars().count() <= 160, "{}", reply.text);
 }
 
+/// The shop's mail settings for the test SMTP server on `port`.
+fn smtp_config(port: u16) -> tillpilot::config::SmtpConfig {
+    tillpilot::config::SmtpConfig {
+        host: "127.0.0.1".into(),
+        port,
+        tls: tillpilot::config::SmtpTls::None,
+        username: None,
+        password: None,
+        from: "orders@corner.example".into(),
+    }
+}
+
 /// The mail server is down when a purchase order is approved: the email waits in the outbox
 /// and goes out once the server is back, with no second approval; one that cannot go (an
 /// address that is not one) parks, and the owner channels hear that the PO is approved but not
@@ -968,14 +980,7 @@ async fn an_approved_purchase_order_is_emailed_once_the_mail_server_is_back() {
     for db in common::databases().await {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let h = harness_with(db, |config| {
-            config.smtp = Some(tillpilot::config::SmtpConfig {
-                host: "127.0.0.1".into(),
-                port,
-                tls: tillpilot::config::SmtpTls::None,
-                username: None,
-                password: None,
-                from: "orders@corner.example".into(),
-            });
+            config.smtp = Some(smtp_config(port));
             config.policy.po_owner_approval_over = 1_000_000.0;
         })
         .await;
@@ -1042,14 +1047,7 @@ async fn a_purchase_order_approved_in_slack_is_emailed_to_the_vendor_and_a_rejec
     let (mail, port) = smtp::start().await;
     for db in common::databases().await {
         let h = harness_with(db, |config| {
-            config.smtp = Some(tillpilot::config::SmtpConfig {
-                host: "127.0.0.1".into(),
-                port,
-                tls: tillpilot::config::SmtpTls::None,
-                username: None,
-                password: None,
-                from: "orders@corner.example".into(),
-            });
+            config.smtp = Some(smtp_config(port));
             config.policy.po_owner_approval_over = 1_000_000.0;
         })
         .await;

@@ -111,11 +111,9 @@ impl Store {
 
     /// Stores `value` under `key` unless something is already there.
     pub async fn insert_meta_if_absent(&self, key: &str, value: &str) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
-            .bind(key)
-            .bind(value)
-            .execute(&self.pool)
-            .await?;
+        let mut tx = self.begin().await?;
+        self.add_meta(&mut tx, key, value).await?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -269,41 +269,26 @@ pub async fn send(app: &Shop, id: &str) -> Result<bool, StoreError> {
         (Some(_), Some(to)) => Ok(to.clone()),
     };
     let mut tx = app.store.begin().await?;
-    let queued = match to {
+    let (kind, detail) = match &to {
         Ok(to) => {
             let email = crate::store::outbox::Outgoing::PurchaseOrderEmail { purchase_order: id.to_owned() };
-            app.store.enqueue(&mut tx, crate::message::ChannelKind::Email, &to, &email, now_ms()).await?;
-            app.store
-                .audit(
-                    &mut tx,
-                    &AuditEntry {
-                        actor: "tillpilot".into(),
-                        channel: "email".into(),
-                        kind: "po.email_queued".into(),
-                        subject: id.to_owned(),
-                        detail: json!({ "to": to }),
-                    },
-                )
-                .await?;
-            true
+            app.store.enqueue(&mut tx, crate::message::ChannelKind::Email, to, &email, now_ms()).await?;
+            ("po.email_queued", json!({ "to": to }))
         }
         Err(why) => {
             tracing::warn!(po = id, error = %why, "a purchase order cannot be emailed");
-            app.store
-                .audit(
-                    &mut tx,
-                    &AuditEntry {
-                        actor: "tillpilot".into(),
-                        channel: "email".into(),
-                        kind: "po.send_failed".into(),
-                        subject: id.to_owned(),
-                        detail: json!({ "error": why }),
-                    },
-                )
-                .await?;
-            false
+            ("po.send_failed", json!({ "error": why }))
         }
     };
+    let entry = AuditEntry {
+        actor: "tillpilot".into(),
+        channel: "email".into(),
+        kind: kind.into(),
+        subject: id.to_owned(),
+        detail,
+    };
+    app.store.audit(&mut tx, &entry).await?;
+    let queued = to.is_ok();
     tx.commit().await?;
     Ok(queued)
 }
