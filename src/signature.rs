@@ -24,6 +24,12 @@ pub fn hmac_sha256_hex(key: &[u8], parts: &[&[u8]]) -> String {
     hex::encode(hmac_sha256(key, parts))
 }
 
+/// Hex SHA-256 of `bytes` (a stable name for a payload that carries no id of its own).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(Sha256::digest(bytes))
+}
+
 /// Raw HMAC-SHA256 of the concatenated `parts`.
 pub fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
     // HMAC takes keys of any length, so this cannot fail.

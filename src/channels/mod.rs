@@ -86,6 +86,21 @@ pub fn inbox_event(source: &'static str, event_id: String, event: &ChatEvent) ->
     }
 }
 
+/// What a recorded chat event asks of the inbox worker: an answer to what was said or
+/// pressed; events kept for the record ask nothing. `None` when `source` is not a chat
+/// platform.
+pub fn effect_of(source: &str, event_type: &str, payload: &str) -> Option<Result<crate::inbound::Effect, String>> {
+    if !matches!(source, "slack" | "telegram" | "discord" | "sms") {
+        return None;
+    }
+    Some(match event_type {
+        "chat.said" | "chat.clicked" => serde_json::from_str::<ChatEvent>(payload)
+            .map(|event| crate::inbound::Effect::Chat(Box::new(event)))
+            .map_err(|e| format!("a recorded chat event: {e}")),
+        _ => Ok(crate::inbound::Effect::NOT_ACTED_ON),
+    })
+}
+
 /// Records chat events in the inbox (outside the group-committing intake: the Telegram poller
 /// and tests).
 pub async fn record(

@@ -1,5 +1,5 @@
-//! The HTTP server: POS webhooks, chat ingress (Slack, Telegram, Discord, SMS), and health,
-//! readiness and metrics for operators. Every route caps its body at 1 MiB.
+//! The HTTP server: POS webhooks and chat ingress (Slack, Telegram, Discord, SMS), all through
+//! one ingress path, and health, readiness and metrics for operators. Every route caps its body at 1 MiB.
 
 use crate::jobs::intake::Intake;
 use crate::workflows::Shop;
@@ -11,9 +11,8 @@ use axum::routing::{get, post};
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
-pub mod chat;
+pub mod ingress;
 pub use crate::signature as verify;
-pub mod webhooks;
 
 /// The largest request body any route accepts.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -43,21 +42,21 @@ pub fn benchmark_router(app: Arc<Shop>) -> (Router, Intake) {
 fn routes(app: Arc<Shop>, intake: Intake, ack_only: bool) -> Router {
     let mut router = Router::new();
     if ack_only {
-        router = router.route("/bench/ack-only/square", post(webhooks::square_ack_only));
+        router = router.route("/bench/ack-only/square", post(ingress::square_ack_only));
     }
     router
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .route("/webhooks/square", post(webhooks::square))
-        .route("/webhooks/clover", post(webhooks::clover))
-        .route("/webhooks/shopify", post(webhooks::shopify))
-        .route("/slack/events", post(chat::slack_events))
-        .route("/slack/commands", post(chat::slack_commands))
-        .route("/slack/interactions", post(chat::slack_interactions))
-        .route("/telegram/webhook", post(chat::telegram))
-        .route("/discord/interactions", post(chat::discord))
-        .route("/sms/twilio", post(chat::sms))
+        .route("/webhooks/square", post(ingress::square))
+        .route("/webhooks/clover", post(ingress::clover))
+        .route("/webhooks/shopify", post(ingress::shopify))
+        .route("/slack/events", post(ingress::slack_events))
+        .route("/slack/commands", post(ingress::slack_commands))
+        .route("/slack/interactions", post(ingress::slack_interactions))
+        .route("/telegram/webhook", post(ingress::telegram))
+        .route("/discord/interactions", post(ingress::discord))
+        .route("/sms/twilio", post(ingress::sms))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(HttpState { app, intake, replays: Arc::default() })
 }

@@ -7,7 +7,7 @@
 //! the answer queued in the outbox.
 
 use crate::channels::{ChatAction, ChatEvent};
-use crate::domain::{CustomerId, LocationId, OrderId, Quantity, StockLevel, VariationId};
+use crate::inbound::Effect;
 use crate::pos::PosError;
 use crate::retry::RetryPolicy;
 use crate::store::inbox::InboxRow;
@@ -15,7 +15,6 @@ use crate::store::inbox_claims::FailureOutcome;
 use crate::store::outbox::Outgoing;
 use crate::store::{StoreError, now_ms};
 use crate::workflows::Shop;
-use serde_json::Value;
 use std::time::Duration;
 
 pub const MAX_ATTEMPTS: i64 = RetryPolicy::QUEUE.max_attempts as i64;
@@ -44,70 +43,13 @@ pub struct PassReport {
     pub lost: usize,
 }
 
-/// The effect an event asks for, decided before any write.
-enum Effect {
-    Stock(Vec<StockLevel>),
-    /// Fetch the variation's current stock everywhere.
-    StockOf(VariationId),
-    Order(OrderId),
-    Customer(CustomerId),
-    /// Something a person said or pressed on a chat platform.
-    Chat(Box<ChatEvent>),
-    Ignore(&'static str),
-}
-
+/// The effect an event asks for, decided before any write by the adapter that knows its vendor.
 fn decide(row: &InboxRow) -> Result<Effect, ProcessError> {
-    let object = row.object_id.clone().unwrap_or_default();
-    let clover_id = || object.split_once(':').map(|(_, id)| id.to_owned()).unwrap_or_default();
-    Ok(match (row.source.as_str(), row.event_type.as_str()) {
-        ("square", "inventory.count.updated") => Effect::Stock(square_counts(&row.payload)?),
-        ("square", t) if t.starts_with("order.") => Effect::Order(OrderId::new(object)),
-        ("square", "customer.created" | "customer.updated") => Effect::Customer(CustomerId::new(object)),
-        ("clover", t) if t.starts_with("O:") => Effect::Order(OrderId::new(clover_id())),
-        ("clover", t) if t.starts_with("C:") => Effect::Customer(CustomerId::new(clover_id())),
-        ("clover", t) if t.starts_with("I:") && !t.ends_with(":DELETE") => {
-            Effect::StockOf(VariationId::new(clover_id()))
-        }
-        ("shopify", t) if t.starts_with("orders/") => Effect::Order(OrderId::new(object)),
-        ("shopify", t) if t.starts_with("customers/") => Effect::Customer(CustomerId::new(object)),
-        ("slack" | "telegram" | "discord" | "sms", "chat.said" | "chat.clicked") => Effect::Chat(Box::new(
-            serde_json::from_str(&row.payload).map_err(|e| ProcessError::Payload(e.to_string()))?,
-        )),
-        _ => Effect::Ignore("stored; not an event type Tillpilot acts on"),
-    })
-}
-
-/// `data.object.inventory_counts[]` of a Square `inventory.count.updated` event: the on-hand
-/// (`IN_STOCK`) counts.
-fn square_counts(payload: &str) -> Result<Vec<StockLevel>, ProcessError> {
-    let value: Value = serde_json::from_str(payload).map_err(|e| ProcessError::Payload(e.to_string()))?;
-    let counts = value
-        .pointer("/data/object/inventory_counts")
-        .and_then(Value::as_array)
-        .ok_or_else(|| ProcessError::Payload("no data.object.inventory_counts".into()))?;
-    let mut levels = Vec::new();
-    for count in counts {
-        if count.get("state").and_then(Value::as_str) != Some("IN_STOCK") {
-            continue;
-        }
-        let text = |key: &str| count.get(key).and_then(Value::as_str);
-        let (Some(variation), Some(location), Some(quantity), Some(at)) = (
-            text("catalog_object_id"),
-            text("location_id"),
-            text("quantity").and_then(Quantity::parse),
-            text("calculated_at"),
-        ) else {
-            return Err(ProcessError::Payload("an inventory count lacks a field".into()));
-        };
-        let at = chrono::DateTime::parse_from_rfc3339(at).map_err(|e| ProcessError::Payload(e.to_string()))?;
-        levels.push(StockLevel {
-            variation_id: VariationId::new(variation),
-            location_id: LocationId::new(location),
-            on_hand: quantity,
-            counted_at_ms: at.timestamp_millis(),
-        });
-    }
-    Ok(levels)
+    let object = row.object_id.as_deref();
+    let decided = crate::pos::effect_of(&row.source, &row.event_type, object, &row.payload)
+        .or_else(|| crate::channels::effect_of(&row.source, &row.event_type, &row.payload))
+        .unwrap_or(Ok(Effect::NOT_ACTED_ON));
+    decided.map_err(ProcessError::Payload)
 }
 
 /// Answers a chat event: the reply is queued in the outbox in the same transaction that marks

@@ -6,12 +6,14 @@
 //! we did not keep. The connection is reopened when Slack asks or it drops.
 
 use crate::channels::ChannelError;
-use crate::channels::slack::webhook::{SlackEvent, command_from_fields, interaction_from_json, parse_event};
+use crate::channels::slack::webhook::{from_callback, from_command, from_interaction};
 use crate::config::Secret;
 use crate::inbound::WebhookEvent;
 use crate::workflows::Shop;
 use futures_util::{SinkExt, StreamExt};
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use slack_morphism::prelude::{SlackCommandEvent, SlackInteractionEvent, SlackPushEventCallback};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
@@ -34,47 +36,79 @@ pub async fn open_connection(
         .ok_or_else(|| ChannelError::Rejected("apps.connections.open answered without a url".into()))
 }
 
-/// What one envelope becomes: an inbox event to record (or nothing), and whether Slack asked
-/// us to reconnect.
-pub fn read_envelope(envelope: &Value) -> Result<(Option<WebhookEvent>, bool), String> {
-    let kind = envelope.get("type").and_then(Value::as_str).unwrap_or_default();
-    let payload = envelope.get("payload").cloned().unwrap_or(Value::Null);
-    let event = match kind {
-        "hello" => None,
-        "disconnect" => return Ok((None, true)),
-        "events_api" => match parse_event(payload.to_string().as_bytes()).map_err(|e| e.to_string())? {
-            SlackEvent::Chat { event_id, event } => Some(crate::channels::inbox_event("slack", event_id, &event)),
-            SlackEvent::Ignored { event_id, event_type } => Some(WebhookEvent {
-                source: "slack",
-                event_id: if event_id.is_empty() { envelope_id(envelope) } else { event_id },
-                event_type: format!("slack.{event_type}"),
-                object_id: None,
-                payload: payload.to_string(),
-            }),
-            SlackEvent::UrlVerification(_) => None,
-        },
-        "slash_commands" => {
-            let fields: Vec<(String, String)> = payload
-                .as_object()
-                .map(|o| o.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect())
-                .unwrap_or_default();
-            let (id, event) = command_from_fields(&fields).map_err(|e| e.to_string())?;
-            Some(crate::channels::inbox_event("slack", format!("command:{id}"), &event))
-        }
-        "interactive" => {
-            let (id, event) = interaction_from_json(&payload).map_err(|e| e.to_string())?;
-            Some(crate::channels::inbox_event("slack", format!("action:{id}"), &event))
-        }
-        other => {
-            tracing::debug!(kind = other, "a Socket Mode envelope Tillpilot does not handle");
-            None
-        }
-    };
-    Ok((event, false))
+/// What one Socket Mode frame asks of us.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Envelope {
+    /// The inbox row to record before acknowledging.
+    pub event: Option<WebhookEvent>,
+    /// The `envelope_id` to send back once recorded.
+    pub ack: Option<String>,
+    /// Slack asked us to reconnect (`disconnect`).
+    pub reconnect: bool,
 }
 
-fn envelope_id(envelope: &Value) -> String {
-    envelope.get("envelope_id").and_then(Value::as_str).unwrap_or_default().to_owned()
+/// A Socket Mode frame. The payloads are slack-morphism's models; the envelope around them is
+/// four fields (the crate keeps its own envelope model private to its listener).
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Frame {
+    Hello {},
+    Disconnect {},
+    EventsApi { envelope_id: String, payload: Box<SlackPushEventCallback> },
+    SlashCommands { envelope_id: String, payload: Box<SlackCommandEvent> },
+    Interactive { envelope_id: String, payload: Box<SlackInteractionEvent> },
+}
+
+/// What any frame that carries an envelope has, read or not.
+#[derive(Deserialize)]
+struct Envelope0 {
+    envelope_id: Option<String>,
+    payload: Option<serde_json::Value>,
+}
+
+/// The acknowledgement Slack waits for.
+#[derive(Serialize)]
+struct Ack<'a> {
+    envelope_id: &'a str,
+}
+
+/// Reads one frame. A frame the models cannot read is kept in the inbox as received and
+/// acknowledged, so Slack neither loses nor resends it.
+pub fn read_envelope(text: &str) -> Envelope {
+    let (event, id) = match serde_json::from_str::<Frame>(text) {
+        Ok(Frame::Hello {}) => return Envelope::default(),
+        Ok(Frame::Disconnect {}) => return Envelope { reconnect: true, ..Envelope::default() },
+        Ok(Frame::EventsApi { envelope_id, payload }) => (from_callback(*payload), envelope_id),
+        Ok(Frame::SlashCommands { envelope_id, payload }) => (from_command(*payload), envelope_id),
+        Ok(Frame::Interactive { envelope_id, payload }) => match from_interaction(*payload) {
+            Ok(event) => (event, envelope_id),
+            Err(err) => return unreadable(text, &err.to_string()),
+        },
+        Err(err) => return unreadable(text, &err.to_string()),
+    };
+    let payload = serde_json::from_str::<Envelope0>(text).ok().and_then(|e| e.payload).map(|p| p.to_string());
+    Envelope { event: event.into_inbox(&payload.unwrap_or_default()), ack: Some(id), reconnect: false }
+}
+
+/// The text of the acknowledgement for `envelope_id`.
+pub fn acknowledgement(envelope_id: &str) -> String {
+    serde_json::to_string(&Ack { envelope_id }).unwrap_or_default()
+}
+
+fn unreadable(text: &str, error: &str) -> Envelope {
+    let Some(id) = serde_json::from_str::<Envelope0>(text).ok().and_then(|e| e.envelope_id) else {
+        tracing::warn!(error, "a Socket Mode frame without an envelope id");
+        return Envelope::default();
+    };
+    tracing::warn!(error, "kept a Socket Mode envelope the model could not read");
+    let event = WebhookEvent {
+        source: "slack",
+        event_id: format!("envelope:{id}"),
+        event_type: "slack.unreadable".into(),
+        object_id: None,
+        payload: text.to_owned(),
+    };
+    Envelope { event: Some(event), ack: Some(id), reconnect: false }
 }
 
 /// Keeps a Socket Mode connection open until `stop` changes.
@@ -132,30 +166,15 @@ async fn connect_and_serve(
             // Pings are answered by the library; nothing else carries envelopes.
             _ => continue,
         };
-        let envelope: Value = match serde_json::from_str(text.as_str()) {
-            Ok(envelope) => envelope,
-            Err(err) => {
-                tracing::warn!(error = %err, "an unreadable Socket Mode message");
-                continue;
-            }
-        };
-        let (event, reconnect) = match read_envelope(&envelope) {
-            Ok(read) => read,
-            Err(err) => {
-                // Malformed but from Slack over our own connection: acknowledge so it is not resent.
-                tracing::warn!(error = %err, "a Socket Mode envelope could not be read");
-                (None, false)
-            }
-        };
-        if reconnect {
+        let envelope = read_envelope(text.as_str());
+        if envelope.reconnect {
             return Ok(());
         }
-        if let Some(event) = event {
+        if let Some(event) = envelope.event {
             crate::channels::record(&app.store, &[event]).await.map_err(|e| e.to_string())?;
         }
-        let id = envelope_id(&envelope);
-        if !id.is_empty() {
-            socket.send(Message::text(json!({ "envelope_id": id }).to_string())).await.map_err(|e| e.to_string())?;
+        if let Some(id) = envelope.ack {
+            socket.send(Message::text(acknowledgement(&id))).await.map_err(|e| e.to_string())?;
         }
     }
 }

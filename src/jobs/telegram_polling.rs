@@ -2,12 +2,11 @@
 //! the offset moves past it, so an update is processed once even across a restart.
 
 use crate::channels::telegram::client::TelegramClient;
-use crate::channels::{ChannelError, inbox_event, record, telegram};
+use crate::channels::{ChannelError, record, telegram};
 use crate::store::Store;
 use std::time::Duration;
 
-/// How long one getUpdates call waits for something to happen.
-const POLL_WAIT: Duration = Duration::from_secs(25);
+use crate::channels::telegram::POLL_WAIT;
 
 /// Long polling: records every update in the inbox (so it is processed once, even across a
 /// restart), then asks for the next ones. Runs until `stop` changes.
@@ -16,23 +15,18 @@ pub async fn poll(store: Store, client: TelegramClient, mut stop: tokio::sync::w
     let mut pause = Duration::from_secs(1);
     loop {
         let batch = tokio::select! {
-            batch = client.get_updates(offset, POLL_WAIT) => batch,
+            batch = client.get_updates(i32::try_from(offset).unwrap_or(i32::MAX), POLL_WAIT) => batch,
             _ = stop.changed() => return,
         };
         match batch {
             Ok(updates) => {
                 pause = Duration::from_secs(1);
-                let mut events = Vec::new();
-                let mut next = offset;
-                for update in &updates {
-                    match telegram::webhook::parse_update(update) {
-                        Ok((id, event)) => {
-                            next = next.max(id + 1);
-                            events.extend(event.map(|e| inbox_event("telegram", id.to_string(), &e)));
-                        }
-                        Err(err) => tracing::warn!(error = %err, "an unreadable Telegram update was skipped"),
-                    }
-                }
+                // Every update is recorded, read or not, so the offset can move past it.
+                let next = updates.iter().map(|u| i64::from(u.id.0) + 1).max().unwrap_or(offset).max(offset);
+                let events: Vec<_> = updates
+                    .iter()
+                    .map(|u| telegram::webhook::inbox_event(u, || serde_json::to_string(u).unwrap_or_default()))
+                    .collect();
                 // Telegram forgets updates below the offset we send next, so it moves on only once
                 // they are safely recorded.
                 match record(&store, &events).await {

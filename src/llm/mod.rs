@@ -7,6 +7,13 @@
 use crate::commands::{CommandSet, PROMPT_FILES};
 use crate::config::LlmConfig;
 use crate::store::{Store, now_ms};
+use async_openai::Client;
+use async_openai::config::OpenAIConfig;
+use async_openai::error::OpenAIError;
+use async_openai::middleware::ReqwestService;
+use async_openai::types::chat::{
+    ChatCompletionRequestSystemMessage, ChatCompletionRequestUserMessage, CreateChatCompletionRequest,
+};
 use serde::Deserialize;
 use std::time::{Duration, Instant};
 
@@ -14,10 +21,14 @@ use std::time::{Duration, Instant};
 pub const INTENT_PROMPT_VERSION: &str = "intent.j2@1";
 
 pub struct LlmClient {
-    http: reqwest::Client,
-    base_url: String,
-    api_key: Option<String>,
+    client: Client<OpenAIConfig>,
     model: String,
+}
+
+/// Token counts from the answer, when the server reports them.
+struct Usage {
+    prompt_tokens: Option<i64>,
+    completion_tokens: Option<i64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -39,45 +50,28 @@ pub struct LlmIntent {
 }
 
 #[derive(Deserialize)]
-struct Completion {
-    choices: Vec<Choice>,
-    usage: Option<Usage>,
-}
-
-#[derive(Deserialize)]
-struct Choice {
-    message: ChoiceMessage,
-}
-
-#[derive(Deserialize)]
-struct ChoiceMessage {
-    content: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Usage {
-    prompt_tokens: Option<i64>,
-    completion_tokens: Option<i64>,
-}
-
-#[derive(Deserialize)]
 struct IntentAnswer {
     command: Option<String>,
 }
 
 impl LlmClient {
+    /// async-openai's client and types over our reqwest client: `with_http_service` takes out
+    /// its built-in retries (a classification that waits for several attempts is slower than
+    /// the deterministic path it would improve), and our timeout bounds the one attempt.
     pub fn new(config: &LlmConfig) -> Result<LlmClient, LlmError> {
         crate::telemetry::install_crypto();
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(config.timeout_secs))
+            .connect_timeout(Duration::from_secs(config.timeout_secs.min(5)))
             .build()
             .map_err(|e| LlmError::Unavailable(e.to_string()))?;
-        Ok(LlmClient {
-            http,
-            base_url: config.base_url.trim_end_matches('/').to_owned(),
-            api_key: config.api_key.as_ref().map(|k| k.expose().to_owned()),
-            model: config.model.clone(),
-        })
+        let mut openai = OpenAIConfig::new().with_api_base(config.base_url.trim_end_matches('/'));
+        // Servers without keys (a local model) get no Authorization header worth reading.
+        if let Some(key) = &config.api_key {
+            openai = openai.with_api_key(key.expose());
+        }
+        let client = Client::build(http.clone(), openai).with_http_service(ReqwestService::new(http));
+        Ok(LlmClient { client, model: config.model.clone() })
     }
 
     /// Asks which command `message` is for. `message` must already have card numbers masked.
@@ -117,31 +111,43 @@ impl LlmClient {
     }
 
     async fn complete(&self, prompt: &str) -> Result<(String, Option<Usage>), LlmError> {
-        let body = serde_json::json!({
-            "model": self.model,
-            "temperature": 0,
-            "messages": [
-                {"role": "system", "content": "You route shop staff and customer messages to commands. Answer with JSON only."},
-                {"role": "user", "content": prompt},
+        let request = CreateChatCompletionRequest {
+            model: self.model.clone(),
+            temperature: Some(0.0),
+            messages: vec![
+                ChatCompletionRequestSystemMessage::from(
+                    "You route shop staff and customer messages to commands. Answer with JSON only.",
+                )
+                .into(),
+                ChatCompletionRequestUserMessage::from(prompt).into(),
             ],
+            ..Default::default()
+        };
+        let completion = self.client.chat().create(request).await.map_err(from_openai)?;
+        let usage = completion.usage.as_ref().map(|u| Usage {
+            prompt_tokens: Some(i64::from(u.prompt_tokens)),
+            completion_tokens: Some(i64::from(u.completion_tokens)),
         });
-        let mut request = self.http.post(format!("{}/chat/completions", self.base_url)).json(&body);
-        if let Some(key) = &self.api_key {
-            request = request.bearer_auth(key);
-        }
-        let response = request.send().await.map_err(|e| LlmError::Unavailable(e.without_url().to_string()))?;
-        if !response.status().is_success() {
-            return Err(LlmError::Status(response.status().as_u16()));
-        }
-        let completion: Completion =
-            response.json().await.map_err(|e| LlmError::Unusable(e.without_url().to_string()))?;
         let content = completion
             .choices
             .into_iter()
             .next()
             .and_then(|c| c.message.content)
             .ok_or_else(|| LlmError::Unusable("no message in the answer".into()))?;
-        Ok((content, completion.usage))
+        Ok((content, usage))
+    }
+}
+
+/// The server's refusal keeps its status; transport trouble never carries the URL (or the key).
+fn from_openai(err: OpenAIError) -> LlmError {
+    match err {
+        OpenAIError::ApiError(answer) => LlmError::Status(answer.status_code.as_u16()),
+        OpenAIError::Reqwest(e) => match e.status() {
+            Some(status) => LlmError::Status(status.as_u16()),
+            None => LlmError::Unavailable(e.without_url().to_string()),
+        },
+        OpenAIError::JSONDeserialize(e, _) => LlmError::Unusable(e.to_string()),
+        other => LlmError::Unavailable(other.to_string()),
     }
 }
 

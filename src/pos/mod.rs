@@ -98,3 +98,19 @@ pub trait Pos: Send + Sync {
         idempotency_key: &str,
     ) -> Result<(), PosError>;
 }
+
+/// What a recorded POS event asks of the inbox worker; each connector knows its own event
+/// types. `None` when `source` is not a POS.
+pub fn effect_of(
+    source: &str,
+    event_type: &str,
+    object_id: Option<&str>,
+    payload: &str,
+) -> Option<Result<crate::inbound::Effect, String>> {
+    Some(match source {
+        "square" => square::webhook::effect(event_type, object_id, payload),
+        "clover" => Ok(clover::webhook::effect(event_type, object_id)),
+        "shopify" => Ok(shopify::webhook::effect(event_type, object_id)),
+        _ => return None,
+    })
+}

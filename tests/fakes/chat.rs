@@ -141,7 +141,11 @@ async fn slack_method(
             if value.get("channel").is_none() || (value.get("text").is_none() && value.get("blocks").is_none()) {
                 json!({ "ok": false, "error": "no_text" })
             } else {
-                json!({ "ok": true, "channel": value["channel"], "ts": format!("1700000000.{:06}", fake.id()), "message": { "text": value["text"] } })
+                {
+                    let ts = format!("1700000000.{:06}", fake.id());
+                    json!({ "ok": true, "channel": value["channel"], "ts": ts,
+                        "message": { "type": "message", "bot_id": "B0TILLPILOT", "text": value["text"], "ts": ts } })
+                }
             }
         }
         "chat.update" => json!({ "ok": true, "channel": value["channel"], "ts": value["ts"], "text": value["text"] }),
@@ -207,10 +211,8 @@ async fn telegram_method(
         None => {}
     }
     let result = match method.as_str() {
-        "sendmessage" | "sendphoto" => {
-            json!({ "message_id": fake.id(), "chat": { "id": value.get("chat_id") }, "date": 1700000000 })
-        }
-        "editmessagetext" => json!({ "message_id": value.get("message_id"), "text": value.get("text") }),
+        "sendmessage" | "sendphoto" => telegram_message(fake.id(), &value),
+        "editmessagetext" => telegram_message(value.get("message_id").and_then(Value::as_u64).unwrap_or(0), &value),
         "answercallbackquery" | "setmycommands" => json!(true),
         "getme" => json!({ "id": 42, "is_bot": true, "first_name": "Tillpilot", "username": "tillpilot_bot" }),
         "getupdates" => {
@@ -235,6 +237,20 @@ async fn telegram_method(
         }
     };
     Json(json!({ "ok": true, "result": result })).into_response()
+}
+
+/// A sent message as the Bot API returns it: the chat is a private one for a person's id, a
+/// group for a negative id.
+fn telegram_message(id: u64, sent: &Value) -> Value {
+    let chat_id = sent.get("chat_id").and_then(|c| c.as_i64().or_else(|| c.as_str()?.parse().ok())).unwrap_or(0);
+    let chat = if chat_id < 0 {
+        json!({ "id": chat_id, "type": "group", "title": "Shop" })
+    } else {
+        json!({ "id": chat_id, "type": "private", "first_name": "Staff" })
+    };
+    json!({ "message_id": id, "date": 1700000000, "chat": chat,
+        "from": { "id": 42, "is_bot": true, "first_name": "Tillpilot", "username": "tillpilot_bot" },
+        "text": sent.get("text").or_else(|| sent.get("caption")).cloned().unwrap_or(json!("")) })
 }
 
 // ---- Discord --------------------------------------------------------------------------------

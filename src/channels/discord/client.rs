@@ -1,9 +1,13 @@
-//! The Discord REST calls the bot makes: create and edit channel messages, and edit an
-//! interaction's original response. `Authorization: Bot <token>`; 429 says how long to wait.
+//! The Discord REST calls the bot makes, with serenity's builders as bodies: create and edit
+//! channel messages, and complete an interaction through its webhook. `Authorization: Bot
+//! <token>`; 429 says how long to wait. Our reqwest client sends (serenity's own HTTP client
+//! and ratelimiter lose `retry_after`), one attempt per call: the outbox retries.
 
+use super::mapping::Rendered;
 use crate::channels::ChannelError;
 use crate::channels::wire::send;
 use crate::config::Secret;
+use serde::Serialize;
 use serde_json::Value;
 
 pub struct DiscordClient {
@@ -33,13 +37,17 @@ impl DiscordClient {
         Ok(body)
     }
 
-    pub async fn create_message(&self, channel: &str, message: &Value) -> Result<String, ChannelError> {
-        let url = format!("{}/api/v10/channels/{channel}/messages", self.base);
-        let body = self.call(self.http.post(url).json(message)).await?;
+    fn message_id(body: &Value) -> Result<String, ChannelError> {
         body.get("id")
             .and_then(Value::as_str)
             .map(str::to_owned)
             .ok_or_else(|| ChannelError::Rejected("create message answered without an id".into()))
+    }
+
+    pub async fn create_message(&self, channel: &str, message: &Rendered) -> Result<String, ChannelError> {
+        let url = format!("{}/api/v10/channels/{channel}/messages", self.base);
+        let body = self.call(self.http.post(url).json(&message.create())).await?;
+        Self::message_id(&body)
     }
 
     /// Creates a message with a PNG attached (multipart: `payload_json` plus `files[0]`), shown
@@ -47,43 +55,36 @@ impl DiscordClient {
     pub async fn create_message_with_png(
         &self,
         channel: &str,
-        message: &Value,
+        message: &Rendered,
         png: Vec<u8>,
         filename: &str,
     ) -> Result<String, ChannelError> {
-        let mut payload = message.clone();
-        payload["attachments"] = serde_json::json!([{ "id": 0, "filename": filename }]);
-        let image = serde_json::json!({ "url": format!("attachment://{filename}") });
-        match payload["embeds"].as_array_mut() {
-            Some(embeds) if !embeds.is_empty() => embeds[0]["image"] = image,
-            _ => payload["embeds"] = serde_json::json!([{ "image": image }]),
-        }
+        let payload = json_text(&message.create_with_png(png.clone(), filename))?;
         let part = reqwest::multipart::Part::bytes(png)
             .file_name(filename.to_owned())
             .mime_str("image/png")
             .map_err(|e| ChannelError::Rejected(e.to_string()))?;
-        let form = reqwest::multipart::Form::new().text("payload_json", payload.to_string()).part("files[0]", part);
+        let form = reqwest::multipart::Form::new().text("payload_json", payload).part("files[0]", part);
         let url = format!("{}/api/v10/channels/{channel}/messages", self.base);
         let body = self.call(self.http.post(url).multipart(form)).await?;
-        body.get("id")
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .ok_or_else(|| ChannelError::Rejected("create message answered without an id".into()))
+        Self::message_id(&body)
     }
 
-    pub async fn edit_message(&self, channel: &str, id: &str, message: &Value) -> Result<(), ChannelError> {
+    pub async fn edit_message(&self, channel: &str, id: &str, message: &Rendered) -> Result<(), ChannelError> {
         let url = format!("{}/api/v10/channels/{channel}/messages/{id}", self.base);
-        self.call(self.http.patch(url).json(message)).await.map(|_| ())
+        self.call(self.http.patch(url).json(&message.edit())).await.map(|_| ())
     }
 
     /// Completes an interaction through its webhook URL: edits the deferred original response,
     /// or posts a follow-up only the person who pressed sees.
-    pub async fn interaction_reply(&self, url: &str, message: &Value) -> Result<(), ChannelError> {
+    pub async fn interaction_reply(&self, url: &str, message: &Rendered) -> Result<(), ChannelError> {
         if url.ends_with("/messages/@original") {
-            return self.call(self.http.patch(url).json(message)).await.map(|_| ());
+            return self.call(self.http.patch(url).json(&message.edit_response())).await.map(|_| ());
         }
-        let mut followup = message.clone();
-        followup["flags"] = serde_json::json!(64);
-        self.call(self.http.post(url).json(&followup)).await.map(|_| ())
+        self.call(self.http.post(url).json(&message.followup())).await.map(|_| ())
     }
+}
+
+fn json_text(body: &impl Serialize) -> Result<String, ChannelError> {
+    serde_json::to_string(body).map_err(|e| ChannelError::Rejected(format!("the message does not serialise: {e}")))
 }

@@ -41,7 +41,7 @@ impl Channel for SlackChannel {
     }
 
     async fn post(&self, target: &str, reply: &Reply) -> Result<String, ChannelError> {
-        let ts = self.client.post_message(target, &mapping::render(reply)).await?;
+        let ts = self.client.post_message(target, mapping::render(reply)).await?;
         if let Some(image) = &reply.image {
             let png = base64::engine::general_purpose::STANDARD
                 .decode(&image.png_base64)
@@ -55,10 +55,10 @@ impl Channel for SlackChannel {
     }
 
     async fn edit(&self, message: &MessageRef, reply: &Reply) -> Result<(), ChannelError> {
-        self.client.update(&message.target, &message.id, &mapping::render(reply)).await
+        self.client.update(&message.target, &message.id, mapping::render(reply)).await
     }
 
     async fn respond(&self, url: &str, reply: &Reply, replace: bool) -> Result<(), ChannelError> {
-        self.client.respond(url, &mapping::render(reply), replace).await
+        self.client.respond(url, mapping::render(reply), replace).await
     }
 }

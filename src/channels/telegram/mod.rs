@@ -17,6 +17,9 @@ pub mod client;
 pub mod mapping;
 pub mod webhook;
 
+/// How long one getUpdates call waits for something to happen.
+pub const POLL_WAIT: std::time::Duration = std::time::Duration::from_secs(25);
+
 use crate::channels::{Channel, ChannelError, ChannelKind, MessageRef, Reply};
 use async_trait::async_trait;
 use base64::Engine;

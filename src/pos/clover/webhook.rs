@@ -1,6 +1,8 @@
 //! Clover webhook verification and parsing.
 
-use crate::inbound::{WebhookError, WebhookEvent};
+use crate::config::CloverConfig;
+use crate::domain::{CustomerId, OrderId, VariationId};
+use crate::inbound::{Effect, Headers, Ingress, WebhookError, WebhookEvent};
 use crate::signature::secrets_equal;
 use serde_json::{Value, json};
 
@@ -70,4 +72,33 @@ pub fn read(auth_code: Option<&str>, header: Option<&str>, body: &[u8]) -> Resul
         return Err(WebhookError::Malformed("no updates".into()));
     }
     Ok(CloverDelivery::Events(events))
+}
+
+/// Where Clover's verification code is kept for the owner to paste into the dashboard.
+pub const VERIFICATION_KEY: &str = "clover.verification_code";
+
+/// A delivery to `POST /webhooks/clover`: the one-time verification handshake, or verified
+/// notifications.
+pub fn ingest(config: &CloverConfig, headers: &dyn Headers, body: &[u8]) -> Result<Ingress, WebhookError> {
+    let auth_code = config.webhook_auth_code.as_ref().map(|c| c.expose());
+    Ok(match read(auth_code, headers.header(AUTH_HEADER), body)? {
+        CloverDelivery::Verification { code } => Ingress::Setup {
+            key: VERIFICATION_KEY,
+            value: code,
+            note: "verification code received; paste it into the Clover dashboard",
+        },
+        CloverDelivery::Events(events) => Ingress::record(events),
+    })
+}
+
+/// What a recorded Clover notification asks for: notifications carry only ids (`O:`, `C:`,
+/// `I:` prefixes), so the object is fetched fresh; a deleted item changes no stock.
+pub fn effect(event_type: &str, object_id: Option<&str>) -> Effect {
+    let id = || object_id.and_then(|o| o.split_once(':')).map(|(_, id)| id.to_owned()).unwrap_or_default();
+    match event_type {
+        t if t.starts_with("O:") => Effect::Order(OrderId::new(id())),
+        t if t.starts_with("C:") => Effect::Customer(CustomerId::new(id())),
+        t if t.starts_with("I:") && !t.ends_with(":DELETE") => Effect::StockOf(VariationId::new(id())),
+        _ => Effect::NOT_ACTED_ON,
+    }
 }

@@ -1,6 +1,8 @@
 //! Shopify webhook verification and parsing.
 
-use crate::inbound::{WebhookError, WebhookEvent};
+use crate::config::ShopifyConfig;
+use crate::domain::{CustomerId, OrderId};
+use crate::inbound::{Effect, Headers, Ingress, WebhookError, WebhookEvent};
 use crate::signature::hmac_sha256_base64;
 use serde_json::Value;
 
@@ -37,4 +39,23 @@ pub fn parse(webhook_id: Option<&str>, topic: Option<&str>, body: &[u8]) -> Resu
         object_id,
         payload: String::from_utf8_lossy(body).into_owned(),
     })
+}
+
+/// A delivery to `POST /webhooks/shopify`: verified with the app's API secret, named by its
+/// webhook id and topic headers.
+pub fn ingest(config: &ShopifyConfig, headers: &dyn Headers, body: &[u8]) -> Result<Ingress, WebhookError> {
+    let secret = config.api_secret.as_ref().ok_or(WebhookError::NotConfigured)?;
+    verify(secret.expose(), body, headers.header(SIGNATURE_HEADER))?;
+    let event = parse(headers.header(WEBHOOK_ID_HEADER), headers.header(TOPIC_HEADER), body)?;
+    Ok(Ingress::record(vec![event]))
+}
+
+/// What a recorded Shopify webhook asks for: orders and customers are fetched fresh.
+pub fn effect(topic: &str, object_id: Option<&str>) -> Effect {
+    let object = || object_id.unwrap_or_default().to_owned();
+    match topic {
+        t if t.starts_with("orders/") => Effect::Order(OrderId::new(object())),
+        t if t.starts_with("customers/") => Effect::Customer(CustomerId::new(object())),
+        _ => Effect::NOT_ACTED_ON,
+    }
 }
