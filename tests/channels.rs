@@ -10,6 +10,8 @@ mod common;
 mod fake;
 #[path = "fakes/smtp.rs"]
 mod smtp;
+#[path = "fakes/wire.rs"]
+mod wire;
 
 use base64::Engine;
 use ed25519_dalek::{Signer, SigningKey};
@@ -622,7 +624,7 @@ async fn stop_really_stops_every_later_text_until_start() {
 #[tokio::test]
 async fn the_outbox_waits_out_a_429_and_parks_after_the_last_attempt() {
     let h = harness().await;
-    h.telegram.fail_next(fake::Fault::RateLimited(1));
+    h.telegram.fail_next(fake::Fault::Status(429, Some("1")));
     h.say(ChannelKind::Telegram, &SAM, "stock sourdough").await;
     h.drain().await;
     assert_eq!(h.telegram.calls_to("sendmessage").len(), 1, "tried once and refused with 429");
@@ -640,7 +642,7 @@ async fn the_outbox_waits_out_a_429_and_parks_after_the_last_attempt() {
 
     // A message that keeps failing is parked after its last attempt, audited and counted.
     for _ in 0..2 {
-        h.discord.fail_next(fake::Fault::ServerError);
+        h.discord.fail_next(fake::Fault::Status(500, None));
     }
     h.say(ChannelKind::Discord, &SAM, "stock sourdough").await;
     tillpilot::jobs::inbox_worker::process_due(&h.app, "test").await.unwrap();

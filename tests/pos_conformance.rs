@@ -272,43 +272,6 @@ async fn sync_through_square_fills_the_mirror_like_the_simulated_shop() {
     assert_eq!(via_square, via_sim);
 }
 
-#[tokio::test]
-async fn square_retries_rate_limits_and_server_errors_but_not_client_errors() {
-    let shop = common::shop();
-    let (fake, url) = fake_square::start(shop.clone(), 500).await;
-    let (pos, _, _db) = square_pos(&url, Duration::from_millis(400)).await;
-    let id = OrderId::new("ORD-W-1042");
-
-    fake.fail_next(&[Fault::Status(429, Some("1")), Fault::Status(503, None)]);
-    let started = std::time::Instant::now();
-    assert!(pos.order(&id).await.unwrap().is_some());
-    assert!(started.elapsed() >= Duration::from_millis(950), "Retry-After was honoured");
-    assert_eq!(fake.calls().len(), 3);
-
-    fake.fail_next(&[Fault::Stall(Duration::from_secs(2))]);
-    assert!(pos.order(&id).await.unwrap().is_some(), "a stalled call times out and is retried");
-
-    fake.fail_next(&[Fault::Status(500, None); 4]);
-    assert!(matches!(pos.order(&id).await, Err(PosError::Unavailable(_))), "bounded attempts");
-
-    let before = fake.calls().len();
-    fake.fail_next(&[Fault::Malformed]);
-    assert!(matches!(pos.order(&id).await, Err(PosError::Malformed(_))));
-    fake.fail_next(&[Fault::Status(400, None)]);
-    assert!(matches!(pos.order(&id).await, Err(PosError::Rejected { status: 400, .. })));
-    assert_eq!(fake.calls().len() - before, 2, "malformed and rejected answers are not retried");
-
-    let client = SquareClient::new(
-        &SquareConfig { access_token: Secret::new("wrong"), ..square_config(&url) },
-        Duration::from_secs(2),
-        fast_retries(),
-    )
-    .unwrap();
-    let db = common::sqlite_db();
-    let unauthorized = SquarePos::new(client, common::store(&db).await, Vec::new());
-    assert!(matches!(unauthorized.locations().await, Err(PosError::Unauthorized)));
-}
-
 fn fixture<T: serde::de::DeserializeOwned>(path: &str) -> T {
     serde_json::from_str(&std::fs::read_to_string(format!("tests/fixtures/square/{path}")).unwrap()).unwrap()
 }
@@ -357,41 +320,6 @@ fn published_square_examples_map_to_the_domain() {
     );
 }
 
-#[tokio::test]
-async fn when_square_stops_answering_the_bot_answers_from_the_mirror_and_says_so() {
-    let shop = common::shop();
-    let (fake, url) = fake_square::start(shop.clone(), 500).await;
-    let db = common::sqlite_db();
-    let store = common::store(&db).await;
-    let client = SquareClient::new(&square_config(&url), Duration::from_secs(2), fast_retries()).unwrap();
-    let pos = Arc::new(SquarePos::new(client, store.clone(), Vec::new()));
-    tillpilot::jobs::sync::pull(pos.as_ref(), &store, common::now_ms(), 35, |_, _| {}).await.unwrap();
-    let app = tillpilot::app::App::start_with_clock(common::config(&db), Some(pos), common::clock()).await.unwrap();
-
-    let live = common::ask(&app, "Sam", "stock sourdough").await;
-    assert!(!live.reply.text.contains("isn't answering"), "{}", live.reply.text);
-
-    fake.fail_next(&[Fault::Status(503, None); 64]);
-    let stale = common::ask(&app, "Sam", "stock sourdough").await;
-    let first_sentence = live.reply.text.split(" Last sold").next().unwrap();
-    assert!(stale.reply.text.starts_with(first_sentence), "same figures: {} / {}", stale.reply.text, live.reply.text);
-    assert!(
-        stale
-            .reply
-            .text
-            .contains("The till system isn't answering right now; these figures are from the last sync, today"),
-        "{}",
-        stale.reply.text
-    );
-
-    let order = common::ask(&app, "+13125550142", "where is my order #1042").await;
-    assert!(
-        order.reply.text.contains("Order #1042 shipped") && order.reply.text.contains("last sync"),
-        "{}",
-        order.reply.text
-    );
-}
-
 fn clover_config(base_url: &str, token: &str) -> tillpilot::config::CloverConfig {
     tillpilot::config::CloverConfig {
         merchant_id: "L-MAIN".into(),
@@ -434,30 +362,6 @@ async fn the_clover_connector_conforms_through_the_wire_format() {
         .unwrap();
     assert!(times.len() > 40, "enough calls to test the pace: {}", times.len());
     assert!(busiest <= 16, "{busiest} requests in one second");
-}
-
-#[tokio::test]
-async fn clover_retries_rate_limits_and_server_errors_but_not_client_errors() {
-    let shop = common::shop();
-    let (fake, url) = fake_clover::start(shop.clone(), "L-MAIN").await;
-    let (pos, _, _db) = clover_pos(&url, 1000, Duration::from_millis(800)).await;
-    let id = OrderId::new("ORD-W-1042");
-
-    fake.fail_next(&[Fault::Status(429, Some("1")), Fault::Status(502, None), Fault::Stall(Duration::from_secs(2))]);
-    assert!(pos.order(&id).await.unwrap().is_some(), "429, 502 and a stall are retried");
-    assert_eq!(fake.calls().len(), 4);
-
-    fake.fail_next(&[Fault::Status(500, None); 4]);
-    assert!(matches!(pos.order(&id).await, Err(PosError::Unavailable(_))), "bounded attempts");
-    fake.fail_next(&[Fault::Malformed]);
-    assert!(matches!(pos.order(&id).await, Err(PosError::Malformed(_))));
-    fake.fail_next(&[Fault::Status(400, None)]);
-    assert!(matches!(pos.order(&id).await, Err(PosError::Rejected { status: 400, .. })));
-
-    let client = CloverClient::new(&clover_config(&url, "wrong"), Duration::from_secs(2), fast_retries()).unwrap();
-    let db = common::sqlite_db();
-    let unauthorized = CloverPos::new(client, common::store(&db).await, "L-MAIN");
-    assert!(matches!(unauthorized.locations().await, Err(PosError::Unauthorized)));
 }
 
 #[test]
@@ -510,28 +414,6 @@ async fn shopify_waits_for_its_query_cost_bucket_instead_of_failing() {
     }
     assert_eq!(fake.calls().len() - fake.throttled(), 12, "every query was answered");
     assert!(fake.throttled() <= 1, "the client paced itself by the reported bucket: {} throttled", fake.throttled());
-}
-
-#[tokio::test]
-async fn shopify_retries_rate_limits_and_server_errors_but_not_client_errors() {
-    let shop = common::shop();
-    let (fake, url) = fake_shopify::start(shop.clone(), 100, ROOMY).await;
-    let pos = shopify_pos(&url, Duration::from_millis(800));
-    let id = OrderId::new("ORD-W-1042");
-    fake.fail_next(&[Fault::Status(429, Some("1")), Fault::Status(503, None), Fault::Stall(Duration::from_secs(2))]);
-    assert!(pos.order(&id).await.unwrap().is_some());
-    assert_eq!(fake.calls().len(), 4);
-    fake.fail_next(&[Fault::Status(500, None); 4]);
-    assert!(matches!(pos.order(&id).await, Err(PosError::Unavailable(_))), "bounded attempts");
-    fake.fail_next(&[Fault::Malformed]);
-    assert!(matches!(pos.order(&id).await, Err(PosError::Malformed(_))));
-    fake.fail_next(&[Fault::Status(400, None)]);
-    assert!(matches!(pos.order(&id).await, Err(PosError::Rejected { status: 400, .. })));
-
-    let wrong = ShopifyPos::new(
-        ShopifyClient::new(&shopify_config(&url, "wrong"), Duration::from_secs(2), fast_retries()).unwrap(),
-    );
-    assert!(matches!(wrong.locations().await, Err(PosError::Unauthorized)));
 }
 
 #[tokio::test]
@@ -592,4 +474,141 @@ async fn clover_notifications_refresh_the_mirror_from_the_api() {
         app.store.mirror_stock(std::slice::from_ref(&variation), Some(&LocationId::new("L-MAIN"))).await.unwrap();
     assert_eq!(stock.iter().map(|s| s.on_hand).collect::<Vec<_>>(), [Quantity::from_units(31)]);
     assert!(fake.calls().iter().any(|c| c.starts_with(&format!("GET item_stocks/{}", variation.as_str()))));
+}
+
+// ---- Failure handling, the same for every connector ------------------------------------------
+
+/// A connector over its fake, the same connector with a wrong token, and the fake's wire.
+struct OverTheWire<'a> {
+    name: &'static str,
+    pos: &'a dyn Pos,
+    unauthorized: &'a dyn Pos,
+    wire: &'a wire::Recorder,
+}
+
+/// What every connector does when its POS misbehaves, in the one fault vocabulary: a 429 is
+/// waited out for as long as it says; 5xx, a stall past the timeout and a dropped connection
+/// are tried again, a bounded number of times; a malformed answer and a client error are not
+/// retried; a refused token is `Unauthorized`. (The connectors' timeouts are under 2 s.)
+async fn fails_well(c: OverTheWire<'_>) {
+    let name = c.name;
+    let id = OrderId::new("ORD-W-1042");
+    c.wire.fail_next(&[Fault::Status(429, Some("1")), Fault::Status(503, None), Fault::Drop]);
+    let (started, before) = (std::time::Instant::now(), c.wire.calls().len());
+    assert!(c.pos.order(&id).await.unwrap().is_some(), "{name}: 429, 503 and a dropped connection are retried");
+    assert!(started.elapsed() >= Duration::from_millis(950), "{name}: Retry-After was honoured");
+    assert_eq!(c.wire.calls().len() - before, 4, "{name}: three faults, then the answer");
+
+    c.wire.fail_next(&[Fault::Stall(Duration::from_secs(2))]);
+    assert!(c.pos.order(&id).await.unwrap().is_some(), "{name}: a stalled call times out and is retried");
+
+    c.wire.fail_next(&[Fault::Status(500, None); 4]);
+    assert!(matches!(c.pos.order(&id).await, Err(PosError::Unavailable(_))), "{name}: bounded attempts");
+
+    let before = c.wire.calls().len();
+    c.wire.fail_next(&[Fault::Malformed]);
+    assert!(matches!(c.pos.order(&id).await, Err(PosError::Malformed(_))), "{name}: malformed");
+    c.wire.fail_next(&[Fault::Status(400, None)]);
+    assert!(matches!(c.pos.order(&id).await, Err(PosError::Rejected { status: 400, .. })), "{name}: rejected");
+    assert_eq!(c.wire.calls().len() - before, 2, "{name}: malformed and rejected answers are not retried");
+
+    assert!(matches!(c.unauthorized.locations().await, Err(PosError::Unauthorized)), "{name}: a refused token");
+}
+
+#[tokio::test]
+async fn square_fails_well() {
+    let (fake, url) = fake_square::start(common::shop(), 500).await;
+    let (pos, _, _db) = square_pos(&url, Duration::from_millis(800)).await;
+    let wrong = SquareClient::new(
+        &SquareConfig { access_token: Secret::new("wrong"), ..square_config(&url) },
+        Duration::from_secs(2),
+        fast_retries(),
+    )
+    .unwrap();
+    let db = common::sqlite_db();
+    let unauthorized = SquarePos::new(wrong, common::store(&db).await, Vec::new());
+    fails_well(OverTheWire { name: "square", pos: &pos, unauthorized: &unauthorized, wire: &fake.wire }).await;
+}
+
+#[tokio::test]
+async fn clover_fails_well() {
+    let (fake, url) = fake_clover::start(common::shop(), "L-MAIN").await;
+    let (pos, _, _db) = clover_pos(&url, 1000, Duration::from_millis(800)).await;
+    let wrong = CloverClient::new(&clover_config(&url, "wrong"), Duration::from_secs(2), fast_retries()).unwrap();
+    let db = common::sqlite_db();
+    let unauthorized = CloverPos::new(wrong, common::store(&db).await, "L-MAIN");
+    fails_well(OverTheWire { name: "clover", pos: &pos, unauthorized: &unauthorized, wire: &fake.wire }).await;
+}
+
+#[tokio::test]
+async fn shopify_fails_well() {
+    let (fake, url) = fake_shopify::start(common::shop(), 100, ROOMY).await;
+    let pos = shopify_pos(&url, Duration::from_millis(800));
+    let unauthorized = ShopifyPos::new(
+        ShopifyClient::new(&shopify_config(&url, "wrong"), Duration::from_secs(2), fast_retries()).unwrap(),
+    );
+    fails_well(OverTheWire { name: "shopify", pos: &pos, unauthorized: &unauthorized, wire: &fake.wire }).await;
+}
+
+/// When the POS stops answering, the bot answers from the mirror the last sync filled, with
+/// the same figures, and says so: for stock and for a customer's order.
+async fn answers_from_the_mirror(name: &str, pos: Arc<dyn Pos>, wire: &wire::Recorder, db: &common::TestDb) {
+    let store = common::store(db).await;
+    tillpilot::jobs::sync::pull(pos.as_ref(), &store, common::now_ms(), 35, |_, _| {}).await.unwrap();
+    let app = tillpilot::app::App::start_with_clock(common::config(db), Some(pos), common::clock()).await.unwrap();
+
+    let live = common::ask(&app, "Sam", "stock sourdough").await;
+    assert!(!live.reply.text.contains("isn't answering"), "{name}: {}", live.reply.text);
+
+    wire.fail_next(&[Fault::Status(503, None); 64]);
+    let stale = common::ask(&app, "Sam", "stock sourdough").await;
+    let first_sentence = live.reply.text.split(" Last sold").next().unwrap();
+    assert!(
+        stale.reply.text.starts_with(first_sentence),
+        "{name}: same figures: {} / {}",
+        stale.reply.text,
+        live.reply.text
+    );
+    assert!(
+        stale
+            .reply
+            .text
+            .contains("The till system isn't answering right now; these figures are from the last sync, today"),
+        "{name}: {}",
+        stale.reply.text
+    );
+
+    let order = common::ask(&app, "+13125550142", "where is my order #1042").await;
+    assert!(
+        order.reply.text.contains("Order #1042") && order.reply.text.contains("last sync"),
+        "{name}: {}",
+        order.reply.text
+    );
+}
+
+#[tokio::test]
+async fn when_square_stops_answering_the_bot_answers_from_the_mirror_and_says_so() {
+    let (fake, url) = fake_square::start(common::shop(), 500).await;
+    let db = common::sqlite_db();
+    let client = SquareClient::new(&square_config(&url), Duration::from_secs(2), fast_retries()).unwrap();
+    let pos = Arc::new(SquarePos::new(client, common::store(&db).await, Vec::new()));
+    answers_from_the_mirror("square", pos, &fake.wire, &db).await;
+}
+
+#[tokio::test]
+async fn when_clover_stops_answering_the_bot_answers_from_the_mirror_and_says_so() {
+    let (fake, url) = fake_clover::start(common::shop(), "L-MAIN").await;
+    let db = common::sqlite_db();
+    let client =
+        CloverClient::new(&clover_config(&url, fake_clover::TOKEN), Duration::from_secs(2), fast_retries()).unwrap();
+    let pos = Arc::new(CloverPos::new(client, common::store(&db).await, "L-MAIN"));
+    answers_from_the_mirror("clover", pos, &fake.wire, &db).await;
+}
+
+#[tokio::test]
+async fn when_shopify_stops_answering_the_bot_answers_from_the_mirror_and_says_so() {
+    let (fake, url) = fake_shopify::start(common::shop(), 100, ROOMY).await;
+    let db = common::sqlite_db();
+    let pos = Arc::new(shopify_pos(&url, Duration::from_secs(2)));
+    answers_from_the_mirror("shopify", pos, &fake.wire, &db).await;
 }

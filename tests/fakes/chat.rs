@@ -1,9 +1,9 @@
 //! Fake chat platforms on 127.0.0.1, one server each, speaking the published wire formats and
 //! recording every call: the Slack Web API (`/api/{method}`, `{"ok": …}` envelopes, response
 //! URLs, the files v2 upload), the Telegram Bot API (`/bot{token}/{method}`, method names
-//! matched without regard to case), Discord REST (`/api/v10/…`) and Twilio Messages. Each can
-//! be told to answer the next call with a 429 (and the platform's own way of saying how long to
-//! wait) or a 500.
+//! matched without regard to case), Discord REST (`/api/v10/…`) and Twilio Messages. Each
+//! answers the shared fault vocabulary (`wire::Fault`) in its platform's own shape: a 429 says
+//! how long to wait the way the platform does.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use axum::Json;
@@ -31,12 +31,8 @@ pub struct Call {
     pub body: Value,
 }
 
-#[derive(Clone, Copy, Debug)]
-pub enum Fault {
-    /// 429, saying to wait this many seconds in the platform's own way.
-    RateLimited(u64),
-    ServerError,
-}
+pub use crate::wire::Fault;
+use crate::wire::{answer, with_retry_after};
 
 #[derive(Default)]
 pub struct Fake {
@@ -123,17 +119,15 @@ async fn slack_method(
     if auth != Some(&format!("Bearer {token}")) {
         return Json(json!({ "ok": false, "error": "invalid_auth" })).into_response();
     }
-    match fault {
-        Some(Fault::RateLimited(secs)) => {
-            return (
-                StatusCode::TOO_MANY_REQUESTS,
-                [("retry-after", secs.to_string())],
-                Json(json!({ "ok": false, "error": "ratelimited" })),
-            )
-                .into_response();
+    let slack_error = |status: StatusCode, after: Option<&str>| {
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            with_retry_after((status, Json(json!({ "ok": false, "error": "ratelimited" }))).into_response(), after)
+        } else {
+            status.into_response()
         }
-        Some(Fault::ServerError) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-        None => {}
+    };
+    if let Some(response) = answer(fault, slack_error, "{\"ok\": tr").await {
+        return response;
     }
     let base = fake.url.lock().unwrap().clone();
     let answer = match method.as_str() {
@@ -201,14 +195,18 @@ async fn telegram_method(
         )
             .into_response();
     }
-    match fault {
-        Some(Fault::RateLimited(secs)) => {
-            return (StatusCode::TOO_MANY_REQUESTS, Json(json!({ "ok": false, "error_code": 429,
+    let telegram_error = |status: StatusCode, after: Option<&str>| {
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            let secs: u64 = after.and_then(|a| a.parse().ok()).unwrap_or(1);
+            (status, Json(json!({ "ok": false, "error_code": 429,
                 "description": format!("Too Many Requests: retry after {secs}"), "parameters": { "retry_after": secs } })))
-                .into_response();
+                .into_response()
+        } else {
+            status.into_response()
         }
-        Some(Fault::ServerError) => return StatusCode::BAD_GATEWAY.into_response(),
-        None => {}
+    };
+    if let Some(response) = answer(fault, telegram_error, "{\"ok\": true, \"result\": {").await {
+        return response;
     }
     let result = match method.as_str() {
         "sendmessage" | "sendphoto" => telegram_message(fake.id(), &value),
@@ -278,17 +276,17 @@ async fn discord_route(
     if !is_webhook && auth != Some(&format!("Bot {DISCORD_TOKEN}")) {
         return (StatusCode::UNAUTHORIZED, Json(json!({ "message": "401: Unauthorized", "code": 0 }))).into_response();
     }
-    match fault {
-        Some(Fault::RateLimited(secs)) => {
-            return (
-                StatusCode::TOO_MANY_REQUESTS,
-                [("retry-after", secs.to_string())],
-                Json(json!({ "message": "You are being rate limited.", "retry_after": secs as f64, "global": false })),
-            )
-                .into_response();
+    let discord_error = |status: StatusCode, after: Option<&str>| {
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            let secs: f64 = after.and_then(|a| a.parse().ok()).unwrap_or(1.0);
+            let body = json!({ "message": "You are being rate limited.", "retry_after": secs, "global": false });
+            with_retry_after((status, Json(body)).into_response(), after)
+        } else {
+            status.into_response()
         }
-        Some(Fault::ServerError) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-        None => {}
+    };
+    if let Some(response) = answer(fault, discord_error, "{\"id\": \"9").await {
+        return response;
     }
     let id = fake.id();
     Json(json!({ "id": format!("9000{id}"), "channel_id": path.split('/').nth(1) })).into_response()
@@ -320,16 +318,13 @@ async fn twilio_messages(
         return (StatusCode::UNAUTHORIZED, Json(json!({ "code": 20003, "message": "Authenticate", "status": 401 })))
             .into_response();
     }
-    match fault {
-        Some(Fault::RateLimited(_)) => {
-            return (
-                StatusCode::TOO_MANY_REQUESTS,
-                Json(json!({ "code": 20429, "message": "Too Many Requests", "status": 429 })),
-            )
-                .into_response();
-        }
-        Some(Fault::ServerError) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-        None => {}
+    let twilio_error = |status: StatusCode, _: Option<&str>| {
+        let code = if status == StatusCode::TOO_MANY_REQUESTS { 20429 } else { 20500 };
+        (status, Json(json!({ "code": code, "message": status.canonical_reason(), "status": status.as_u16() })))
+            .into_response()
+    };
+    if let Some(response) = answer(fault, twilio_error, "{\"sid\": \"SM").await {
+        return response;
     }
     if value.get("To").is_none() || value.get("Body").is_none() {
         return (
