@@ -26,7 +26,6 @@ use tillpilot::config::{
 use tillpilot::domain::{Phone, Role};
 use tillpilot::http::verify::hmac_sha256_hex;
 use tillpilot::jobs::outbox_worker::{Pacing, send_due};
-use tillpilot::pos::sim::SimPos;
 use tillpilot::workflows::approvals::{self, NewApproval};
 
 const SIGNING_SECRET: &str = "slack-signing-secret";
@@ -115,12 +114,7 @@ async fn harness_with(db: common::TestDb, adjust: impl FnOnce(&mut Config)) -> H
         webhook_url: Some(SMS_URL.into()),
     });
     adjust(&mut config);
-    let pos = Arc::new(SimPos::new(common::shop()));
-    let app = Arc::new(App::start_with_clock(config, Some(pos.clone()), common::clock()).await.unwrap());
-    tillpilot::jobs::sync::pull(pos.as_ref(), &app.store, common::now_ms(), 3, |_, _| {}).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(tillpilot::http::serve(app.clone(), listener, std::future::pending()));
+    let (app, url) = common::spawn_app(config, 3).await;
     Harness {
         app,
         url,
@@ -172,112 +166,32 @@ impl Harness {
         (response.status().as_u16(), response.text().await.unwrap())
     }
 
-    async fn slack_post(&self, path: &str, body: &[u8], ts: i64, content_type: &str) -> (u16, String) {
-        let sig = format!(
-            "v0={}",
-            hmac_sha256_hex(SIGNING_SECRET.as_bytes(), &[b"v0:", ts.to_string().as_bytes(), b":", body])
-        );
-        let headers = [("x-slack-request-timestamp", ts.to_string()), ("x-slack-signature", sig)];
-        self.post(path, &headers, body.to_vec(), content_type).await
+    async fn slack_post(&self, path: &'static str, body: &[u8], ts: i64, content_type: &'static str) -> (u16, String) {
+        self.send(slack_signed(path, body.to_vec(), ts, content_type)).await
     }
 
     async fn discord_post(&self, body: &Value, ts: i64) -> (u16, String) {
-        let body = body.to_string().into_bytes();
-        let mut message = ts.to_string().into_bytes();
-        message.extend_from_slice(&body);
-        let sig = hex::encode(SigningKey::from_bytes(&DISCORD_SEED).sign(&message).to_bytes());
-        let headers = [("x-signature-timestamp", ts.to_string()), ("x-signature-ed25519", sig)];
-        self.post("/discord/interactions", &headers, body, "application/json").await
+        self.send(discord_signed(body, ts)).await
     }
 
     async fn sms_post(&self, from: &str, text: &str) -> (u16, String) {
-        let params = vec![
-            ("AccountSid".to_owned(), fake::TWILIO_SID.to_owned()),
-            ("Body".to_owned(), text.to_owned()),
-            ("From".to_owned(), from.to_owned()),
-            ("MessageSid".to_owned(), format!("SM{:032}", self.next())),
-            ("To".to_owned(), "+13125550999".to_owned()),
-        ];
-        let signed = tillpilot::channels::sms::webhook::string_to_sign(SMS_URL, &params);
-        let sig = twilio_signature(fake::TWILIO_TOKEN, &signed);
-        let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(params.iter()).finish();
-        self.post("/sms/twilio", &[("x-twilio-signature", sig)], body.into_bytes(), "application/x-www-form-urlencoded")
-            .await
+        self.send(sms_signed(from, text, self.next())).await
     }
 
     /// A person says `text` on `channel`.
     async fn say(&self, channel: ChannelKind, who: &Who, text: &str) -> (u16, String) {
-        let n = self.next();
-        match channel {
-            ChannelKind::Slack => {
-                let body = json!({ "type": "event_callback", "event_id": format!("Ev{n}"), "team_id": "T1", "api_app_id": "A0TILLPILOT", "event_time": 1_700_000_000,
-                    "event": { "type": "app_mention", "user": who.slack, "channel": "C0SHOP", "text": format!("<@UBOT> {text}"), "ts": format!("{n}.0") } });
-                self.slack_post("/slack/events", body.to_string().as_bytes(), now(), "application/json").await
-            }
-            ChannelKind::Telegram => {
-                let body = json!({ "update_id": n, "message": { "message_id": n, "from": { "id": who.telegram, "is_bot": false, "first_name": "X" },
-                    "chat": { "id": who.telegram, "type": "private" }, "date": now(), "text": text } });
-                self.post(
-                    "/telegram/webhook",
-                    &[("x-telegram-bot-api-secret-token", TELEGRAM_SECRET.into())],
-                    body.to_string().into_bytes(),
-                    "application/json",
-                )
-                .await
-            }
-            ChannelKind::Discord => {
-                let body = json!({ "id": format!("{}", 7_000_000 + n), "application_id": DISCORD_APP, "type": 2, "token": format!("tok{n}"), "version": 1,
-                    "locale": "en-US", "entitlements": [], "attachment_size_limit": 10_485_760,
-                    "channel_id": "888000", "member": discord_member(who),
-                    "data": { "id": "1", "name": "tillpilot", "type": 1, "options": [{ "name": "text", "type": 3, "value": text }] } });
-                self.discord_post(&body, now()).await
-            }
-            ChannelKind::Sms => self.sms_post(who.phone, text).await,
-            other => panic!("{other} is not a chat platform"),
-        }
+        let request = platform(channel).said(self, who, text, self.next());
+        self.send(request).await
     }
 
     /// A person presses a button carrying `action` on `message`.
     async fn press(&self, who: &Who, action: &str, message: &MessageRef) -> (u16, String) {
-        let n = self.next();
-        match message.channel {
-            ChannelKind::Slack => {
-                let payload = json!({ "type": "block_actions", "user": { "id": who.slack }, "team": { "id": "T1" }, "api_app_id": "A0TILLPILOT", "trigger_id": format!("{n}.trigger"),
-                    "channel": { "id": message.target }, "container": { "type": "message", "message_ts": message.id, "channel_id": message.target },
-                    "message": { "ts": message.id }, "response_url": format!("{}/respond/{n}", self.slack_base.trim_end_matches("/api")),
-                    "actions": [{ "action_id": "tillpilot_0", "type": "button", "value": action, "action_ts": format!("{n}.5") }] });
-                let body = form_urlencoded::Serializer::new(String::new())
-                    .append_pair("payload", &payload.to_string())
-                    .finish();
-                self.slack_post("/slack/interactions", body.as_bytes(), now(), "application/x-www-form-urlencoded")
-                    .await
-            }
-            ChannelKind::Telegram => {
-                let body = json!({ "update_id": n, "callback_query": { "id": format!("cb{n}"), "from": { "id": who.telegram, "is_bot": false, "first_name": "X" },
-                    "chat_instance": "1", "data": action, "message": { "message_id": message.id.parse::<i64>().unwrap(), "date": now(),
-                    "chat": { "id": message.target.parse::<i64>().unwrap(), "type": "group" } } } });
-                self.post(
-                    "/telegram/webhook",
-                    &[("x-telegram-bot-api-secret-token", TELEGRAM_SECRET.into())],
-                    body.to_string().into_bytes(),
-                    "application/json",
-                )
-                .await
-            }
-            ChannelKind::Discord => {
-                let body = json!({ "id": format!("{}", 7_000_000 + n), "application_id": DISCORD_APP, "type": 3, "token": format!("tok{n}"), "version": 1,
-                    "locale": "en-US", "entitlements": [], "attachment_size_limit": 10_485_760,
-                    "channel_id": message.target, "member": discord_member(who),
-                    "message": discord_message(&message.id, &message.target), "data": { "custom_id": action, "component_type": 2 } });
-                self.discord_post(&body, now()).await
-            }
-            ChannelKind::Sms => {
-                let code = tillpilot::approval_token::code_of(action).unwrap();
-                let verb = if action.contains(".a.") { "YES" } else { "NO" };
-                self.sms_post(who.phone, &format!("{verb} {code}")).await
-            }
-            other => panic!("{other} has no buttons"),
-        }
+        let request = platform(message.channel).pressed(self, who, action, message, self.next());
+        self.send(request).await
+    }
+
+    async fn send(&self, request: Delivery) -> (u16, String) {
+        self.post(request.path, &request.headers, request.body, request.content_type).await
     }
 
     /// Processes what came in and sends what went out.
@@ -292,54 +206,223 @@ impl Harness {
     }
 
     fn fake(&self, channel: ChannelKind) -> &fake::Fake {
-        match channel {
-            ChannelKind::Slack => &self.slack,
-            ChannelKind::Telegram => &self.telegram,
-            ChannelKind::Discord => &self.discord,
-            _ => &self.twilio,
-        }
+        platform(channel).fake(self)
     }
 
     /// The text of every answer or post the platform received, in its native field.
     fn sent_texts(&self, channel: ChannelKind) -> Vec<String> {
-        let calls = self.fake(channel).calls();
-        calls
-            .iter()
-            .filter_map(|c| {
-                let m = c.method.as_str();
-                let text = match channel {
-                    ChannelKind::Slack if m == "chat.postMessage" || m.starts_with("response_url/") => {
-                        c.body["text"].as_str()
-                    }
-                    ChannelKind::Telegram if m == "sendmessage" => c.body["text"].as_str(),
-                    ChannelKind::Discord
-                        if m.starts_with("POST channels/")
-                            || m.starts_with("PATCH webhooks/")
-                            || m.starts_with("POST webhooks/") =>
-                    {
-                        c.body["content"].as_str()
-                    }
-                    ChannelKind::Sms => c.body["Body"].as_str(),
-                    _ => None,
-                };
-                text.map(str::to_owned)
-            })
-            .collect()
+        let platform = platform(channel);
+        platform.fake(self).calls().iter().filter_map(|c| platform.sent_text(c).map(str::to_owned)).collect()
     }
 
     fn edits(&self, channel: ChannelKind) -> Vec<fake::Call> {
-        self.fake(channel)
-            .calls()
-            .into_iter()
-            .filter(|c| match channel {
-                ChannelKind::Slack => c.method == "chat.update",
-                ChannelKind::Telegram => c.method == "editmessagetext",
-                ChannelKind::Discord => c.method.starts_with("PATCH channels/"),
-                _ => c.body["Body"]
-                    .as_str()
-                    .is_some_and(|b| b.starts_with("Approved by") || b.starts_with("Rejected by")),
-            })
-            .collect()
+        let platform = platform(channel);
+        platform.fake(self).calls().into_iter().filter(|c| platform.is_edit(c)).collect()
+    }
+}
+
+/// A request as a platform would send it to us, signed.
+struct Delivery {
+    path: &'static str,
+    headers: Vec<(&'static str, String)>,
+    body: Vec<u8>,
+    content_type: &'static str,
+}
+
+fn slack_signed(path: &'static str, body: Vec<u8>, ts: i64, content_type: &'static str) -> Delivery {
+    let sig =
+        format!("v0={}", hmac_sha256_hex(SIGNING_SECRET.as_bytes(), &[b"v0:", ts.to_string().as_bytes(), b":", &body]));
+    Delivery {
+        path,
+        headers: vec![("x-slack-request-timestamp", ts.to_string()), ("x-slack-signature", sig)],
+        body,
+        content_type,
+    }
+}
+
+fn discord_signed(body: &Value, ts: i64) -> Delivery {
+    let body = body.to_string().into_bytes();
+    let mut message = ts.to_string().into_bytes();
+    message.extend_from_slice(&body);
+    let sig = hex::encode(SigningKey::from_bytes(&DISCORD_SEED).sign(&message).to_bytes());
+    Delivery {
+        path: "/discord/interactions",
+        headers: vec![("x-signature-timestamp", ts.to_string()), ("x-signature-ed25519", sig)],
+        body,
+        content_type: "application/json",
+    }
+}
+
+fn telegram_update(update: &Value) -> Delivery {
+    Delivery {
+        path: "/telegram/webhook",
+        headers: vec![("x-telegram-bot-api-secret-token", TELEGRAM_SECRET.into())],
+        body: update.to_string().into_bytes(),
+        content_type: "application/json",
+    }
+}
+
+fn sms_signed(from: &str, text: &str, n: u64) -> Delivery {
+    let params = vec![
+        ("AccountSid".to_owned(), fake::TWILIO_SID.to_owned()),
+        ("Body".to_owned(), text.to_owned()),
+        ("From".to_owned(), from.to_owned()),
+        ("MessageSid".to_owned(), format!("SM{n:032}")),
+        ("To".to_owned(), "+13125550999".to_owned()),
+    ];
+    let signed = tillpilot::channels::sms::webhook::string_to_sign(SMS_URL, &params);
+    let sig = twilio_signature(fake::TWILIO_TOKEN, &signed);
+    let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(params.iter()).finish();
+    Delivery {
+        path: "/sms/twilio",
+        headers: vec![("x-twilio-signature", sig)],
+        body: body.into_bytes(),
+        content_type: "application/x-www-form-urlencoded",
+    }
+}
+
+/// What the tests know about one chat platform: how a person says something or presses a
+/// button there, and how to read what the bot sent it.
+trait Platform: Sync {
+    fn fake<'h>(&self, h: &'h Harness) -> &'h fake::Fake;
+    fn said(&self, h: &Harness, who: &Who, text: &str, n: u64) -> Delivery;
+    fn pressed(&self, h: &Harness, who: &Who, action: &str, message: &MessageRef, n: u64) -> Delivery;
+    /// The text of an answer or post, when `call` is one.
+    fn sent_text<'c>(&self, call: &'c fake::Call) -> Option<&'c str>;
+    /// Whether `call` edits a posted message.
+    fn is_edit(&self, call: &fake::Call) -> bool;
+}
+
+fn platform(channel: ChannelKind) -> &'static dyn Platform {
+    match channel {
+        ChannelKind::Slack => &Slack,
+        ChannelKind::Telegram => &Telegram,
+        ChannelKind::Discord => &Discord,
+        ChannelKind::Sms => &Sms,
+        other => panic!("{other} is not a chat platform"),
+    }
+}
+
+struct Slack;
+struct Telegram;
+struct Discord;
+struct Sms;
+
+impl Platform for Slack {
+    fn fake<'h>(&self, h: &'h Harness) -> &'h fake::Fake {
+        &h.slack
+    }
+
+    fn said(&self, _: &Harness, who: &Who, text: &str, n: u64) -> Delivery {
+        let body = json!({ "type": "event_callback", "event_id": format!("Ev{n}"), "team_id": "T1", "api_app_id": "A0TILLPILOT", "event_time": 1_700_000_000,
+            "event": { "type": "app_mention", "user": who.slack, "channel": "C0SHOP", "text": format!("<@UBOT> {text}"), "ts": format!("{n}.0") } });
+        slack_signed("/slack/events", body.to_string().into_bytes(), now(), "application/json")
+    }
+
+    fn pressed(&self, h: &Harness, who: &Who, action: &str, message: &MessageRef, n: u64) -> Delivery {
+        let payload = json!({ "type": "block_actions", "user": { "id": who.slack }, "team": { "id": "T1" }, "api_app_id": "A0TILLPILOT", "trigger_id": format!("{n}.trigger"),
+            "channel": { "id": message.target }, "container": { "type": "message", "message_ts": message.id, "channel_id": message.target },
+            "message": { "ts": message.id }, "response_url": format!("{}/respond/{n}", h.slack_base.trim_end_matches("/api")),
+            "actions": [{ "action_id": "tillpilot_0", "type": "button", "value": action, "action_ts": format!("{n}.5") }] });
+        let body =
+            form_urlencoded::Serializer::new(String::new()).append_pair("payload", &payload.to_string()).finish();
+        slack_signed("/slack/interactions", body.into_bytes(), now(), "application/x-www-form-urlencoded")
+    }
+
+    fn sent_text<'c>(&self, call: &'c fake::Call) -> Option<&'c str> {
+        let m = call.method.as_str();
+        (m == "chat.postMessage" || m.starts_with("response_url/")).then(|| call.body["text"].as_str()).flatten()
+    }
+
+    fn is_edit(&self, call: &fake::Call) -> bool {
+        call.method == "chat.update"
+    }
+}
+
+impl Platform for Telegram {
+    fn fake<'h>(&self, h: &'h Harness) -> &'h fake::Fake {
+        &h.telegram
+    }
+
+    fn said(&self, _: &Harness, who: &Who, text: &str, n: u64) -> Delivery {
+        telegram_update(
+            &json!({ "update_id": n, "message": { "message_id": n, "from": { "id": who.telegram, "is_bot": false, "first_name": "X" },
+            "chat": { "id": who.telegram, "type": "private" }, "date": now(), "text": text } }),
+        )
+    }
+
+    fn pressed(&self, _: &Harness, who: &Who, action: &str, message: &MessageRef, n: u64) -> Delivery {
+        telegram_update(
+            &json!({ "update_id": n, "callback_query": { "id": format!("cb{n}"), "from": { "id": who.telegram, "is_bot": false, "first_name": "X" },
+            "chat_instance": "1", "data": action, "message": { "message_id": message.id.parse::<i64>().unwrap(), "date": now(),
+            "chat": { "id": message.target.parse::<i64>().unwrap(), "type": "group" } } } }),
+        )
+    }
+
+    fn sent_text<'c>(&self, call: &'c fake::Call) -> Option<&'c str> {
+        (call.method == "sendmessage").then(|| call.body["text"].as_str()).flatten()
+    }
+
+    fn is_edit(&self, call: &fake::Call) -> bool {
+        call.method == "editmessagetext"
+    }
+}
+
+impl Platform for Discord {
+    fn fake<'h>(&self, h: &'h Harness) -> &'h fake::Fake {
+        &h.discord
+    }
+
+    fn said(&self, _: &Harness, who: &Who, text: &str, n: u64) -> Delivery {
+        let body = json!({ "id": format!("{}", 7_000_000 + n), "application_id": DISCORD_APP, "type": 2, "token": format!("tok{n}"), "version": 1,
+            "locale": "en-US", "entitlements": [], "attachment_size_limit": 10_485_760,
+            "channel_id": "888000", "member": discord_member(who),
+            "data": { "id": "1", "name": "tillpilot", "type": 1, "options": [{ "name": "text", "type": 3, "value": text }] } });
+        discord_signed(&body, now())
+    }
+
+    fn pressed(&self, _: &Harness, who: &Who, action: &str, message: &MessageRef, n: u64) -> Delivery {
+        let body = json!({ "id": format!("{}", 7_000_000 + n), "application_id": DISCORD_APP, "type": 3, "token": format!("tok{n}"), "version": 1,
+            "locale": "en-US", "entitlements": [], "attachment_size_limit": 10_485_760,
+            "channel_id": message.target, "member": discord_member(who),
+            "message": discord_message(&message.id, &message.target), "data": { "custom_id": action, "component_type": 2 } });
+        discord_signed(&body, now())
+    }
+
+    fn sent_text<'c>(&self, call: &'c fake::Call) -> Option<&'c str> {
+        let m = call.method.as_str();
+        let answer =
+            m.starts_with("POST channels/") || m.starts_with("PATCH webhooks/") || m.starts_with("POST webhooks/");
+        answer.then(|| call.body["content"].as_str()).flatten()
+    }
+
+    fn is_edit(&self, call: &fake::Call) -> bool {
+        call.method.starts_with("PATCH channels/")
+    }
+}
+
+impl Platform for Sms {
+    fn fake<'h>(&self, h: &'h Harness) -> &'h fake::Fake {
+        &h.twilio
+    }
+
+    fn said(&self, _: &Harness, who: &Who, text: &str, n: u64) -> Delivery {
+        sms_signed(who.phone, text, n)
+    }
+
+    /// A text has no buttons: the approval is answered with its code.
+    fn pressed(&self, _: &Harness, who: &Who, action: &str, _: &MessageRef, n: u64) -> Delivery {
+        let code = tillpilot::approval_token::code_of(action).unwrap();
+        let verb = if action.contains(".a.") { "YES" } else { "NO" };
+        sms_signed(who.phone, &format!("{verb} {code}"), n)
+    }
+
+    fn sent_text<'c>(&self, call: &'c fake::Call) -> Option<&'c str> {
+        call.body["Body"].as_str()
+    }
+
+    fn is_edit(&self, call: &fake::Call) -> bool {
+        call.body["Body"].as_str().is_some_and(|b| b.starts_with("Approved by") || b.starts_with("Rejected by"))
     }
 }
 

@@ -93,31 +93,27 @@ fn clover_notifications_split_into_one_event_per_update() {
 }
 
 async fn serve(db: &common::TestDb) -> (Arc<App>, String) {
-    let mut app = common::app(db).await;
-    app.config.pos.square = Some(SquareConfig {
+    let mut config = common::config(db);
+    config.pos.square = Some(SquareConfig {
         access_token: Secret::new("EAAA-test"),
         base_url: "http://127.0.0.1:9".into(),
         webhook_signature_key: Some(Secret::new(SQUARE_KEY)),
         webhook_url: Some(SQUARE_URL.into()),
         location_ids: Vec::new(),
     });
-    app.config.pos.shopify = Some(ShopifyConfig {
+    config.pos.shopify = Some(ShopifyConfig {
         shop: "corner.myshopify.com".into(),
         access_token: Secret::new("shpat_test"),
         api_secret: Some(Secret::new(SHOPIFY_SECRET)),
         base_url: None,
     });
-    app.config.pos.clover = Some(CloverConfig {
+    config.pos.clover = Some(CloverConfig {
         merchant_id: "XYZVJT2ZRRRSC".into(),
         access_token: Secret::new("clover-test"),
         base_url: "http://127.0.0.1:9".into(),
         webhook_auth_code: Some(Secret::new(CLOVER_AUTH)),
     });
-    let app = Arc::new(app);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(tillpilot::http::serve(app.clone(), listener, std::future::pending()));
-    (app, url)
+    common::spawn_app(config, 35).await
 }
 
 fn client() -> reqwest::Client {

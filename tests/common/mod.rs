@@ -98,6 +98,20 @@ pub async fn app(db: &TestDb) -> App {
     app
 }
 
+/// The bot over the simulated shop (`days` of it mirrored), serving HTTP on a free port of
+/// 127.0.0.1: what every end-to-end test starts from. `config` names the fresh database and
+/// the fakes the test started.
+pub async fn spawn_app(config: Config, days: i64) -> (Arc<App>, String) {
+    tillpilot::telemetry::install_crypto();
+    let pos = Arc::new(SimPos::new(shop()));
+    let app = Arc::new(App::start_with_clock(config, Some(pos.clone()), clock()).await.unwrap());
+    tillpilot::jobs::sync::pull(pos.as_ref(), &app.store, now_ms(), days, |_, _| {}).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(tillpilot::http::serve(app.clone(), listener, std::future::pending()));
+    (app, url)
+}
+
 /// Asks on the terminal channel as `who` (a name or an E.164 phone).
 pub async fn ask(app: &App, who: &str, text: &str) -> Outcome {
     let sender = app.directory.resolve_terminal(who);
