@@ -63,9 +63,18 @@ fn show(label: &str, route: &str, s: &Summary) {
     );
 }
 
-/// Every id in `acked_file` against the inbox: (acknowledged, exactly once, missing, more than
-/// once, recorded but never acknowledged) over the ids of run `tag`.
-async fn exactly_once(app: &App, acked_file: &std::path::Path, tag: u32) -> (usize, usize, usize, usize, usize) {
+/// Every acknowledged id of one run against the inbox.
+struct Check {
+    acked: usize,
+    once: usize,
+    missing: usize,
+    more: usize,
+    /// Recorded with this run's ids but never acknowledged.
+    unacked: usize,
+}
+
+/// Every id in `acked_file` against the inbox rows with the ids of run `tag`.
+async fn exactly_once(app: &App, acked_file: &std::path::Path, tag: u32) -> Check {
     let acked = std::fs::read_to_string(acked_file).unwrap_or_default();
     let acked: Vec<&str> = acked.lines().collect();
     let prefix = format!("bench-{:02}", tag % 100);
@@ -85,26 +94,20 @@ async fn exactly_once(app: &App, acked_file: &std::path::Path, tag: u32) -> (usi
             None => missing += 1,
         }
     }
-    (acked.len(), once, missing, more, counts.len())
+    Check { acked: acked.len(), once, missing, more, unacked: counts.len() }
 }
 
-async fn durable(
-    label: &str,
-    app: &App,
-    intake: &Intake,
-    plan: Plan,
-    dir: &std::path::Path,
-) -> (Summary, f64, (usize, usize, usize, usize, usize)) {
+async fn durable(label: &str, app: &App, intake: &Intake, plan: Plan, dir: &std::path::Path) -> (Summary, f64, Check) {
     let acked_file = dir.join(format!("acked-{label}-{}.txt", plan.tag));
     let tag = plan.tag;
     let commits_before = intake.commits();
     let summary = load(Plan { acked_file: acked_file.display().to_string(), ..plan }).await;
     let commits = intake.commits() - commits_before;
     let check = exactly_once(app, &acked_file, tag).await;
-    (summary, commits as f64 / check.0.max(1) as f64, check)
+    (summary, commits as f64 / check.acked.max(1) as f64, check)
 }
 
-fn show_check(label: &str, (acked, once, missing, more, unacked): (usize, usize, usize, usize, usize)) {
+fn show_check(label: &str, Check { acked, once, missing, more, unacked }: Check) {
     let verdict = if once == acked && missing == 0 && more == 0 { "ok" } else { "FAILED" };
     println!(
         "intake [{label}]:   exactly once {verdict}: {acked} acknowledged, {once} in the inbox once, {missing} missing, \

@@ -251,10 +251,10 @@ async fn connection(plan: Plan, index: usize, start: Instant) -> Connection {
         match response(&mut stream, &mut buf).await {
             Ok(status) if (200..300).contains(&status) || (plan.kind == Kind::Forged && status == 401) => {
                 out.latencies_us.push(sent.elapsed().as_micros().min(u32::MAX as u128) as u32);
-                if let Some(id) = id {
-                    if plan.kind == Kind::Signed {
-                        out.acked.push(id);
-                    }
+                if let Some(id) = id
+                    && plan.kind == Kind::Signed
+                {
+                    out.acked.push(id);
                 }
             }
             Ok(_) => out.failed += 1,

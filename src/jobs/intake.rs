@@ -47,7 +47,10 @@ impl Intake {
         let thread = std::thread::Builder::new().name("intake-writer".into()).spawn(move || {
             let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
                 Ok(runtime) => runtime,
-                Err(err) => return tracing::error!(error = %err, "cannot start the intake writer's runtime"),
+                Err(err) => {
+                    tracing::error!(error = %err, "cannot start the intake writer's runtime");
+                    return;
+                }
             };
             runtime.block_on(async move {
                 let (store, own) = match store.dedicated(1) {
