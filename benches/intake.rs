@@ -1,104 +1,121 @@
-//! `cargo bench --bench intake`: durable webhook intake against an ack-only route of the same
-//! server, under the same load: 64 connections sending signed ~550-byte Square bodies as fast
-//! as they are answered, then a steady 1,000 requests per second. Reports throughput of both,
-//! their ratio, disk flushes (committed transactions) per acknowledged event, and ack latency
-//! percentiles at the steady rate. SQLite by default; set TILLPILOT_BENCH_POSTGRES_URL to a
-//! server URL (its database is only used to create a fresh one) to measure PostgreSQL too.
+//! `cargo bench --bench intake`: durable webhook intake as a POS would load it. The server runs
+//! in this process on the runtime the product uses; the load comes from a separate process (this
+//! binary re-executed as a load generator, so nothing beyond cargo is needed): 64 keep-alive
+//! connections, each sending as soon as it is answered. Against the same server it measures
+//! `/healthz`, a signed ~550-byte Square delivery with a spoiled signature (verified and
+//! refused, 401), the ack-only route (verified and parsed, not recorded), and durable intake
+//! (`/webhooks/square`, every delivery with a fresh event id), each with throughput and ack
+//! latency p50/p99; then a steady 1,000 deliveries per second. It prints durable intake's ratio
+//! to `/healthz` and to the refused delivery, disk flushes (committed transactions) per
+//! acknowledged event, and checks that every acknowledged delivery is in the inbox exactly
+//! once. SQLite by default; set TILLPILOT_BENCH_POSTGRES_URL to a server URL (its database is
+//! only used to create a fresh one; `postgres:///test?host=/var/run/postgresql` for the Unix
+//! socket) to measure PostgreSQL too. TILLPILOT_BENCH_SECONDS sets each run's length.
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+#[path = "support/loadgen.rs"]
+mod loadgen;
+
+use loadgen::{KEY, Kind, Plan, Summary, URL};
+use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
 use tillpilot::app::App;
 use tillpilot::config::{Config, Secret, SquareConfig};
+use tillpilot::jobs::intake::Intake;
 use tillpilot::pos::sim::{SimOptions, SimPos, demo_team, generate};
 
-const KEY: &str = "bench-signature-key";
-const URL: &str = "https://bot.example.com/webhooks/square";
+/// Set in the child process, whose arguments are a `Plan`.
+const LOADGEN_ENV: &str = "TILLPILOT_LOADGEN";
 const CONNECTIONS: usize = 64;
-const BURST: Duration = Duration::from_secs(6);
 const STEADY_RATE: u64 = 1_000;
-const STEADY: Duration = Duration::from_secs(5);
 
-static NEXT_EVENT: AtomicU64 = AtomicU64::new(0);
+fn seconds() -> f64 {
+    std::env::var("TILLPILOT_BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(5.0)
+}
 
-/// A signed, ~550-byte Square `order.updated` delivery with a fresh event id.
-fn delivery() -> (String, String) {
-    let n = NEXT_EVENT.fetch_add(1, Ordering::Relaxed);
-    let body = format!(
-        "{{\n  \"merchant_id\": \"5S9MXCS9Y99KK\",\n  \"type\": \"order.updated\",\n  \"event_id\": \"bench-{n:012}-4a5b-9c2d-7e8f90a1b2c3\",\n  \
-         \"created_at\": \"2026-11-26T18:09:48.187Z\",\n  \"data\": {{\n    \"type\": \"order_updated\",\n    \"id\": \"eA3vssLHKJrv9H0IdJCM3ojYyeRZY\",\n    \
-         \"object\": {{\n      \"order_updated\": {{\n        \"created_at\": \"2026-11-26T18:09:01.000Z\",\n        \"location_id\": \"KKGRQMQ7ZKPCW\",\n        \
-         \"order_id\": \"eA3vssLHKJrv9H0IdJCM3ojYyeRZY\",\n        \"state\": \"OPEN\",\n        \"updated_at\": \"2026-11-26T18:09:48.000Z\",\n        \
-         \"version\": 4\n      }}\n    }}\n  }}\n}}"
+/// Runs `plan` in a child process and waits for its summary.
+async fn load(plan: Plan) -> Summary {
+    let exe = std::env::current_exe().expect("the benchmark's own path");
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(exe).env(LOADGEN_ENV, "1").args(plan.to_args()).output()
+    })
+    .await
+    .expect("join")
+    .expect("start the load generator");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    Summary::parse(&stdout).unwrap_or_else(|| {
+        panic!("the load generator said nothing useful: {stdout} {}", String::from_utf8_lossy(&output.stderr))
+    })
+}
+
+fn ms(us: u64) -> f64 {
+    us as f64 / 1000.0
+}
+
+fn show(label: &str, route: &str, s: &Summary) {
+    println!(
+        "intake [{label}]: {route:<9} {:>8.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  max {:>7.2} ms  ({} ok, {} failed)",
+        s.per_second(),
+        ms(s.p50_us),
+        ms(s.p99_us),
+        ms(s.max_us),
+        s.ok,
+        s.failed
     );
-    let mut mac = Hmac::<Sha256>::new_from_slice(KEY.as_bytes()).expect("key");
-    mac.update(URL.as_bytes());
-    mac.update(body.as_bytes());
-    (body, STANDARD.encode(mac.finalize().into_bytes()))
 }
 
-async fn send(client: &reqwest::Client, url: &str) -> Option<Duration> {
-    let (body, signature) = delivery();
-    let started = Instant::now();
-    let response = client.post(url).header("x-square-hmacsha256-signature", signature).body(body).send().await.ok()?;
-    response.status().is_success().then(|| started.elapsed())
+/// Every acknowledged id of one run against the inbox.
+struct Check {
+    acked: usize,
+    once: usize,
+    missing: usize,
+    more: usize,
+    /// Recorded with this run's ids but never acknowledged.
+    unacked: usize,
 }
 
-/// 64 connections, each sending as soon as its previous request was answered.
-async fn burst(url: &str) -> f64 {
-    let done = Arc::new(AtomicU64::new(0));
-    let deadline = Instant::now() + BURST;
-    let tasks: Vec<_> = (0..CONNECTIONS)
-        .map(|_| {
-            let (url, done) = (url.to_owned(), done.clone());
-            tokio::spawn(async move {
-                let client = reqwest::Client::builder().pool_max_idle_per_host(1).build().expect("client");
-                while Instant::now() < deadline {
-                    if send(&client, &url).await.is_some() {
-                        done.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-            })
-        })
-        .collect();
-    for task in tasks {
-        let _ = task.await;
-    }
-    done.load(Ordering::Relaxed) as f64 / BURST.as_secs_f64()
-}
-
-/// A steady request rate over a pool of 64 connections; returns sorted latencies and failures.
-async fn steady(url: &str) -> (Vec<Duration>, usize) {
-    let client = reqwest::Client::builder().pool_max_idle_per_host(CONNECTIONS).build().expect("client");
-    let mut ticker = tokio::time::interval(Duration::from_micros(1_000_000 / STEADY_RATE));
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-    let mut tasks = Vec::new();
-    for _ in 0..(STEADY_RATE * STEADY.as_secs()) {
-        ticker.tick().await;
-        let (client, url) = (client.clone(), url.to_owned());
-        tasks.push(tokio::spawn(async move { send(&client, &url).await }));
-    }
-    let mut latencies = Vec::new();
-    let mut failed = 0;
-    for task in tasks {
-        match task.await.ok().flatten() {
-            Some(latency) => latencies.push(latency),
-            None => failed += 1,
+/// Every id in `acked_file` against the inbox rows with the ids of run `tag`.
+async fn exactly_once(app: &App, acked_file: &std::path::Path, tag: u32) -> Check {
+    let acked = std::fs::read_to_string(acked_file).unwrap_or_default();
+    let acked: Vec<&str> = acked.lines().collect();
+    let prefix = format!("bench-{:02}", tag % 100);
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT event_id, COUNT(*) FROM inbox WHERE source = 'square' AND event_id LIKE $1 GROUP BY event_id",
+    )
+    .bind(format!("{prefix}%"))
+    .fetch_all(app.store.pool())
+    .await
+    .expect("read the inbox");
+    let mut counts: HashMap<String, i64> = rows.into_iter().collect();
+    let (mut once, mut missing, mut more) = (0, 0, 0);
+    for id in &acked {
+        match counts.remove(*id) {
+            Some(1) => once += 1,
+            Some(_) => more += 1,
+            None => missing += 1,
         }
     }
-    latencies.sort();
-    (latencies, failed)
+    Check { acked: acked.len(), once, missing, more, unacked: counts.len() }
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted.get(((sorted.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or_default()
+async fn durable(label: &str, app: &App, intake: &Intake, plan: Plan, dir: &std::path::Path) -> (Summary, f64, Check) {
+    let acked_file = dir.join(format!("acked-{label}-{}.txt", plan.tag));
+    let tag = plan.tag;
+    let commits_before = intake.commits();
+    let summary = load(Plan { acked_file: acked_file.display().to_string(), ..plan }).await;
+    let commits = intake.commits() - commits_before;
+    let check = exactly_once(app, &acked_file, tag).await;
+    (summary, commits as f64 / check.acked.max(1) as f64, check)
 }
 
-async fn run(label: &str, database_url: String) {
+fn show_check(label: &str, Check { acked, once, missing, more, unacked }: Check) {
+    let verdict = if once == acked && missing == 0 && more == 0 { "ok" } else { "FAILED" };
+    println!(
+        "intake [{label}]:   exactly once {verdict}: {acked} acknowledged, {once} in the inbox once, {missing} missing, \
+         {more} more than once, {unacked} recorded but not acknowledged"
+    );
+}
+
+async fn run(label: &str, database_url: String, dir: &std::path::Path) {
     let mut config = Config::default();
     config.database.url = database_url;
     config.people = demo_team();
@@ -114,45 +131,67 @@ async fn run(label: &str, database_url: String) {
     let app = Arc::new(App::start(config, Some(Arc::new(SimPos::new(Arc::new(shop))))).await.expect("app"));
     let (router, intake) = tillpilot::http::benchmark_router(app.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move { axum::serve(listener, router).await });
 
-    let ack_only = burst(&format!("{base}/bench/ack-only/square")).await;
-    let commits_before = intake.commits();
-    let rows_before = app.store.inbox("square").await.map(|r| r.len()).unwrap_or(0);
-    let durable = burst(&format!("{base}/webhooks/square")).await;
-    let commits = intake.commits() - commits_before;
-    let recorded = app.store.inbox("square").await.map(|r| r.len()).unwrap_or(0) - rows_before;
+    let plan = |kind: Kind, path: &str, rate: u64, tag: u32| Plan {
+        addr,
+        kind,
+        path: path.into(),
+        connections: CONNECTIONS,
+        seconds: seconds(),
+        rate,
+        tag,
+        acked_file: String::new(),
+    };
+    // A short warm-up so connections, statement caches and the page cache are in use.
+    let _ = load(Plan { seconds: 1.0, ..plan(Kind::Signed, "/webhooks/square", 0, 1) }).await;
+
+    let health = load(plan(Kind::Health, "/healthz", 0, 0)).await;
+    show(label, "/healthz", &health);
+    let refused = load(plan(Kind::Forged, "/webhooks/square", 0, 0)).await;
+    show(label, "refused", &refused);
+    let ack_only = load(plan(Kind::Signed, "/bench/ack-only/square", 0, 0)).await;
+    show(label, "ack-only", &ack_only);
+    let (burst, flushes, check) =
+        durable(label, &app, &intake, plan(Kind::Signed, "/webhooks/square", 0, 2), dir).await;
+    show(label, "durable", &burst);
     println!(
-        "intake [{label}]: ack-only {ack_only:.0} req/s, durable {durable:.0} req/s, ratio {:.2}, {:.3} flushes per event ({commits} commits for {recorded} events)",
-        durable / ack_only,
-        commits as f64 / recorded.max(1) as f64
+        "intake [{label}]:   durable/healthz {:.2}, durable/refused {:.2}, durable/ack-only {:.2}, {flushes:.3} flushes per event",
+        burst.per_second() / health.per_second().max(1e-9),
+        burst.per_second() / refused.per_second().max(1e-9),
+        burst.per_second() / ack_only.per_second().max(1e-9),
     );
-    let commits_before = intake.commits();
-    let (latencies, failed) = steady(&format!("{base}/webhooks/square")).await;
-    let steady_commits = intake.commits() - commits_before;
-    println!(
-        "intake [{label}]: steady {STEADY_RATE} req/s for {}s: {} acked, {failed} failed, p50 {:.2?}, p99 {:.2?}, max {:.2?}, {:.3} flushes per event",
-        STEADY.as_secs(),
-        latencies.len(),
-        percentile(&latencies, 0.5),
-        percentile(&latencies, 0.99),
-        latencies.last().copied().unwrap_or_default(),
-        steady_commits as f64 / latencies.len().max(1) as f64
-    );
+    show_check(label, check);
+
+    let (steady, flushes, check) =
+        durable(label, &app, &intake, plan(Kind::Signed, "/webhooks/square", STEADY_RATE, 3), dir).await;
+    show(label, "steady", &steady);
+    println!("intake [{label}]:   steady {STEADY_RATE} deliveries/s, {flushes:.3} flushes per event");
+    show_check(label, check);
+    app.store.close().await;
 }
 
+/// A fresh database on the server `base` points at, keeping its host, port and options.
 async fn fresh_postgres(base: &str) -> Option<String> {
     sqlx::any::install_default_drivers();
     let name = format!("tillpilot_bench_{}", std::process::id());
     let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(base).await.ok()?;
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin).await.ok()?;
-    let (prefix, _) = base.rsplit_once('/')?;
-    Some(format!("{prefix}/{name}"))
+    let (url, query) = base.split_once('?').map_or((base, None), |(u, q)| (u, Some(q)));
+    let (prefix, _) = url.rsplit_once('/')?;
+    Some(match query {
+        Some(query) => format!("{prefix}/{name}?{query}"),
+        None => format!("{prefix}/{name}"),
+    })
 }
 
 fn main() {
-    if std::env::args().any(|a| a == "--list") {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if std::env::var_os(LOADGEN_ENV).is_some() {
+        return loadgen::main(&args);
+    }
+    if args.iter().any(|a| a == "--list") {
         return;
     }
     tillpilot::telemetry::install_crypto();
@@ -160,11 +199,11 @@ fn main() {
     runtime.block_on(async {
         let dir = tempfile::tempdir().expect("tempdir");
         if std::env::var("TILLPILOT_BENCH_SKIP_SQLITE").is_err() {
-            run("sqlite", format!("sqlite://{}", dir.path().join("bench.db").display())).await;
+            run("sqlite", format!("sqlite://{}", dir.path().join("bench.db").display()), dir.path()).await;
         }
         if let Ok(base) = std::env::var("TILLPILOT_BENCH_POSTGRES_URL") {
             match fresh_postgres(&base).await {
-                Some(url) => run("postgres", url).await,
+                Some(url) => run("postgres", url, dir.path()).await,
                 None => println!("intake [postgres]: could not create a database at {base}"),
             }
         }

@@ -51,6 +51,8 @@ pub type Tx = Transaction<'static, sqlx::Any>;
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// The URL the pool connects to, for `Store::dedicated`.
+    url: String,
 }
 
 impl Store {
@@ -62,17 +64,28 @@ impl Store {
         } else {
             (Backend::Postgres, url.to_owned())
         };
-        let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
         // SQLite has one writer; more connections only add lock contention on this workload.
-        let options = match backend {
-            Backend::Sqlite => options.max_connections(4),
-            Backend::Postgres => options.max_connections(8),
+        let connections = match backend {
+            Backend::Sqlite => 4,
+            Backend::Postgres => 8,
         };
-        let pool = options.connect(&url).await?;
+        let pool = pool_options(backend, connections).connect(&url).await?;
         if backend == Backend::Sqlite {
             sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await?;
         }
-        Ok(Store { pool, backend })
+        Ok(Store { pool, backend, url })
+    }
+
+    /// The same database through a pool of its own with at most `connections`, connecting
+    /// lazily: a connection is opened by whoever first needs it, so on PostgreSQL its socket is
+    /// driven by the runtime that uses it. The intake writer runs on a thread of its own with
+    /// this. An in-memory SQLite database exists only in its own pool, so it shares this one.
+    pub fn dedicated(&self, connections: u32) -> Result<Store, StoreError> {
+        if self.url.contains(":memory:") || self.url.contains("mode=memory") {
+            return Ok(self.clone());
+        }
+        let pool = pool_options(self.backend, connections).connect_lazy(&self.url)?;
+        Ok(Store { pool, backend: self.backend, url: self.url.clone() })
     }
 
     /// Applies every pending migration for this backend.
@@ -143,6 +156,22 @@ impl Store {
     }
 }
 
+/// Pool settings. On SQLite every connection commits with `synchronous = FULL` (SQLite's
+/// default, stated so it cannot drift): in WAL mode that syncs the log at each commit, so an
+/// acknowledged webhook survives power loss; `NORMAL` would sync only at checkpoints.
+fn pool_options(backend: Backend, connections: u32) -> AnyPoolOptions {
+    let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10)).max_connections(connections);
+    match backend {
+        Backend::Sqlite => options.after_connect(|conn, _| {
+            Box::pin(async move {
+                sqlx::query("PRAGMA synchronous = FULL").execute(&mut *conn).await?;
+                Ok(())
+            })
+        }),
+        Backend::Postgres => options,
+    }
+}
+
 /// `sqlite://tillpilot.db` → `sqlite://tillpilot.db?mode=rwc` so a first start creates the file.
 fn sqlite_url(url: &str) -> String {
     if url.contains("mode=") || url.contains(":memory:") {
@@ -154,27 +183,48 @@ fn sqlite_url(url: &str) -> String {
     }
 }
 
+/// The most a multi-row statement's rows may carry on PostgreSQL, in bytes of bound values.
+/// sqlx 0.9.0 does not set TCP_NODELAY on its sockets (fixed upstream in transact-rs/sqlx#4336,
+/// not in a release yet): a statement message the kernel sends in more than one piece leaves
+/// a tail that Nagle's algorithm holds until the server's delayed ACK, 40 ms later. Measured
+/// on loopback, 32-row inserts of 550-byte deliveries (~21 KiB) stalled on most batches and
+/// 8 KiB messages did not. A Unix socket (`postgres:///tillpilot?host=/var/run/postgresql`,
+/// the setting to use when PostgreSQL runs on the same machine) has no Nagle at all; across a
+/// network, where a segment is ~1.4 KiB, only TCP_NODELAY avoids the stalls.
+const POSTGRES_STATEMENT_BYTES: usize = 8 * 1024;
+
 impl Store {
     /// Splits `items` into runs of a few fixed sizes, largest first, for multi-row statements.
-    /// Fixed shapes mean each connection prepares each statement once and reuses it. On
-    /// PostgreSQL the runs stay small: sqlx 0.9.0 no longer sets TCP_NODELAY, and a statement
-    /// message too large for one write stalls 40 ms on Nagle's algorithm and delayed ACKs.
+    /// Fixed shapes mean each connection prepares each statement once and reuses it; powers of
+    /// two keep a batch of any size to a handful of statements.
     pub fn batch_shapes<'a, T>(&self, items: &'a [T]) -> Vec<&'a [T]> {
-        let sizes: &[usize] = match self.backend {
-            Backend::Sqlite => &[100, 32, 8, 1],
-            Backend::Postgres => &[4, 1],
-        };
-        let mut out = Vec::new();
-        let mut rest = items;
-        for &size in sizes {
-            while rest.len() >= size {
-                let (head, tail) = rest.split_at(size);
-                out.push(head);
-                rest = tail;
-            }
-        }
-        out
+        self.batch_shapes_within(items, |_| 0)
     }
+
+    /// `batch_shapes`, keeping each run's `bytes` within what one statement message should carry
+    /// on PostgreSQL (see `POSTGRES_STATEMENT_BYTES`). A single item always makes a run.
+    pub fn batch_shapes_within<'a, T>(&self, items: &'a [T], bytes: impl Fn(&T) -> usize) -> Vec<&'a [T]> {
+        runs(self.backend, items, bytes)
+    }
+}
+
+/// `Store::batch_shapes_within` for `backend`.
+fn runs<T>(backend: Backend, items: &[T], bytes: impl Fn(&T) -> usize) -> Vec<&[T]> {
+    let (sizes, budget): (&[usize], usize) = match backend {
+        Backend::Sqlite => (&[256, 128, 64, 32, 16, 8, 4, 2, 1], usize::MAX),
+        Backend::Postgres => (&[16, 8, 4, 2, 1], POSTGRES_STATEMENT_BYTES),
+    };
+    let mut out = Vec::new();
+    let mut rest = items;
+    while !rest.is_empty() {
+        let fits =
+            |size: usize| size <= rest.len() && (size == 1 || rest[..size].iter().map(&bytes).sum::<usize>() <= budget);
+        let take = sizes.iter().copied().find(|&size| fits(size)).unwrap_or(1);
+        let (head, tail) = rest.split_at(take);
+        out.push(head);
+        rest = tail;
+    }
+    out
 }
 
 /// `($1, $2), ($3, $4)` for two rows of two columns: the VALUES list of a multi-row insert.
@@ -212,7 +262,23 @@ pub fn migration_versions(backend: Backend) -> Vec<i64> {
 
 #[cfg(test)]
 mod tests {
-    use super::values_placeholders;
+    use super::{Backend, POSTGRES_STATEMENT_BYTES, runs, values_placeholders};
+
+    #[test]
+    fn runs_are_powers_of_two_within_the_byte_budget() {
+        let items: Vec<usize> = vec![600; 100];
+        let lengths = |backend, bytes: &dyn Fn(&usize) -> usize| -> Vec<usize> {
+            runs(backend, &items, bytes).iter().map(|r| r.len()).collect()
+        };
+        assert_eq!(lengths(Backend::Sqlite, &|_| 0), [64, 32, 4]);
+        assert_eq!(lengths(Backend::Postgres, &|&b| b), [8; 12].into_iter().chain([4]).collect::<Vec<_>>());
+        // Large rows: fewer to a statement, and one that is too large alone still goes.
+        let big = |&b: &usize| b * 5;
+        assert!(runs(Backend::Postgres, &items, big).iter().all(|r| r.len() * 3_000 <= POSTGRES_STATEMENT_BYTES));
+        let huge = [POSTGRES_STATEMENT_BYTES * 2, 10];
+        assert_eq!(runs(Backend::Postgres, &huge, |&b| b).iter().map(|r| r.len()).collect::<Vec<_>>(), [1, 1]);
+        assert_eq!(runs(Backend::Postgres, &items[..0], |&b| b).len(), 0);
+    }
 
     #[test]
     fn placeholders_number_rows_then_columns() {
