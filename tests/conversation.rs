@@ -215,11 +215,50 @@ async fn off_topic_messages_say_what_the_bot_can_do() {
     assert!(outcome.intent.is_none());
     assert!(outcome.reply.text.starts_with("Sorry, I can't help with that."));
     let names: Vec<&str> = outcome.reply.fields.iter().map(|f| f.label.as_str()).collect();
-    assert_eq!(names, ["anomaly", "flag", "flags", "help", "order", "stock", "whoami"], "the owner's commands");
+    assert_eq!(
+        names,
+        ["anomaly", "flag", "flags", "help", "order", "stock", "summary", "whoami"],
+        "the owner's commands"
+    );
     let staff = ask(&app, "Sam", "what's the weather like tomorrow").await;
     let names: Vec<&str> = staff.reply.fields.iter().map(|f| f.label.as_str()).collect();
     assert_eq!(names, ["help", "order", "stock", "whoami"], "staff do not see owner-only commands");
     let whoami = ask(&app, "Maria", "whoami").await;
     assert!(whoami.reply.text.starts_with("You're Maria, the owner"));
     assert!(whoami.reply.fields.iter().any(|f| f.label == "Alex Kim"));
+}
+
+#[tokio::test]
+async fn the_owner_asks_how_the_shop_did_in_her_own_words() {
+    let db = common::sqlite_db();
+    let app = common::app(&db).await;
+    // Today is Thursday Nov 26 in the tests.
+    for (asked, day) in [
+        ("how did we do yesterday", "Wed Nov 25"),
+        ("revenue yesterday", "Wed Nov 25"),
+        ("summary saturday", "Sat Nov 21"),
+        ("how did we do today", "Thu Nov 26"),
+    ] {
+        let outcome = ask(&app, "Maria", asked).await;
+        assert_eq!(outcome.intent.as_deref(), Some("summary"), "{asked}: {}", outcome.reply.text);
+        let text = &outcome.reply.text;
+        assert!(text.starts_with(&format!("Sales for {day}: $")), "{asked}: {text}");
+        assert!(outcome.reply.image.is_some(), "{asked}: the chart comes with it");
+        let revenue = outcome.reply.fields.iter().find(|f| f.label == "Revenue").map(|f| f.value.clone());
+        assert!(revenue.is_some_and(|r| r.contains("vs 4-week average")), "{asked}: compared with the weeks before");
+    }
+    let today = ask(&app, "Maria", "how did we do today").await;
+    assert!(today.reply.text.contains("(today so far)"), "{}", today.reply.text);
+
+    let riverside = ask(&app, "Dev", "sales at Riverside yesterday").await;
+    assert_eq!(riverside.intent.as_deref(), Some("summary"), "{}", riverside.reply.text);
+    assert!(
+        riverside.reply.text.starts_with("Riverside: $"),
+        "the location asked about leads: {}",
+        riverside.reply.text
+    );
+
+    let staff = ask(&app, "Sam", "summary yesterday").await;
+    assert!(staff.reply.text.contains("only for managers and the owner"), "{}", staff.reply.text);
+    assert!(staff.reply.image.is_none());
 }

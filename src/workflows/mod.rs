@@ -39,6 +39,7 @@ pub async fn run(
         "order" => order_status::run(app, person, entities).await,
         "flags" => flags::list(app).await,
         "anomaly" => Ok(anomalies::record_verdict(app, person, args).await?),
+        "summary" => Ok(summary::on_demand(app, args, entities).await?),
         "flag" => flags::set(app, person, channel, args, entities).await,
         _ => Ok(help::cannot_do(app, person, channel)),
     }

@@ -226,6 +226,109 @@ pub fn reply(summary: &DaySummary) -> Reply {
     reply
 }
 
+/// The day a person asked about: "today" (the default, so far), "yesterday", a weekday (the
+/// most recent one, today included), an ISO date (2026-11-20) or a month and day ("nov 20",
+/// "20 nov"), in the year that makes it most recent. `None` when the words name no day.
+pub fn day_asked(text: &str, today: NaiveDate) -> Option<NaiveDate> {
+    use chrono::Datelike;
+    let lower = text.to_lowercase();
+    let words: Vec<&str> = lower.split(|c: char| !c.is_alphanumeric() && c != '-').filter(|w| !w.is_empty()).collect();
+    for (i, word) in words.iter().enumerate() {
+        match *word {
+            "today" | "tonight" | "todays" => return Some(today),
+            "yesterday" | "yesterdays" => return today.pred_opt(),
+            _ => {}
+        }
+        if let Ok(date) = NaiveDate::parse_from_str(word, "%Y-%m-%d") {
+            return Some(date);
+        }
+        if let Some(weekday) = weekday(word) {
+            let back = (today.weekday().num_days_from_monday() + 7 - weekday.num_days_from_monday()) % 7;
+            return Some(today - chrono::Duration::days(i64::from(back)));
+        }
+        if let Some(month) = month(word) {
+            let day =
+                |w: Option<&&str>| w.and_then(|w| w.trim_end_matches(|c: char| c.is_alphabetic()).parse::<u32>().ok());
+            let Some(day) = day(words.get(i + 1)).or_else(|| i.checked_sub(1).and_then(|j| day(words.get(j)))) else {
+                continue;
+            };
+            let this_year = NaiveDate::from_ymd_opt(today.year(), month, day)?;
+            return Some(if this_year > today {
+                NaiveDate::from_ymd_opt(today.year() - 1, month, day)?
+            } else {
+                this_year
+            });
+        }
+    }
+    None
+}
+
+fn weekday(word: &str) -> Option<chrono::Weekday> {
+    use chrono::Weekday::*;
+    let word = word.strip_suffix("'s").unwrap_or(word);
+    let names: [(&[&str], chrono::Weekday); 7] = [
+        (&["mon", "monday", "mondays"], Mon),
+        (&["tue", "tues", "tuesday", "tuesdays"], Tue),
+        (&["wed", "weds", "wednesday", "wednesdays"], Wed),
+        (&["thu", "thur", "thurs", "thursday", "thursdays"], Thu),
+        (&["fri", "friday", "fridays"], Fri),
+        (&["sat", "saturday", "saturdays"], Sat),
+        (&["sun", "sunday", "sundays"], Sun),
+    ];
+    names.into_iter().find(|(forms, _)| forms.contains(&word)).map(|(_, d)| d)
+}
+
+fn month(word: &str) -> Option<u32> {
+    const MONTHS: [&str; 12] = [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ];
+    // "nov", "sept", "november"; not "market" or "mayor".
+    MONTHS.iter().position(|m| word.len() >= 3 && m.starts_with(word)).map(|i| i as u32 + 1)
+}
+
+/// `summary [day] [at location]` in chat: the summary of the day asked about (today so far by
+/// default), with its chart; a named location's figures lead.
+pub async fn on_demand(app: &Shop, args: &str, entities: &crate::nlu::Entities) -> Result<Reply, StoreError> {
+    let today = app.today();
+    let date = day_asked(args, today).unwrap_or(today);
+    if date > today {
+        return Ok(Reply::text(format!(
+            "{} hasn't happened yet. Ask for today, yesterday or an earlier day.",
+            date.format("%a %b %-d")
+        )));
+    }
+    let summary = build(app, date).await?;
+    let mut reply = reply(&summary);
+    if date == today {
+        reply.text = format!("{} (today so far)", reply.text.trim_end_matches('.'));
+        reply.text.push('.');
+    }
+    if summary.day.orders == 0.0 && summary.daily_revenue.iter().all(|(_, r)| *r == 0.0) {
+        reply
+            .text
+            .push_str(" Tillpilot has no sales recorded for the four weeks before it either: has the first sync run?");
+    }
+    if let Some(asked) = entities.locations.first() {
+        let lead = match summary.locations.iter().find(|(name, _)| *name == asked.name) {
+            Some((name, figures)) => format!("{name}: {} from {:.0} orders.", money(figures.revenue), figures.orders),
+            None => format!("{}: no sales that day.", asked.name),
+        };
+        reply.text = format!("{lead} {}", reply.text);
+    }
+    Ok(reply)
+}
+
 /// What posting did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -276,4 +379,32 @@ pub async fn post(app: &Shop, summary: &DaySummary, reply: &Reply, actor: &str) 
         .await?;
     tx.commit().await?;
     Ok(outcome)
+}
+
+#[cfg(test)]
+mod day_tests {
+    use super::day_asked;
+    use chrono::NaiveDate;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn the_day_people_ask_about() {
+        // Thursday 2026-11-26.
+        let today = d(2026, 11, 26);
+        assert_eq!(day_asked("how did we do today", today), Some(today));
+        assert_eq!(day_asked("revenue yesterday", today), Some(d(2026, 11, 25)));
+        assert_eq!(day_asked("yesterday's numbers", today), Some(d(2026, 11, 25)));
+        assert_eq!(day_asked("how did we do on saturday", today), Some(d(2026, 11, 21)));
+        assert_eq!(day_asked("summary thursday", today), Some(today), "today is Thursday");
+        assert_eq!(day_asked("summary mon", today), Some(d(2026, 11, 23)));
+        assert_eq!(day_asked("summary 2026-11-20", today), Some(d(2026, 11, 20)));
+        assert_eq!(day_asked("sales on nov 20", today), Some(d(2026, 11, 20)));
+        assert_eq!(day_asked("sales 3rd dec", today), Some(d(2025, 12, 3)), "the most recent Dec 3");
+        assert_eq!(day_asked("sales at Riverside", today), None);
+        assert_eq!(day_asked("how is monica doing", today), None, "mon- inside a word is no weekday");
+        assert_eq!(day_asked("a sunny day", today), None);
+    }
 }
