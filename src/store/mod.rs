@@ -194,9 +194,9 @@ fn sqlite_url(url: &str) -> String {
 const POSTGRES_STATEMENT_BYTES: usize = 8 * 1024;
 
 impl Store {
-    /// Splits `items` into runs of a few fixed sizes, largest first, for multi-row statements.
-    /// Fixed shapes mean each connection prepares each statement once and reuses it; powers of
-    /// two keep a batch of any size to a handful of statements.
+    /// Splits `items` into runs for multi-row statements: on PostgreSQL a few fixed sizes,
+    /// largest first (each connection prepares each shape once and reuses it; powers of two keep
+    /// a batch of any size to a handful of statements); on SQLite as few runs as fit.
     pub fn batch_shapes<'a, T>(&self, items: &'a [T]) -> Vec<&'a [T]> {
         self.batch_shapes_within(items, |_| 0)
     }
@@ -208,10 +208,17 @@ impl Store {
     }
 }
 
+/// Rows in one SQLite statement at most (nine columns a row stay far below its 32,766
+/// bound-parameter limit).
+const SQLITE_ROWS_PER_STATEMENT: usize = 256;
+
 /// `Store::batch_shapes_within` for `backend`.
 fn runs<T>(backend: Backend, items: &[T], bytes: impl Fn(&T) -> usize) -> Vec<&[T]> {
     let (sizes, budget): (&[usize], usize) = match backend {
-        Backend::Sqlite => (&[256, 128, 64, 32, 16, 8, 4, 2, 1], usize::MAX),
+        // SQLite prepares in-process, in microseconds, while every statement is a round trip to
+        // the connection's worker thread: one statement of the exact size beats a handful of
+        // cached ones.
+        Backend::Sqlite => return items.chunks(SQLITE_ROWS_PER_STATEMENT).collect(),
         Backend::Postgres => (&[16, 8, 4, 2, 1], POSTGRES_STATEMENT_BYTES),
     };
     let mut out = Vec::new();
@@ -265,12 +272,13 @@ mod tests {
     use super::{Backend, POSTGRES_STATEMENT_BYTES, runs, values_placeholders};
 
     #[test]
-    fn runs_are_powers_of_two_within_the_byte_budget() {
+    fn runs_fit_each_backend() {
         let items: Vec<usize> = vec![600; 100];
         let lengths = |backend, bytes: &dyn Fn(&usize) -> usize| -> Vec<usize> {
             runs(backend, &items, bytes).iter().map(|r| r.len()).collect()
         };
-        assert_eq!(lengths(Backend::Sqlite, &|_| 0), [64, 32, 4]);
+        assert_eq!(lengths(Backend::Sqlite, &|_| 0), [100], "one statement on SQLite");
+        assert_eq!(runs(Backend::Sqlite, &[0; 600], |_| 0).iter().map(|r| r.len()).collect::<Vec<_>>(), [256, 256, 88]);
         assert_eq!(lengths(Backend::Postgres, &|&b| b), [8; 12].into_iter().chain([4]).collect::<Vec<_>>());
         // Large rows: fewer to a statement, and one that is too large alone still goes.
         let big = |&b: &usize| b * 5;
