@@ -41,11 +41,12 @@ async fn summary_figures_match_independent_sums_and_the_chart_is_a_png() {
         let last_week: i64 =
             on(date - chrono::Duration::days(7)).iter().map(|o| o.total.minor() - o.refunded.minor()).sum();
         assert_eq!(summary.same_weekday_last_week.revenue, last_week as f64);
-        let trailing: i64 = (1..=28)
+        let same_weekdays: i64 = [7, 14, 21, 28]
+            .into_iter()
             .flat_map(|k| on(date - chrono::Duration::days(k)))
             .map(|o: tillpilot::domain::Order| o.total.minor() - o.refunded.minor())
             .sum();
-        assert!((summary.four_week_average.revenue - trailing as f64 / 28.0).abs() < 1e-6);
+        assert!((summary.same_weekday_average.revenue - same_weekdays as f64 / 4.0).abs() < 1e-6);
         let per_location: f64 = summary.locations.iter().map(|(_, f)| f.revenue).sum();
         assert_eq!(per_location, summary.day.revenue, "locations add up to the day");
         let categories: f64 = summary.categories.iter().map(|(_, r)| r).sum();
@@ -59,6 +60,11 @@ async fn summary_figures_match_independent_sums_and_the_chart_is_a_png() {
         assert!(message.text.starts_with(&format!("Sales for {}", date.format("%a %b %-d"))), "{}", message.text);
         let field = |name: &str| message.fields.iter().find(|f| f.label == name).unwrap().value.clone();
         assert!(field("Revenue").contains(&format!("vs last {}", date.format("%a"))), "{}", field("Revenue"));
+        assert!(
+            field("Revenue").contains(&format!("vs the average {} of 4 weeks", date.format("%a"))),
+            "{}",
+            field("Revenue")
+        );
         use base64::Engine;
         let png = base64::engine::general_purpose::STANDARD.decode(&message.image.unwrap().png_base64).unwrap();
         let decoder = png::Decoder::new(std::io::Cursor::new(png));

@@ -1,6 +1,6 @@
 //! The daily summary: revenue, orders, average basket, units, refunds and discounts for one
-//! day in the shop's time zone, each against the same weekday last week and the average day of
-//! the four weeks before; per location; the top categories and items; and a chart. Posted to
+//! day in the shop's time zone, each against the same weekday last week and the average of that
+//! weekday over the four weeks before; per location; the top categories and items; and a chart. Posted to
 //! the owner channels by the scheduler or `tillpilot summary --post`.
 //!
 //! Revenue is what orders brought in after discounts, less refunds; cancelled orders count for
@@ -70,8 +70,9 @@ pub struct DaySummary {
     pub date: NaiveDate,
     pub day: Figures,
     pub same_weekday_last_week: Figures,
-    /// The average day of the 28 days before.
-    pub four_week_average: Figures,
+    /// The average of the same weekday over the four weeks before: a Monday against Mondays,
+    /// so a quiet weekday is not read as a bad day next to busy weekends.
+    pub same_weekday_average: Figures,
     pub locations: Vec<(String, Figures)>,
     /// `(name, revenue in cents)`, largest first.
     pub categories: Vec<(String, f64)>,
@@ -116,8 +117,9 @@ pub async fn build(app: &Shop, date: NaiveDate) -> Result<DaySummary, StoreError
         entry.1 += line.net.minor() as f64;
     }
     let on = |d: NaiveDate| by_day.get(&d).copied().unwrap_or_default();
-    let trailing =
-        (1..=TRAILING_DAYS).map(|k| on(date - chrono::Duration::days(k))).fold(Figures::default(), |a, b| a.plus(&b));
+    let weeks = TRAILING_DAYS / 7;
+    let same_weekdays =
+        (1..=weeks).map(|w| on(date - chrono::Duration::days(7 * w))).fold(Figures::default(), |a, b| a.plus(&b));
     let mut locations: Vec<(String, Figures)> = view
         .locations
         .iter()
@@ -137,7 +139,7 @@ pub async fn build(app: &Shop, date: NaiveDate) -> Result<DaySummary, StoreError
         date,
         day: on(date),
         same_weekday_last_week: on(date - chrono::Duration::days(7)),
-        four_week_average: trailing.scaled(1.0 / TRAILING_DAYS as f64),
+        same_weekday_average: same_weekdays.scaled(1.0 / weeks as f64),
         locations,
         categories,
         items,
@@ -176,9 +178,14 @@ fn change(now: f64, base: f64) -> String {
 /// The summary as a message, with the chart attached.
 pub fn reply(summary: &DaySummary) -> Reply {
     let weekday = summary.date.format("%a").to_string();
-    let (day, week, avg) = (&summary.day, &summary.same_weekday_last_week, &summary.four_week_average);
+    let (day, week, avg) = (&summary.day, &summary.same_weekday_last_week, &summary.same_weekday_average);
     let compare = |now: f64, last: f64, average: f64, show: &dyn Fn(f64) -> String| {
-        format!("{} ({} vs last {weekday}, {} vs 4-week average)", show(now), change(now, last), change(now, average))
+        format!(
+            "{} ({} vs last {weekday}, {} vs the average {weekday} of 4 weeks)",
+            show(now),
+            change(now, last),
+            change(now, average)
+        )
     };
     let count = |v: f64| format!("{v:.0}");
     let mut reply = Reply::text(format!(
