@@ -40,7 +40,9 @@ impl FixedClock {
     pub fn noon(date: NaiveDate, timezone: chrono_tz::Tz) -> FixedClock {
         use chrono::TimeZone;
         let noon = date.and_hms_opt(12, 0, 0).unwrap_or_default();
-        let at = timezone.from_local_datetime(&noon).earliest().map_or_else(Utc::now, |t| t.with_timezone(&Utc));
+        // Noon always exists locally; were it ever skipped, noon UTC is still that date, never now.
+        let at =
+            timezone.from_local_datetime(&noon).earliest().map_or_else(|| noon.and_utc(), |t| t.with_timezone(&Utc));
         FixedClock::new(at)
     }
 
