@@ -79,6 +79,7 @@ impl Shop {
             commands,
             classifier,
             llm,
+            review: Default::default(),
         })
     }
 }

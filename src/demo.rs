@@ -3,7 +3,7 @@
 //! shop's "today" are stored with the data, so the history stays put between runs.
 
 use crate::app::App;
-use crate::config::{Config, PosProvider};
+use crate::config::{Config, LoyaltyRule, PosProvider, ReviewConfig};
 use crate::domain::{Money, Quantity};
 use crate::jobs::sync;
 use crate::pos::sim::{SimOptions, SimPos, SimShop, demo_team, generate};
@@ -32,8 +32,24 @@ pub fn config(mut base: Config, data_dir: &Path, seed: u64) -> Config {
     base.pos.provider = PosProvider::Sim;
     base.pos.sim.seed = seed;
     base.people = demo_team();
+    base.review.get_or_insert_with(|| {
+        let mut review = ReviewConfig::with_token(DEMO_REVIEW_TOKEN);
+        review.loyalty.push(LoyaltyRule {
+            code: "LOYAL10".into(),
+            percent: 10.0,
+            segments: vec!["regular".into(), "vip".into()],
+            min_spend: Some(40.0),
+            min_visits: None,
+            categories: Vec::new(),
+            reason: None,
+        });
+        review
+    });
     base
 }
+
+/// The bearer token the demo's checkout assistant accepts (the README's curl sends it).
+pub const DEMO_REVIEW_TOKEN: &str = "demo-review-token-change-me";
 
 /// Opens (creating and seeding when needed) the demo shop in `data_dir`. A `seed` different
 /// from the stored one starts a new shop. `progress` hears about first-time seeding.

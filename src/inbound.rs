@@ -93,6 +93,8 @@ pub enum Effect {
     /// Fetch the order's current state (so a late delivery cannot roll the mirror back).
     Order(crate::domain::OrderId),
     Customer(crate::domain::CustomerId),
+    /// A gift card sold or topped up, for the checkout assistant's fraud rules.
+    GiftCard(crate::domain::GiftCardActivity),
     /// Something a person said or pressed on a chat platform.
     Chat(Box<crate::message::ChatEvent>),
     /// Kept for the record; nothing to do.

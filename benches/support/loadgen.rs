@@ -17,6 +17,40 @@ use tokio::net::TcpStream;
 
 pub const KEY: &str = "bench-signature-key";
 pub const URL: &str = "https://bot.example.com/webhooks/square";
+/// The bearer token the review benchmark's server is configured with.
+pub const REVIEW_TOKEN: &str = "bench-review-token-0123456789";
+
+/// Ten of the simulated shop's items (seed 42): SKU, name, price, category.
+const CART: [(&str, &str, &str, &str); 10] = [
+    ("00201801", "Oat Milk 1L", "4.49", "Dairy & Alternatives"),
+    ("00202301", "Greek Yogurt 500g", "5.49", "Dairy & Alternatives"),
+    ("00203001", "Free Range Eggs 12 Pack", "5.99", "Dairy & Alternatives"),
+    ("00303301", "Sourdough Loaf", "7.49", "Bakery"),
+    ("00303601", "Butter Croissant", "3.25", "Bakery"),
+    ("00404701", "Tortilla Chips 300g", "3.99", "Snacks"),
+    ("00506101", "Still Water 500ml", "1.29", "Drinks"),
+    ("00506201", "Cola 330ml", "1.79", "Drinks"),
+    ("00607501", "Hass Avocado", "1.79", "Produce"),
+    ("00708601", "Spaghetti 500g", "2.49", "Pantry"),
+];
+
+/// A 10-line cart as POS middleware posts it; its total is what the items come to ($37.96).
+fn cart(transaction: &str, register: usize) -> String {
+    let items: Vec<String> = CART
+        .iter()
+        .map(|(sku, name, price, category)| {
+            format!(
+                "{{\"sku\":\"{sku}\",\"name\":\"{name}\",\"quantity\":1,\"unit_price\":{price},\"category\":\"{category}\"}}"
+            )
+        })
+        .collect();
+    format!(
+        "{{\"store_id\":\"L-MAIN\",\"register_id\":\"REG_{register:02}\",\"transaction_id\":\"{transaction}\",\
+         \"timestamp\":\"2026-11-26T17:00:00Z\",\"total_amount\":37.96,\"tender_type\":\"credit_card\",\
+         \"cashier_id\":\"C{register:02}\",\"items\":[{}],\"customer\":{{\"loyalty_id\":\"LOY_{register:04}\",\"segment\":\"regular\"}}}}",
+        items.join(",")
+    )
+}
 
 /// What one run sends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,6 +61,9 @@ pub enum Kind {
     Signed,
     /// The same delivery with its signature spoiled: verified and refused (401).
     Forged,
+    /// A 10-line cart of the simulated shop's items to `path` with the review bearer token;
+    /// every one has a fresh transaction id.
+    Review,
 }
 
 impl Kind {
@@ -35,11 +72,12 @@ impl Kind {
             Kind::Health => "health",
             Kind::Signed => "signed",
             Kind::Forged => "forged",
+            Kind::Review => "review",
         }
     }
 
     fn parse(s: &str) -> Option<Kind> {
-        [Kind::Health, Kind::Signed, Kind::Forged].into_iter().find(|k| k.name() == s)
+        [Kind::Health, Kind::Signed, Kind::Forged, Kind::Review].into_iter().find(|k| k.name() == s)
     }
 }
 
@@ -155,6 +193,17 @@ fn request(plan: &Plan, signer: &Hmac<Sha256>, connection: usize, n: u64, out: &
         return None;
     }
     let id = event_id(plan.tag, connection, n);
+    if plan.kind == Kind::Review {
+        let body = cart(&id, connection % 8);
+        let _ = write!(
+            out,
+            "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nAuthorization: Bearer {REVIEW_TOKEN}\r\nContent-Length: {}\r\n\r\n{body}",
+            plan.path,
+            plan.addr,
+            body.len()
+        );
+        return Some(id);
+    }
     let body = body(&id);
     let mut mac = signer.clone();
     mac.update(body.as_bytes());
@@ -252,7 +301,7 @@ async fn connection(plan: Plan, index: usize, start: Instant) -> Connection {
             Ok(status) if (200..300).contains(&status) || (plan.kind == Kind::Forged && status == 401) => {
                 out.latencies_us.push(sent.elapsed().as_micros().min(u32::MAX as u128) as u32);
                 if let Some(id) = id
-                    && plan.kind == Kind::Signed
+                    && matches!(plan.kind, Kind::Signed | Kind::Review)
                 {
                     out.acked.push(id);
                 }

@@ -1,5 +1,5 @@
 //! The HTTP server: POS webhooks and chat ingress (Slack, Telegram, Discord, SMS), all through
-//! one ingress path, and health, readiness and metrics for operators. Every route caps its body at 1 MiB.
+//! one ingress path; the checkout assistant's review API; and health, readiness and metrics for operators. Every route caps its body at 1 MiB.
 
 use crate::jobs::intake::Intake;
 use crate::workflows::Shop;
@@ -12,6 +12,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 
 pub mod ingress;
+pub mod review;
 pub use crate::signature as verify;
 
 /// The largest request body any route accepts.
@@ -28,6 +29,7 @@ pub struct HttpState {
 /// The routes. Starts the inbox writer, so call it inside the runtime that will serve.
 pub fn router(app: Arc<Shop>) -> Router {
     let intake = Intake::start(app.store.clone());
+    crate::workflows::review::start(&app);
     routes(app, intake, false)
 }
 
@@ -36,6 +38,7 @@ pub fn router(app: Arc<Shop>) -> Router {
 /// durable intake against. Never mounted by `run` or `demo`.
 pub fn benchmark_router(app: Arc<Shop>) -> (Router, Intake) {
     let intake = Intake::start(app.store.clone());
+    crate::workflows::review::start(&app);
     (routes(app, intake.clone(), true), intake)
 }
 
@@ -57,6 +60,8 @@ fn routes(app: Arc<Shop>, intake: Intake, ack_only: bool) -> Router {
         .route("/telegram/webhook", post(ingress::telegram))
         .route("/discord/interactions", post(ingress::discord))
         .route("/sms/twilio", post(ingress::sms))
+        .route("/api/ai/transaction-review", post(review::transaction_review))
+        .route("/api/ai/approvals/{id}", get(review::approval))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(HttpState { app, intake, replays: Arc::default() })
 }

@@ -111,12 +111,22 @@ async fn apply(app: &Shop, row: &InboxRow, worker: &str) -> Result<bool, Process
             Some(customer) => ("customer refreshed from the POS".to_owned(), None, Some(customer), Vec::new()),
             None => ("customer not found at the POS".to_owned(), None, None, Vec::new()),
         },
+        Effect::GiftCard(activity) => {
+            app.review.gift_card_sold(&activity);
+            (
+                format!("gift card of {} at {} noted for checkout review", activity.amount, activity.location_id),
+                None,
+                None,
+                Vec::new(),
+            )
+        }
         Effect::Ignore(why) => (why.to_owned(), None, None, Vec::new()),
     };
     let store = &app.store;
     let mut tx = store.begin().await?;
     if !stock.is_empty() {
         store.save_stock_if_newer(&mut tx, &stock).await?;
+        app.review.stock_changed(&stock);
     }
     if let Some(order) = &order {
         store.save_orders(&mut tx, std::slice::from_ref(order), now_ms()).await?;

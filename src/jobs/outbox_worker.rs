@@ -68,11 +68,12 @@ enum Failure {
 }
 
 /// The retry schedule of a queued message: chat messages try for a few minutes; a purchase
-/// order's email keeps trying, at most five minutes apart, for about four hours, so it goes
-/// out within minutes of the mail server coming back.
+/// order's email and a decision callback to the POS middleware keep trying, at most five
+/// minutes apart, for about four hours, so they go out within minutes of the other side
+/// coming back.
 pub fn schedule(kind: Option<ChannelKind>) -> RetryPolicy {
     match kind {
-        Some(ChannelKind::Email) => RetryPolicy::EMAIL,
+        Some(ChannelKind::Email | ChannelKind::Http) => RetryPolicy::EMAIL,
         _ => RetryPolicy::QUEUE,
     }
 }
@@ -90,9 +91,64 @@ async fn email_purchase_order(app: &Shop, id: &str, to: &str) -> Result<Option<S
     })
 }
 
+/// The header a decision callback carries: `sha256=` and the hex HMAC-SHA256 of the body,
+/// keyed with `[review] bearer_token`.
+pub const CALLBACK_SIGNATURE_HEADER: &str = "x-tillpilot-signature";
+
+/// POSTs a decision to the POS middleware's callback URL, signed.
+async fn call_back(app: &Shop, url: &str, body: &str) -> Result<Option<String>, Failure> {
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    let review =
+        app.config.review.as_ref().ok_or_else(|| Failure::Permanent("no [review] section is configured".into()))?;
+    if !review.callback_allowed(url) {
+        return Err(Failure::Permanent("the callback URL is not under [review] callback_allow".into()));
+    }
+    let client = CLIENT.get_or_init(|| {
+        reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_default()
+    });
+    let signature = format!(
+        "sha256={}",
+        crate::signature::hmac_sha256_hex(review.bearer_token.expose().as_bytes(), &[body.as_bytes()])
+    );
+    let answer = client
+        .post(url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .header(CALLBACK_SIGNATURE_HEADER, signature)
+        .body(body.to_owned())
+        .send()
+        .await
+        .map_err(|e| Failure::Retry { error: format!("callback: {}", e.without_url()), wait: None })?;
+    let status = answer.status();
+    if status.is_success() {
+        return Ok(None);
+    }
+    let wait = answer
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let error = format!("callback answered {status}");
+    if status.is_server_error()
+        || status == reqwest::StatusCode::TOO_MANY_REQUESTS
+        || status == reqwest::StatusCode::REQUEST_TIMEOUT
+    {
+        Err(Failure::Retry { error, wait })
+    } else {
+        Err(Failure::Permanent(error))
+    }
+}
+
 async fn deliver(app: &Shop, row: &OutboxRow, pacing: &mut Pacing) -> Result<Option<String>, Failure> {
     let kind = row.channel().ok_or_else(|| Failure::Permanent(format!("unknown channel {}", row.channel)))?;
     let outgoing = row.outgoing().map_err(|e| Failure::Permanent(format!("unreadable message: {e}")))?;
+    if let Outgoing::Callback { body } = &outgoing {
+        return call_back(app, &row.target, body).await;
+    }
     if let Outgoing::PurchaseOrderEmail { purchase_order } = &outgoing {
         pacing.wait_turn(kind, &row.target).await;
         return email_purchase_order(app, purchase_order, &row.target).await;
@@ -110,7 +166,7 @@ async fn deliver(app: &Shop, row: &OutboxRow, pacing: &mut Pacing) -> Result<Opt
         Outgoing::Post { reply, .. } => channel.post(&row.target, reply).await.map(Some),
         Outgoing::Edit { message, reply } => channel.edit(message, reply).await.map(|()| None),
         Outgoing::Respond { url, reply, replace } => channel.respond(url, reply, *replace).await.map(|()| None),
-        Outgoing::PurchaseOrderEmail { .. } => Ok(None),
+        Outgoing::PurchaseOrderEmail { .. } | Outgoing::Callback { .. } => Ok(None),
     };
     result.map_err(|err| match err {
         crate::channels::ChannelError::RateLimited(wait) => Failure::Retry { error: err.to_string(), wait: Some(wait) },

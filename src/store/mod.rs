@@ -16,6 +16,7 @@ pub mod mirror_read;
 pub mod outbox;
 pub mod people;
 pub mod purchase_orders;
+pub mod reviews;
 pub mod scheduled_runs;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};

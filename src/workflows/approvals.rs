@@ -12,7 +12,7 @@ use crate::directory::Sender;
 use crate::domain::Role;
 use crate::store::approvals::{Approval, ApprovalState, DecideOutcome};
 use crate::store::outbox::Outgoing;
-use crate::store::{AuditEntry, Store, StoreError, now_ms};
+use crate::store::{AuditEntry, Store, StoreError, Tx, now_ms};
 use crate::workflows::Shop;
 use serde_json::json;
 
@@ -77,9 +77,23 @@ fn outcome_reply(app: &Shop, approval: &Approval) -> Reply {
 
 /// Records the request and queues it to every reviewer, in one transaction.
 pub async fn request(app: &Shop, new: NewApproval) -> Result<Approval, StoreError> {
-    let now = now_ms();
+    let mut tx = app.store.begin().await?;
+    let approval = request_in(app, &mut tx, new_code(), new, now_ms()).await?;
+    tx.commit().await?;
+    Ok(approval)
+}
+
+/// `request` inside `tx`, under an id chosen beforehand (the checkout assistant answers the
+/// POS with the id before the request is written).
+pub async fn request_in(
+    app: &Shop,
+    tx: &mut Tx,
+    id: String,
+    new: NewApproval,
+    now: i64,
+) -> Result<Approval, StoreError> {
     let approval = Approval {
-        id: new_code(),
+        id,
         kind: new.kind,
         subject: new.subject,
         detail: new.detail,
@@ -93,16 +107,15 @@ pub async fn request(app: &Shop, new: NewApproval) -> Result<Approval, StoreErro
         messages: Vec::new(),
     };
     let reply = request_reply(&app.approval_key, &approval);
-    let mut tx = app.store.begin().await?;
-    app.store.insert_approval(&mut tx, &approval).await?;
+    app.store.insert_approval(tx, &approval).await?;
     let targets = app.owner_targets(approval.required_role);
     for (channel, target) in &targets {
         let post = Outgoing::Post { reply: reply.clone(), approval: Some(approval.id.clone()) };
-        app.store.enqueue(&mut tx, *channel, target, &post, now).await?;
+        app.store.enqueue(tx, *channel, target, &post, now).await?;
     }
     app.store
         .audit(
-            &mut tx,
+            tx,
             &AuditEntry {
                 actor: approval.requested_by.clone(),
                 channel: "tillpilot".into(),
@@ -114,7 +127,6 @@ pub async fn request(app: &Shop, new: NewApproval) -> Result<Approval, StoreErro
             },
         )
         .await?;
-    tx.commit().await?;
     Ok(approval)
 }
 
@@ -199,6 +211,7 @@ pub async fn decide(
 async fn act_on(app: &Shop, approval: &Approval) -> Result<(), StoreError> {
     match approval.kind.as_str() {
         super::reorder::APPROVAL_KIND => super::reorder::on_decision(app, approval).await,
+        super::review::APPROVAL_KIND => super::review::on_decision(app, approval).await,
         other => {
             tracing::warn!(kind = other, id = %approval.id, "an approval of a kind nothing acts on");
             Ok(())

@@ -15,15 +15,20 @@ pub const FLAGS: &[(&str, FlagState, &str)] = &[
     ("summary", FlagState::On, "the nightly sales summary"),
     ("anomalies", FlagState::On, "alerts on unusual sales"),
     ("reorder", FlagState::On, "purchase-order drafts"),
-    ("review", FlagState::Off, "real-time transaction review"),
+    ("review", FlagState::On, "real-time transaction review (when [review] is configured)"),
 ];
 
 /// The state a workflow runs in at `location` (or shop-wide).
 pub async fn state(app: &Shop, flag: &str, location: Option<&LocationId>) -> Result<FlagState, StoreError> {
-    let rows = app.store.flag_rows().await?;
+    Ok(resolve(&app.store.flag_rows().await?, flag, location))
+}
+
+/// The state `flag` is in at `location` given the stored `rows`: the location's own row, else
+/// the shop-wide one, else the default.
+pub fn resolve(rows: &[FlagRow], flag: &str, location: Option<&LocationId>) -> FlagState {
     let at = |loc: &str| rows.iter().find(|r| r.flag == flag && r.location == loc).map(|r| r.state);
     let default = FLAGS.iter().find(|(f, _, _)| *f == flag).map_or(FlagState::Off, |(_, d, _)| *d);
-    Ok(location.and_then(|l| at(l.as_str())).or_else(|| at("")).unwrap_or(default))
+    location.and_then(|l| at(l.as_str())).or_else(|| at("")).unwrap_or(default)
 }
 
 fn describe(rows: &[FlagRow], app: &Shop) -> Reply {
@@ -89,6 +94,8 @@ pub async fn set(
     let location = entities.locations.first();
     let key = location.map_or(String::new(), |l| l.id.to_string());
     let before = app.store.set_flag(flag, &key, state, &person.name, channel.as_str(), now_ms()).await?;
+    // The checkout assistant reads flags from memory; this process's copy changes now.
+    app.review.set_flags(app.store.flag_rows().await?);
     let place = location.map_or_else(|| "for the whole shop".to_owned(), |l| format!("at {}", l.name));
     let was = before.map_or_else(String::new, |b| format!(" (was {})", b.as_str()));
     let meaning = match state {

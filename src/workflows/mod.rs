@@ -9,6 +9,7 @@ pub mod help;
 pub mod order_status;
 pub mod purchase_email;
 pub mod reorder;
+pub mod review;
 pub mod shop;
 pub mod stock;
 pub mod summary;

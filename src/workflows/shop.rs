@@ -51,6 +51,8 @@ pub struct Shop {
     pub approval_key: Vec<u8>,
     /// What "today" is: the system clock in the product, a fixed one in tests.
     pub clock: Arc<dyn Clock>,
+    /// What the checkout assistant reads, in memory (see workflows/review).
+    pub review: crate::workflows::review::ReviewDesk,
 }
 
 impl Shop {

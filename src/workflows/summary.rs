@@ -80,6 +80,8 @@ pub struct DaySummary {
     pub items: Vec<(String, f64, f64)>,
     /// Revenue (cents) of each of the last 28 days, ending with `date`.
     pub daily_revenue: Vec<(NaiveDate, f64)>,
+    /// The day's checkout reviews, when the checkout assistant is configured.
+    pub reviews: Option<crate::store::reviews::ReviewCounts>,
 }
 
 /// Builds the summary of `date` from the mirror.
@@ -135,7 +137,16 @@ pub async fn build(app: &Shop, date: NaiveDate) -> Result<DaySummary, StoreError
     categories.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     let mut items: Vec<(String, f64, f64)> = items.into_iter().map(|(n, (u, r))| (n, u, r)).collect();
     items.sort_by(|a, b| b.2.total_cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+    let reviews = match app.config.review {
+        Some(_) => {
+            let (start, end) =
+                (midnight_ms(app.timezone, date), midnight_ms(app.timezone, date + chrono::Duration::days(1)));
+            Some(app.store.review_counts(start, end).await?)
+        }
+        None => None,
+    };
     Ok(DaySummary {
+        reviews,
         date,
         day: on(date),
         same_weekday_last_week: on(date - chrono::Duration::days(7)),
@@ -214,6 +225,15 @@ pub fn reply(summary: &DaySummary) -> Reply {
         "Top items",
         top(summary.items.iter().take(3).map(|(n, u, r)| format!("{n} ×{} {}", count(*u), money(*r))).collect()),
     );
+    if let Some(r) = summary.reviews.filter(|r| r.reviews > 0) {
+        reply = reply.field(
+            "Checkout reviews",
+            format!(
+                "{} carts reviewed, {} flagged; {} manager approvals asked, {} given",
+                r.reviews, r.flagged, r.approvals_asked, r.approvals_given
+            ),
+        );
+    }
     let daily: Vec<(String, f64)> =
         summary.daily_revenue.iter().map(|(d, r)| (d.format("%b %-d").to_string(), r / 100.0)).collect();
     let categories: Vec<(String, f64)> = summary.categories.iter().map(|(n, r)| (n.clone(), r / 100.0)).collect();

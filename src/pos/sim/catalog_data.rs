@@ -99,6 +99,18 @@ pub const VENDORS: &[VendorSpec] = &[
     },
 ];
 
+/// What people buy together: `(item, what goes with it, share)`, where that share of the second
+/// item's units (as far as the first item's sales allow) is sold in the same visit as the first.
+/// The checkout assistant's add-on suggestions are mined from exactly this kind of pattern.
+pub const COMPANIONS: &[(&str, &str, f64)] = &[
+    ("Spaghetti 500g", "Marinara Sauce 680g", 0.6),
+    ("Tortilla Chips 300g", "Hass Avocado", 0.25),
+    ("Sourdough Loaf", "Salted Butter 250g", 0.5),
+    ("Birthday Card", "Wrapping Paper Roll", 0.6),
+    ("Brie 150g", "Baguette", 0.1),
+    ("Pour Over Filters 100 Pack", "House Blend Coffee Beans 250g", 0.08),
+];
+
 const fn item(name: &'static str, price_cents: i64, daily: f64, season: Season) -> ItemSpec {
     ItemSpec { name, price_cents, daily, season, options: &[], by_weight: false }
 }

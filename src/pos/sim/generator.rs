@@ -11,6 +11,7 @@ use crate::domain::{
     VariationId, Vendor, VendorId, VendorItem,
 };
 use chrono::{Datelike, Duration, NaiveDate, TimeZone};
+use std::collections::{HashMap, HashSet};
 use std::f64::consts::PI;
 
 #[derive(Clone, Debug)]
@@ -407,6 +408,7 @@ impl<'a> History<'a> {
             let j = rng.below(i + 1);
             lines.swap(i, j);
         }
+        let lines = pair_companions(lines);
         let mut orders = Vec::new();
         let mut rest = lines.as_slice();
         while !rest.is_empty() {
@@ -453,6 +455,37 @@ impl<'a> History<'a> {
         }
         orders
     }
+}
+
+/// Moves a share of each companion's lines next to a line of the item it goes with, so the
+/// basket split usually keeps them together. The day's lines stay the same; only which basket
+/// they land in changes.
+fn pair_companions(lines: Vec<OrderLine>) -> Vec<OrderLine> {
+    let mut lines = lines;
+    for (first, second, share) in super::catalog_data::COMPANIONS {
+        let of =
+            |name: &str| lines.iter().enumerate().filter(|(_, l)| l.name == name).map(|(i, _)| i).collect::<Vec<_>>();
+        let (firsts, seconds) = (of(first), of(second));
+        let moved = firsts.len().min((seconds.len() as f64 * share).round() as usize);
+        if moved == 0 {
+            continue;
+        }
+        let follows: HashMap<usize, usize> =
+            firsts.iter().take(moved).copied().zip(seconds.iter().take(moved).copied()).collect();
+        let taken: HashSet<usize> = follows.values().copied().collect();
+        let mut paired = Vec::with_capacity(lines.len());
+        for (i, line) in lines.iter().enumerate() {
+            if taken.contains(&i) {
+                continue;
+            }
+            paired.push(line.clone());
+            if let Some(j) = follows.get(&i) {
+                paired.push(lines[*j].clone());
+            }
+        }
+        lines = paired;
+    }
+    lines
 }
 
 /// Online orders #1001–#1048 over the last three weeks, in every fulfilment state. A few are

@@ -1,7 +1,7 @@
 //! Square webhook verification and parsing.
 
 use crate::config::SquareConfig;
-use crate::domain::{CustomerId, LocationId, OrderId, Quantity, StockLevel, VariationId};
+use crate::domain::{CustomerId, GiftCardActivity, LocationId, Money, OrderId, Quantity, StockLevel, VariationId};
 use crate::inbound::{Effect, Headers, Ingress, WebhookError, WebhookEvent};
 use crate::signature::hmac_sha256_base64;
 use serde_json::Value;
@@ -82,8 +82,46 @@ pub fn effect(event_type: &str, object_id: Option<&str>, payload: &str) -> Resul
         "inventory.count.updated" => Effect::Stock(counts(payload)?),
         t if t.starts_with("order.") => Effect::Order(OrderId::new(object())),
         "customer.created" | "customer.updated" => Effect::Customer(CustomerId::new(object())),
+        GIFT_CARD_ACTIVITY => match gift_card_activity(payload)? {
+            Some(activity) => Effect::GiftCard(activity),
+            None => Effect::Ignore("a gift-card activity that puts no money on a card"),
+        },
         _ => Effect::NOT_ACTED_ON,
     })
+}
+
+/// The event type that reports gift cards sold and topped up.
+pub const GIFT_CARD_ACTIVITY: &str = "gift_card.activity.created";
+
+/// `data.object.gift_card_activity` of a `gift_card.activity.created` event, when it put money
+/// on a card: an `ACTIVATE` (a card sold) or a `LOAD` (a card topped up). The card's number
+/// (GAN) is not kept.
+pub fn gift_card_activity(payload: &str) -> Result<Option<GiftCardActivity>, String> {
+    let value: Value = serde_json::from_str(payload).map_err(|e| format!("a gift-card event: {e}"))?;
+    let activity = value
+        .pointer("/data/object/gift_card_activity")
+        .ok_or_else(|| "a gift-card event without data.object.gift_card_activity".to_owned())?;
+    let text = |key: &str| activity.get(key).and_then(Value::as_str);
+    let details = match text("type") {
+        Some("ACTIVATE") => "activate_activity_details",
+        Some("LOAD") => "load_activity_details",
+        _ => return Ok(None),
+    };
+    let cents = activity
+        .pointer(&format!("/{details}/amount_money/amount"))
+        .and_then(Value::as_i64)
+        .ok_or_else(|| format!("a gift-card event without {details}.amount_money"))?;
+    let at = text("created_at")
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .ok_or_else(|| "a gift-card event without created_at".to_owned())?;
+    let location = text("location_id").ok_or_else(|| "a gift-card event without location_id".to_owned())?;
+    let id = text("id").ok_or_else(|| "a gift-card event without an activity id".to_owned())?;
+    Ok(Some(GiftCardActivity {
+        id: id.to_owned(),
+        location_id: LocationId::new(location),
+        at_ms: at.timestamp_millis(),
+        amount: Money::from_minor(cents),
+    }))
 }
 
 /// The on-hand (`IN_STOCK`) counts of an `inventory.count.updated` event.

@@ -8,6 +8,9 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+mod review;
+pub use review::{FraudConfig, LoyaltyRule, ReviewConfig};
+
 /// A credential. Prints as `[redacted]` in every `Debug` and log line; read it with `expose`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -426,12 +429,6 @@ fn default_smtp_port() -> u16 {
     587
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ReviewConfig {
-    pub bearer_token: Secret,
-}
-
 /// One person who works at the shop, with the chat identities that reach them.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -506,6 +503,9 @@ impl Config {
         check_time("schedule.reorder_at", &self.schedule.reorder_at)?;
         if self.policy.manager_approval_discount_pct > 100 {
             return Err(invalid("policy.manager_approval_discount_pct", "expected a percentage from 0 to 100"));
+        }
+        if let Some(review) = &self.review {
+            review.validate(&self.policy)?;
         }
         self.validate_pos()?;
         self.validate_channels()?;

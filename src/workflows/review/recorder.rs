@@ -1,0 +1,103 @@
+//! The review recorder: reviews are answered from memory and recorded here, off the request
+//! path, in batches. Each batch is one transaction holding the review rows, their audit
+//! records, the manager-approval requests they asked for (with their posts to the manager
+//! channels) and the fraud flags posted to the managers. A batch that fails is tried again
+//! until it is written, so nothing answered is lost while the process runs; when the queue is
+//! full (the database far behind), a review waits for room rather than go unrecorded.
+
+use crate::domain::Role;
+use crate::message::{ChannelKind, Reply};
+use crate::store::outbox::Outgoing;
+use crate::store::reviews::ReviewRecord;
+use crate::store::{AuditEntry, StoreError, now_ms};
+use crate::workflows::Shop;
+use crate::workflows::approvals::NewApproval;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// Reviews held in memory at most while the database catches up.
+const QUEUE: usize = 65_536;
+/// Reviews written in one transaction at most.
+const BATCH: usize = 512;
+
+/// One answered review, to be written.
+#[derive(Debug)]
+pub struct Recorded {
+    pub record: ReviewRecord,
+    pub audit: AuditEntry,
+    /// The manager approval it asked for, with the id already given to the POS.
+    pub approval: Option<(String, NewApproval)>,
+    /// The fraud flag for the managers, when there is no approval request to carry it.
+    pub flag: Option<Reply>,
+}
+
+/// Starts the recorder for `app` (once; later calls do nothing).
+pub(super) fn start(app: &Arc<Shop>) {
+    let (sender, receiver) = mpsc::channel(QUEUE);
+    if app.review.recorder.set(sender).is_ok() {
+        tokio::spawn(run(Arc::clone(app), receiver));
+    }
+}
+
+/// Queues `recorded`; waits only when the queue is full.
+pub(super) async fn submit(app: &Shop, recorded: Recorded) -> Result<(), String> {
+    let Some(sender) = app.review.recorder.get() else { return Err("the review recorder is not running".into()) };
+    match sender.try_send(recorded) {
+        Ok(()) => Ok(()),
+        Err(mpsc::error::TrySendError::Full(recorded)) => {
+            tracing::warn!("the review recorder is behind; this review waits for room");
+            sender.send(recorded).await.map_err(|_| "the review recorder has stopped".to_owned())
+        }
+        Err(mpsc::error::TrySendError::Closed(_)) => Err("the review recorder has stopped".into()),
+    }
+}
+
+async fn run(app: Arc<Shop>, mut receiver: mpsc::Receiver<Recorded>) {
+    let mut batch = Vec::with_capacity(BATCH);
+    while receiver.recv_many(&mut batch, BATCH).await > 0 {
+        let mut wait = Duration::from_millis(200);
+        loop {
+            match write(&app, &batch).await {
+                Ok(()) => break,
+                Err(err) => {
+                    tracing::error!(error = %err, reviews = batch.len(), "could not record reviews; trying again");
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(30));
+                }
+            }
+        }
+        for recorded in &batch {
+            if let Some((id, _)) = &recorded.approval {
+                app.review.recorded(id);
+            }
+        }
+        app.metrics.increment("tillpilot_reviews_recorded_total", "");
+        batch.clear();
+    }
+}
+
+async fn write(app: &Shop, batch: &[Recorded]) -> Result<(), StoreError> {
+    let now = now_ms();
+    let mut tx = app.store.begin().await?;
+    let records: Vec<ReviewRecord> = batch.iter().map(|r| r.record.clone()).collect();
+    app.store.insert_reviews(&mut tx, &records).await?;
+    let audits: Vec<AuditEntry> = batch.iter().map(|r| r.audit.clone()).collect();
+    app.store.audit_many(&mut tx, &audits).await?;
+    for recorded in batch {
+        if let Some((id, new)) = &recorded.approval {
+            crate::workflows::approvals::request_in(app, &mut tx, id.clone(), new.clone(), now).await?;
+        }
+        if let Some(flag) = &recorded.flag {
+            for (channel, target) in app.owner_targets(Role::Manager) {
+                let post = Outgoing::Post { reply: flag.clone(), approval: None };
+                app.store.enqueue(&mut tx, channel, &target, &post, now).await?;
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Where a decision callback goes: the outbox row's channel.
+pub const CALLBACK_CHANNEL: ChannelKind = ChannelKind::Http;
