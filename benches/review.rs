@@ -5,8 +5,10 @@
 //! answered. Side by side against the same server it measures `/healthz` and a 10-line review
 //! (every cart with a fresh transaction id, so every one is assessed and recorded) at 16 and at
 //! 64 connections, and prints the review's p99 above `/healthz`'s at 16 connections and its
-//! throughput against `/healthz`'s at 64 (the targets: at most 2 ms above, at least 0.5x). It
-//! then waits for the recorder and checks that every answered review was recorded once.
+//! throughput against `/healthz`'s at 64 (the targets: at most 2 ms above, at least 0.5x), and
+//! the same carts with the `review` flag off (read and answered, neither assessed nor
+//! recorded). It then waits for the recorder and checks that every answered review was
+//! recorded once.
 //! SQLite by default; TILLPILOT_BENCH_POSTGRES_URL measures PostgreSQL too;
 //! TILLPILOT_BENCH_SECONDS sets each run's length.
 
@@ -97,6 +99,14 @@ async fn run(label: &str, database_url: String) {
         ms(review16.p99_us) - ms(health16.p99_us),
         review64.per_second() / health64.per_second().max(1e-9)
     );
+    // The kill switch: the same carts read and answered with nothing, neither assessed nor
+    // recorded. The gap between this and the full review is the assessment and its recording.
+    tillpilot::workflows::review::flush(&app, std::time::Duration::from_secs(120)).await;
+    let flag = tillpilot::store::flags::FlagState::Off;
+    app.store.set_flag("review", "", flag, "bench", "cli", clock.now_ms()).await.expect("flag");
+    app.review.set_flags(app.store.flag_rows().await.expect("flags"));
+    let off64 = load(plan(Kind::Review, "/api/ai/transaction-review", 64, 4)).await;
+    show(label, "review off x64", &off64);
     let answered = warm_up.ok + review16.ok + review64.ok;
     let started = std::time::Instant::now();
     let count = || async { app.store.review_counts(0, i64::MAX).await.expect("count").reviews as u64 };
@@ -105,15 +115,22 @@ async fn run(label: &str, database_url: String) {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         recorded = count().await;
     }
-    let audited: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM audit_log WHERE kind = 'review'")
-        .fetch_one(app.store.pool())
+    let details: Vec<(String,)> = sqlx::query_as("SELECT detail FROM audit_log WHERE kind = 'review'")
+        .fetch_all(app.store.pool())
         .await
-        .expect("count audit");
-    let verdict = if recorded == answered && audited.0 as u64 == answered { "ok" } else { "FAILED" };
+        .expect("read audit");
+    let records = details.len();
+    let audited: u64 = details
+        .iter()
+        .map(|(d,)| {
+            let detail: serde_json::Value = serde_json::from_str(d).expect("audit detail");
+            detail["reviews"].as_array().map_or(1, |r| r.len() as u64)
+        })
+        .sum();
+    let verdict = if recorded == answered && audited == answered { "ok" } else { "FAILED" };
     println!(
         "review [{label}]:   every answered review recorded: {verdict} ({answered} answered, {recorded} review rows, \
-         {} audit records; the recorder finished {:.1} s after the load stopped)",
-        audited.0,
+         {audited} in {records} audit records; the recorder finished {:.1} s after the load stopped)",
         started.elapsed().as_secs_f64()
     );
     app.store.close().await;

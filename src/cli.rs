@@ -515,6 +515,7 @@ async fn demo(cli: &Cli, listen: Option<SocketAddr>, seed: Option<u64>) -> Resul
     }
     let _ = stop_tx.send(());
     server.await.context("stopping the HTTP server")?.context("HTTP server")?;
+    crate::workflows::review::flush(&app, std::time::Duration::from_secs(10)).await;
     Ok(())
 }
 
@@ -571,7 +572,8 @@ async fn serve(cli: &Cli) -> Result<(), CliError> {
     let reconcile = (minutes > 0).then(|| {
         tokio::spawn(sync::reconcile_on_schedule(app.clone(), std::time::Duration::from_secs(minutes * 60), stopped))
     });
-    crate::http::serve(app, listener, shutdown_signal()).await.context("HTTP server")?;
+    crate::http::serve(app.clone(), listener, shutdown_signal()).await.context("HTTP server")?;
+    crate::workflows::review::flush(&app, std::time::Duration::from_secs(10)).await;
     let _ = stop.send(true);
     worker.await.context("stopping the inbox worker")?;
     sender.await.context("stopping the outbox worker")?;

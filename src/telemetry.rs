@@ -34,11 +34,16 @@ impl Default for Metrics {
 impl Metrics {
     /// Adds one to `name{labels}`; `labels` is already in Prometheus form (`channel="sms"`).
     pub fn increment(&self, name: &str, labels: &str) {
+        self.add(name, labels, 1);
+    }
+
+    /// Adds `n` to `name{labels}`.
+    pub fn add(&self, name: &str, labels: &str, n: u64) {
         let mut counters = match self.counters.lock() {
             Ok(c) => c,
             Err(poisoned) => poisoned.into_inner(),
         };
-        *counters.entry((name.to_owned(), labels.to_owned())).or_default() += 1;
+        *counters.entry((name.to_owned(), labels.to_owned())).or_default() += n;
     }
 
     pub fn get(&self, name: &str, labels: &str) -> u64 {

@@ -137,7 +137,7 @@ async fn the_middleware_example_is_flagged_and_needs_a_manager_whose_decision_is
         let polled = poll(&url, &id).await;
         assert_eq!(polled["state"], "pending", "{polled}");
         let audit = app.store.audit_tail(20).await.unwrap();
-        assert!(audit.iter().any(|r| r.kind == "review" && r.subject == "TXN_20250415_102837"));
+        assert!(audit.iter().any(|r| r.kind == "review" && r.subject == "TXN_20250415_102837"), "{audit:?}");
         assert!(audit.iter().any(|r| r.kind == "approval.requested" && r.subject == id));
         let asked = posted(&app).await;
         assert_eq!(asked.len(), 1, "one request, which carries the flag too: {asked:?}");

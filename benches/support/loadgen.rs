@@ -194,7 +194,19 @@ fn request(plan: &Plan, signer: &Hmac<Sha256>, connection: usize, n: u64, out: &
     }
     let id = event_id(plan.tag, connection, n);
     if plan.kind == Kind::Review {
-        let body = cart(&id, connection % 8);
+        // The cart is built once per connection; only its transaction id changes.
+        thread_local! {
+            static CARTS: std::cell::RefCell<std::collections::HashMap<usize, (String, String)>> = Default::default();
+        }
+        let body = CARTS.with(|carts| {
+            let mut carts = carts.borrow_mut();
+            let (head, tail) = carts.entry(connection).or_insert_with(|| {
+                let whole = cart("\u{1}", connection % 8);
+                let (head, tail) = whole.split_once('\u{1}').expect("the placeholder");
+                (head.to_owned(), tail.to_owned())
+            });
+            format!("{head}{id}{tail}")
+        });
         let _ = write!(
             out,
             "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nAuthorization: Bearer {REVIEW_TOKEN}\r\nContent-Length: {}\r\n\r\n{body}",

@@ -148,8 +148,7 @@ impl Store {
             );
             records.push((seq, entry, detail, std::mem::replace(&mut prev_hash, hash.clone()), hash));
         }
-        // Nine columns a row; 100 rows stay far below every bound-parameter limit.
-        for chunk in self.batch_shapes(&records) {
+        for chunk in self.batch_shapes(&records, 9) {
             let sql = format!(
                 "INSERT INTO audit_log (seq, at_ms, actor, channel, kind, subject, detail, prev_hash, hash) VALUES {}",
                 super::values_placeholders(chunk.len(), 9)

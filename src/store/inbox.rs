@@ -31,12 +31,12 @@ impl Store {
     ) -> Result<Vec<String>, StoreError> {
         let mut received: Vec<(&'static str, serde_json::Value)> = Vec::new();
         let mut new = Vec::new();
-        // Seven columns a row; 256 rows stay far below every bound-parameter limit, and on
-        // PostgreSQL a statement's rows stay within one TCP segment (see `batch_shapes_within`).
+        // Seven columns a row; on PostgreSQL a statement's rows stay within one TCP segment (see
+        // `batch_shapes_within`).
         let bytes = |e: &WebhookEvent| {
             64 + e.event_id.len() + e.event_type.len() + e.object_id.as_ref().map_or(0, String::len) + e.payload.len()
         };
-        for chunk in self.batch_shapes_within(events, bytes) {
+        for chunk in self.batch_shapes_within(events, 7, bytes) {
             let sql = format!(
                 "INSERT INTO inbox (source, event_id, event_type, object_id, payload, received_at_ms, next_attempt_at_ms) \
                  VALUES {} ON CONFLICT (source, event_id) DO NOTHING RETURNING id, event_id",

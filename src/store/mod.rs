@@ -195,31 +195,39 @@ fn sqlite_url(url: &str) -> String {
 const POSTGRES_STATEMENT_BYTES: usize = 8 * 1024;
 
 impl Store {
-    /// Splits `items` into runs for multi-row statements: on PostgreSQL a few fixed sizes,
-    /// largest first (each connection prepares each shape once and reuses it; powers of two keep
-    /// a batch of any size to a handful of statements); on SQLite as few runs as fit.
-    pub fn batch_shapes<'a, T>(&self, items: &'a [T]) -> Vec<&'a [T]> {
-        self.batch_shapes_within(items, |_| 0)
+    /// Splits `items` (rows of `columns` values) into runs for multi-row statements: on
+    /// PostgreSQL a few fixed sizes, largest first (each connection prepares each shape once
+    /// and reuses it; powers of two keep a batch of any size to a handful of statements); on
+    /// SQLite runs of about `SQLITE_PARAMETERS_PER_STATEMENT` values.
+    pub fn batch_shapes<'a, T>(&self, items: &'a [T], columns: usize) -> Vec<&'a [T]> {
+        self.batch_shapes_within(items, columns, |_| 0)
     }
 
     /// `batch_shapes`, keeping each run's `bytes` within what one statement message should carry
     /// on PostgreSQL (see `POSTGRES_STATEMENT_BYTES`). A single item always makes a run.
-    pub fn batch_shapes_within<'a, T>(&self, items: &'a [T], bytes: impl Fn(&T) -> usize) -> Vec<&'a [T]> {
-        runs(self.backend, items, bytes)
+    pub fn batch_shapes_within<'a, T>(
+        &self,
+        items: &'a [T],
+        columns: usize,
+        bytes: impl Fn(&T) -> usize,
+    ) -> Vec<&'a [T]> {
+        runs(self.backend, items, columns, bytes)
     }
 }
 
-/// Rows in one SQLite statement at most (nine columns a row stay far below its 32,766
-/// bound-parameter limit).
-const SQLITE_ROWS_PER_STATEMENT: usize = 256;
+/// Bound values in one SQLite statement, about. Binding costs more than linear time in a
+/// statement's parameter count (sqlx looks up each parameter's name, and SQLite finds a name by
+/// walking the statement's list of them), so 256 rows of 18 values took 10 ms to bind where 14
+/// statements of 18 rows take well under one; every statement is also a round trip to the
+/// connection's worker thread, so runs stay in the low hundreds of values rather than a few.
+const SQLITE_PARAMETERS_PER_STATEMENT: usize = 192;
 
 /// `Store::batch_shapes_within` for `backend`.
-fn runs<T>(backend: Backend, items: &[T], bytes: impl Fn(&T) -> usize) -> Vec<&[T]> {
+fn runs<T>(backend: Backend, items: &[T], columns: usize, bytes: impl Fn(&T) -> usize) -> Vec<&[T]> {
     let (sizes, budget): (&[usize], usize) = match backend {
         // SQLite prepares in-process, in microseconds, while every statement is a round trip to
-        // the connection's worker thread: one statement of the exact size beats a handful of
-        // cached ones.
-        Backend::Sqlite => return items.chunks(SQLITE_ROWS_PER_STATEMENT).collect(),
+        // the connection's worker thread: statements of the exact size beat cached ones.
+        Backend::Sqlite => return items.chunks((SQLITE_PARAMETERS_PER_STATEMENT / columns.max(1)).max(1)).collect(),
         Backend::Postgres => (&[16, 8, 4, 2, 1], POSTGRES_STATEMENT_BYTES),
     };
     let mut out = Vec::new();
@@ -276,17 +284,19 @@ mod tests {
     fn runs_fit_each_backend() {
         let items: Vec<usize> = vec![600; 100];
         let lengths = |backend, bytes: &dyn Fn(&usize) -> usize| -> Vec<usize> {
-            runs(backend, &items, bytes).iter().map(|r| r.len()).collect()
+            runs(backend, &items, 4, bytes).iter().map(|r| r.len()).collect()
         };
-        assert_eq!(lengths(Backend::Sqlite, &|_| 0), [100], "one statement on SQLite");
-        assert_eq!(runs(Backend::Sqlite, &[0; 600], |_| 0).iter().map(|r| r.len()).collect::<Vec<_>>(), [256, 256, 88]);
+        assert_eq!(lengths(Backend::Sqlite, &|_| 0), [48, 48, 4], "about 192 values a statement on SQLite");
+        let nine = runs(Backend::Sqlite, &[0; 600], 9, |_| 0).iter().map(|r| r.len()).collect::<Vec<_>>();
+        assert!(nine.iter().all(|&n| n == 21 || n == 600 % 21), "{nine:?}");
+        assert_eq!(runs(Backend::Sqlite, &[0; 3], 500, |_| 0).len(), 3, "a row wider than the budget goes alone");
         assert_eq!(lengths(Backend::Postgres, &|&b| b), [8; 12].into_iter().chain([4]).collect::<Vec<_>>());
         // Large rows: fewer to a statement, and one that is too large alone still goes.
         let big = |&b: &usize| b * 5;
-        assert!(runs(Backend::Postgres, &items, big).iter().all(|r| r.len() * 3_000 <= POSTGRES_STATEMENT_BYTES));
+        assert!(runs(Backend::Postgres, &items, 4, big).iter().all(|r| r.len() * 3_000 <= POSTGRES_STATEMENT_BYTES));
         let huge = [POSTGRES_STATEMENT_BYTES * 2, 10];
-        assert_eq!(runs(Backend::Postgres, &huge, |&b| b).iter().map(|r| r.len()).collect::<Vec<_>>(), [1, 1]);
-        assert_eq!(runs(Backend::Postgres, &items[..0], |&b| b).len(), 0);
+        assert_eq!(runs(Backend::Postgres, &huge, 4, |&b| b).iter().map(|r| r.len()).collect::<Vec<_>>(), [1, 1]);
+        assert_eq!(runs(Backend::Postgres, &items[..0], 4, |&b| b).len(), 0);
     }
 
     #[test]

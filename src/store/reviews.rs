@@ -48,7 +48,7 @@ pub struct ReviewCounts {
 impl Store {
     /// Records `reviews` inside `tx`; a review id seen before is left as it was.
     pub async fn insert_reviews(&self, tx: &mut Tx, reviews: &[ReviewRecord]) -> Result<(), StoreError> {
-        for chunk in self.batch_shapes_within(reviews, |r| r.detail.len() + 200) {
+        for chunk in self.batch_shapes_within(reviews, 18, |r| r.detail.len() + 200) {
             let sql = format!(
                 "INSERT INTO reviews ({COLUMNS}) VALUES {} ON CONFLICT (id) DO NOTHING",
                 values_placeholders(chunk.len(), 18)

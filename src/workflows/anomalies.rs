@@ -158,6 +158,27 @@ pub async fn post_alerts(app: &Shop, date: NaiveDate, actor: &str) -> Result<Vec
     Ok(found)
 }
 
+/// `anomalies [date]` in chat: a day's alerts again, with their buttons (yesterday's, the last
+/// whole day, unless a day is named).
+pub async fn on_demand(app: &Shop, args: &str) -> Result<Reply, StoreError> {
+    let today = app.today();
+    let date = super::summary::day_asked(args, today).unwrap_or(today - chrono::Duration::days(1));
+    let found = find(app, date).await?;
+    let day = date.format("%a %b %-d");
+    if found.is_empty() {
+        return Ok(Reply::text(format!("Nothing unusual on {day}: every item sold within its usual range.")));
+    }
+    let mut reply = Reply::text(format!("Unusual sales on {day}:"));
+    for (n, anomaly) in found.iter().enumerate() {
+        let n = n + 1;
+        reply = reply
+            .field(format!("{n}"), anomaly.sentence())
+            .choice(format!("Expected #{n}"), format!("anomaly expected {}", anomaly.key()))
+            .choice(format!("Investigate #{n}"), format!("anomaly investigate {}", anomaly.key()));
+    }
+    Ok(reply)
+}
+
 /// A press of Expected or Investigate (`anomaly expected VAR@LOC@DATE`).
 pub async fn record_verdict(app: &Shop, person: &Person, args: &str) -> Result<Reply, StoreError> {
     let mut words = args.split_whitespace();

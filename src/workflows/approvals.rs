@@ -64,6 +64,15 @@ fn request_reply(key: &[u8], approval: &Approval) -> Reply {
     reply
 }
 
+/// Approve and Reject buttons for approval `id`, labelled with what they decide ("Approve
+/// PO-0042"), for a reply that lists several requests.
+pub fn decision_buttons(key: &[u8], id: &str, what: &str) -> Vec<Button> {
+    vec![
+        Button { label: format!("Approve {what}"), style: ButtonStyle::Primary, action: token(key, id, true) },
+        Button { label: format!("Reject {what}"), style: ButtonStyle::Danger, action: token(key, id, false) },
+    ]
+}
+
 /// The edit every carrying message gets once the request is closed.
 fn outcome_reply(app: &Shop, approval: &Approval) -> Reply {
     let at = approval.decided_at_ms.map(|ms| crate::workflows::clock_time(app, ms)).unwrap_or_default();

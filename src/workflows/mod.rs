@@ -41,6 +41,8 @@ pub async fn run(
         "flags" => flags::list(app).await,
         "anomaly" => Ok(anomalies::record_verdict(app, person, args).await?),
         "summary" => Ok(summary::on_demand(app, args, entities).await?),
+        "reorder" => Ok(reorder::on_demand(app, person, args, entities).await?),
+        "anomalies" => Ok(anomalies::on_demand(app, args).await?),
         "flag" => flags::set(app, person, channel, args, entities).await,
         _ => Ok(help::cannot_do(app, person, channel)),
     }

@@ -174,11 +174,14 @@ pub struct RunReport {
     pub drafted: Vec<String>,
     pub shadow: Vec<String>,
     pub already_drafted: Vec<String>,
+    /// The approval asked for each drafted PO: `(PO id, approval id)`.
+    pub approvals: Vec<(String, String)>,
 }
 
 /// Records the drafts and asks for approval, as each location's `reorder` flag allows.
 pub async fn run(app: &Shop, plan: &Plan, actor: &str) -> Result<RunReport, StoreError> {
-    let mut report = RunReport { drafted: Vec::new(), shadow: Vec::new(), already_drafted: Vec::new() };
+    let mut report =
+        RunReport { drafted: Vec::new(), shadow: Vec::new(), already_drafted: Vec::new(), approvals: Vec::new() };
     let owner_over = Money::from_minor((app.config.policy.po_owner_approval_over * 100.0).round() as i64);
     for po in &plan.drafts {
         match super::flags::state(app, "reorder", Some(&po.location_id)).await? {
@@ -215,7 +218,7 @@ pub async fn run(app: &Shop, plan: &Plan, actor: &str) -> Result<RunReport, Stor
                     )
                     .await?;
                 tx.commit().await?;
-                super::approvals::request(
+                let approval = super::approvals::request(
                     app,
                     super::approvals::NewApproval {
                         kind: APPROVAL_KIND.into(),
@@ -227,11 +230,62 @@ pub async fn run(app: &Shop, plan: &Plan, actor: &str) -> Result<RunReport, Stor
                     },
                 )
                 .await?;
+                report.approvals.push((po.id.clone(), approval.id));
                 report.drafted.push(po.id.clone());
             }
         }
     }
     Ok(report)
+}
+
+/// `reorder [VENDOR] [at LOCATION]` in chat: today's drafts now, each with Approve and Reject
+/// (the owner alone above `policy.po_owner_approval_over`, as when the scheduler drafts them).
+/// A vendor is picked by a word of its name ("reorder dairy"); drafts already waiting for a
+/// decision are listed, not drafted twice.
+pub async fn on_demand(
+    app: &Shop,
+    person: &crate::domain::Person,
+    args: &str,
+    entities: &crate::nlu::Entities,
+) -> Result<crate::channels::Reply, StoreError> {
+    use crate::channels::Reply;
+    let mut plan = plan(app, app.today()).await?;
+    let asked: Vec<String> = args.to_lowercase().split(|c: char| !c.is_alphanumeric()).map(str::to_owned).collect();
+    let names_vendor = |name: &str| {
+        name.to_lowercase().split(|c: char| !c.is_alphanumeric()).any(|w| w.len() >= 4 && asked.iter().any(|a| a == w))
+    };
+    let vendor_named = plan.drafts.iter().any(|po| names_vendor(&po.vendor_name));
+    plan.drafts.retain(|po| {
+        (!vendor_named || names_vendor(&po.vendor_name))
+            && entities.locations.first().is_none_or(|l| l.id == po.location_id)
+    });
+    if plan.drafts.is_empty() {
+        let mut text = "Nothing needs reordering right now: every item is above its reorder point.".to_owned();
+        if !plan.held.is_empty() {
+            text.push_str(&format!(" Held under a vendor's minimum order: {}.", plan.held.join("; ")));
+        }
+        return Ok(Reply::text(text));
+    }
+    let report = run(app, &plan, &person.name).await?;
+    let mut reply = Reply::text(format!(
+        "{} purchase-order draft{} for approval:",
+        report.drafted.len(),
+        if report.drafted.len() == 1 { "" } else { "s" }
+    ));
+    for po in &plan.drafts {
+        let status = if report.shadow.contains(&po.id) {
+            " (reorder is in shadow mode here: recorded only)"
+        } else if report.already_drafted.contains(&po.id) {
+            " (already waiting for a decision)"
+        } else {
+            ""
+        };
+        reply = reply.field(po.id.clone(), format!("{}{status}", describe(po)));
+    }
+    for (po, approval) in &report.approvals {
+        reply.actions.extend(super::approvals::decision_buttons(&app.approval_key, approval, po));
+    }
+    Ok(reply)
 }
 
 /// The approval kind of a purchase order.

@@ -53,6 +53,9 @@ pub struct ReviewDesk {
     /// Approval ids answered to the middleware and not yet recorded.
     pending: Mutex<HashMap<String, i64>>,
     pub(super) recorder: OnceLock<tokio::sync::mpsc::Sender<Recorded>>,
+    /// Reviews handed to the recorder, and written by it.
+    pub(super) submitted: std::sync::atomic::AtomicU64,
+    pub(super) written: std::sync::atomic::AtomicU64,
     mined: Mutex<Mined>,
 }
 

@@ -49,6 +49,11 @@ pub fn start(app: &Arc<Shop>) {
     tokio::spawn(desk::keep(Arc::clone(app)));
 }
 
+/// Waits (at most `within`) until every answered review is recorded: the server's last step.
+pub async fn flush(app: &Shop, within: std::time::Duration) -> bool {
+    recorder::flush(app, within).await
+}
+
 /// Why a review could not be answered.
 #[derive(Debug, thiserror::Error)]
 pub enum ReviewError {
@@ -75,6 +80,14 @@ pub fn location_for(app: &Shop, config: &ReviewConfig, store_id: &str) -> Option
         .map(|l| l.id.clone())
 }
 
+/// A review id unique across processes: a random prefix drawn once per process, and a count.
+fn next_review_id() -> String {
+    static PREFIX: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    static COUNT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let prefix = PREFIX.get_or_init(|| hex::encode(random_bytes(6)));
+    format!("rv_{prefix}{:08x}", COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+}
+
 /// Reviews `cart`: the answer for the middleware; the record goes to the recorder.
 pub async fn review(app: &Shop, cart: Cart) -> Result<Answer, ReviewError> {
     let config = app.config.review.as_ref().ok_or(ReviewError::NotConfigured)?;
@@ -86,10 +99,15 @@ pub async fn review(app: &Shop, cart: Cart) -> Result<Answer, ReviewError> {
         ));
     }
     app.review.ready().await;
-    let review_id = format!("rv_{}", hex::encode(random_bytes(8)));
+    let review_id = next_review_id();
     let location = location_for(app, config, &cart.store_id);
     let mode = app.review.mode(location.as_ref());
-    app.metrics.increment("tillpilot_reviews_total", &format!("mode=\"{}\"", mode.as_str()));
+    let label = match mode {
+        FlagState::On => "mode=\"on\"",
+        FlagState::Shadow => "mode=\"shadow\"",
+        FlagState::Off => "mode=\"off\"",
+    };
+    app.metrics.increment("tillpilot_reviews_total", label);
     if mode == FlagState::Off {
         return Ok(Answer { review_id, risk_score: 0.0, recommendations: Vec::new() });
     }

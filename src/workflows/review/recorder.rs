@@ -1,6 +1,6 @@
 //! The review recorder: reviews are answered from memory and recorded here, off the request
 //! path, in batches. Each batch is one transaction holding the review rows, their audit
-//! records, the manager-approval requests they asked for (with their posts to the manager
+//! record, the manager-approval requests they asked for (with their posts to the manager
 //! channels) and the fraud flags posted to the managers. A batch that fails is tried again
 //! until it is written, so nothing answered is lost while the process runs; when the queue is
 //! full (the database far behind), a review waits for room rather than go unrecorded.
@@ -13,6 +13,7 @@ use crate::store::{AuditEntry, StoreError, now_ms};
 use crate::workflows::Shop;
 use crate::workflows::approvals::NewApproval;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -20,6 +21,8 @@ use tokio::sync::mpsc;
 const QUEUE: usize = 65_536;
 /// Reviews written in one transaction at most.
 const BATCH: usize = 512;
+/// The pause after a full batch.
+const YIELD: Duration = Duration::from_millis(2);
 
 /// One answered review, to be written.
 #[derive(Debug)]
@@ -43,13 +46,36 @@ pub(super) fn start(app: &Arc<Shop>) {
 /// Queues `recorded`; waits only when the queue is full.
 pub(super) async fn submit(app: &Shop, recorded: Recorded) -> Result<(), String> {
     let Some(sender) = app.review.recorder.get() else { return Err("the review recorder is not running".into()) };
-    match sender.try_send(recorded) {
+    app.review.submitted.fetch_add(1, Ordering::AcqRel);
+    let sent = match sender.try_send(recorded) {
         Ok(()) => Ok(()),
         Err(mpsc::error::TrySendError::Full(recorded)) => {
             tracing::warn!("the review recorder is behind; this review waits for room");
             sender.send(recorded).await.map_err(|_| "the review recorder has stopped".to_owned())
         }
         Err(mpsc::error::TrySendError::Closed(_)) => Err("the review recorder has stopped".into()),
+    };
+    if sent.is_err() {
+        app.review.submitted.fetch_sub(1, Ordering::AcqRel);
+    }
+    sent
+}
+
+/// Waits until every review answered so far is written, for at most `within`; false when
+/// some are still waiting. The server calls it on the way out, after it stopped answering.
+pub async fn flush(app: &Shop, within: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let (submitted, written) =
+            (app.review.submitted.load(Ordering::Acquire), app.review.written.load(Ordering::Acquire));
+        if written >= submitted {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            tracing::error!(waiting = submitted - written, "stopping with reviews not yet recorded");
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -72,7 +98,13 @@ async fn run(app: Arc<Shop>, mut receiver: mpsc::Receiver<Recorded>) {
                 app.review.recorded(id);
             }
         }
-        app.metrics.increment("tillpilot_reviews_recorded_total", "");
+        app.metrics.add("tillpilot_reviews_recorded_total", "", batch.len() as u64);
+        app.review.written.fetch_add(batch.len() as u64, Ordering::Release);
+        if batch.len() == BATCH {
+            // Draining a backlog: leave the database's write lock free for a moment, so webhook
+            // intake and chat (SQLite has one writer) are not starved while reviews catch up.
+            tokio::time::sleep(YIELD).await;
+        }
         batch.clear();
     }
 }
@@ -82,8 +114,7 @@ async fn write(app: &Shop, batch: &[Recorded]) -> Result<(), StoreError> {
     let mut tx = app.store.begin().await?;
     let records: Vec<ReviewRecord> = batch.iter().map(|r| r.record.clone()).collect();
     app.store.insert_reviews(&mut tx, &records).await?;
-    let audits: Vec<AuditEntry> = batch.iter().map(|r| r.audit.clone()).collect();
-    app.store.audit_many(&mut tx, &audits).await?;
+    app.store.audit(&mut tx, &audit_of(batch)).await?;
     for recorded in batch {
         if let Some((id, new)) = &recorded.approval {
             crate::workflows::approvals::request_in(app, &mut tx, id.clone(), new.clone(), now).await?;
@@ -97,6 +128,33 @@ async fn write(app: &Shop, batch: &[Recorded]) -> Result<(), StoreError> {
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// The audit record of a batch: a lone review is its own record (actor the cashier, subject
+/// the transaction); under load, one record lists every review of the batch, each with its
+/// actor and transaction, so the chain grows by one hash per transaction, not per review.
+fn audit_of(batch: &[Recorded]) -> AuditEntry {
+    if let [one] = batch {
+        return one.audit.clone();
+    }
+    let reviews: Vec<serde_json::Value> = batch
+        .iter()
+        .map(|r| {
+            let mut detail = r.audit.detail.clone();
+            if let Some(fields) = detail.as_object_mut() {
+                fields.insert("actor".into(), r.audit.actor.clone().into());
+                fields.insert("transaction_id".into(), r.audit.subject.clone().into());
+            }
+            detail
+        })
+        .collect();
+    AuditEntry {
+        actor: "tillpilot".into(),
+        channel: "http".into(),
+        kind: "review".into(),
+        subject: format!("{} checkout reviews", batch.len()),
+        detail: serde_json::json!({ "reviews": reviews }),
+    }
 }
 
 /// Where a decision callback goes: the outbox row's channel.
