@@ -15,7 +15,7 @@
 #[path = "support/loadgen.rs"]
 mod loadgen;
 
-use loadgen::{KEY, Kind, Plan, Summary, URL};
+use loadgen::{KEY, Kind, LOADGEN_ENV, Plan, Summary, URL, load, ms};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tillpilot::app::App;
@@ -23,32 +23,11 @@ use tillpilot::config::{Config, Secret, SquareConfig};
 use tillpilot::jobs::intake::Intake;
 use tillpilot::pos::sim::{SimOptions, SimPos, demo_team, generate};
 
-/// Set in the child process, whose arguments are a `Plan`.
-const LOADGEN_ENV: &str = "TILLPILOT_LOADGEN";
 const CONNECTIONS: usize = 64;
 const STEADY_RATE: u64 = 1_000;
 
 fn seconds() -> f64 {
     std::env::var("TILLPILOT_BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(5.0)
-}
-
-/// Runs `plan` in a child process and waits for its summary.
-async fn load(plan: Plan) -> Summary {
-    let exe = std::env::current_exe().expect("the benchmark's own path");
-    let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(exe).env(LOADGEN_ENV, "1").args(plan.to_args()).output()
-    })
-    .await
-    .expect("join")
-    .expect("start the load generator");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    Summary::parse(&stdout).unwrap_or_else(|| {
-        panic!("the load generator said nothing useful: {stdout} {}", String::from_utf8_lossy(&output.stderr))
-    })
-}
-
-fn ms(us: u64) -> f64 {
-    us as f64 / 1000.0
 }
 
 fn show(label: &str, route: &str, s: &Summary) {
@@ -172,20 +151,6 @@ async fn run(label: &str, database_url: String, dir: &std::path::Path) {
     app.store.close().await;
 }
 
-/// A fresh database on the server `base` points at, keeping its host, port and options.
-async fn fresh_postgres(base: &str) -> Option<String> {
-    sqlx::any::install_default_drivers();
-    let name = format!("tillpilot_bench_{}", std::process::id());
-    let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(base).await.ok()?;
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin).await.ok()?;
-    let (url, query) = base.split_once('?').map_or((base, None), |(u, q)| (u, Some(q)));
-    let (prefix, _) = url.rsplit_once('/')?;
-    Some(match query {
-        Some(query) => format!("{prefix}/{name}?{query}"),
-        None => format!("{prefix}/{name}"),
-    })
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if std::env::var_os(LOADGEN_ENV).is_some() {
@@ -202,7 +167,7 @@ fn main() {
             run("sqlite", format!("sqlite://{}", dir.path().join("bench.db").display()), dir.path()).await;
         }
         if let Ok(base) = std::env::var("TILLPILOT_BENCH_POSTGRES_URL") {
-            match fresh_postgres(&base).await {
+            match loadgen::fresh_postgres(&base, &format!("tillpilot_bench_{}", std::process::id())).await {
                 Some(url) => run("postgres", url, dir.path()).await,
                 None => println!("intake [postgres]: could not create a database at {base}"),
             }

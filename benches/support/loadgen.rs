@@ -367,3 +367,39 @@ pub fn main(args: &[String]) {
     }
     println!("{}", summary.line());
 }
+
+/// Set in the child process, whose arguments are a `Plan`.
+pub const LOADGEN_ENV: &str = "TILLPILOT_LOADGEN";
+
+/// Runs `plan` in a child process (this benchmark re-executed) and waits for its summary.
+pub async fn load(plan: Plan) -> Summary {
+    let exe = std::env::current_exe().expect("the benchmark's own path");
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(exe).env(LOADGEN_ENV, "1").args(plan.to_args()).output()
+    })
+    .await
+    .expect("join")
+    .expect("start the load generator");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    Summary::parse(&stdout).unwrap_or_else(|| {
+        panic!("the load generator said nothing useful: {stdout} {}", String::from_utf8_lossy(&output.stderr))
+    })
+}
+
+pub fn ms(us: u64) -> f64 {
+    us as f64 / 1000.0
+}
+
+/// A fresh database named `name` on the server `base` points at, keeping its host, port and
+/// options.
+pub async fn fresh_postgres(base: &str, name: &str) -> Option<String> {
+    sqlx::any::install_default_drivers();
+    let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(base).await.ok()?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin).await.ok()?;
+    let (url, query) = base.split_once('?').map_or((base, None), |(u, q)| (u, Some(q)));
+    let (prefix, _) = url.rsplit_once('/')?;
+    Some(match query {
+        Some(query) => format!("{prefix}/{name}?{query}"),
+        None => format!("{prefix}/{name}"),
+    })
+}

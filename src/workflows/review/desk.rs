@@ -9,8 +9,8 @@ use super::affinity::BasketRules;
 use super::fraud::{Memory, Trace, VISIT_DAYS};
 use super::recorder::Recorded;
 use crate::domain::{GiftCardActivity, LocationId, StockLevel};
+use crate::store::StoreError;
 use crate::store::flags::{FlagRow, FlagState};
-use crate::store::{StoreError, now_ms};
 use crate::workflows::Shop;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -51,7 +51,7 @@ pub struct ReviewDesk {
     rules: RwLock<Arc<BasketRules>>,
     pub(super) memory: Mutex<Memory>,
     /// Approval ids answered to the middleware and not yet recorded.
-    pending: Mutex<HashMap<String, i64>>,
+    pending: Mutex<std::collections::HashSet<String>>,
     pub(super) recorder: OnceLock<tokio::sync::mpsc::Sender<Recorded>>,
     /// Reviews handed to the recorder, and written by it.
     pub(super) submitted: std::sync::atomic::AtomicU64,
@@ -156,7 +156,7 @@ impl ReviewDesk {
     }
 
     pub(super) fn issued(&self, approval_id: &str) {
-        lock(&self.pending).insert(approval_id.to_owned(), now_ms());
+        lock(&self.pending).insert(approval_id.to_owned());
     }
 
     pub(super) fn recorded(&self, approval_id: &str) {
@@ -165,7 +165,7 @@ impl ReviewDesk {
 
     /// Whether `approval_id` was answered to the middleware and is still being recorded.
     pub fn is_issued(&self, approval_id: &str) -> bool {
-        lock(&self.pending).contains_key(approval_id)
+        lock(&self.pending).contains(approval_id)
     }
 
     async fn load_flags(&self, app: &Shop) -> Result<(), StoreError> {
@@ -204,14 +204,14 @@ impl ReviewDesk {
     /// has passed.
     async fn mine_if_due(&self, app: &Shop) -> Result<bool, StoreError> {
         let synced = app.store.meta("sync.completed_at").await?;
-        let now = now_ms();
+        let now = app.clock.now_ms();
         {
             let mined = lock(&self.mined);
             if mined.at_ms > 0 && mined.synced_at == synced && now - mined.at_ms < MINE_EVERY_MS {
                 return Ok(false);
             }
         }
-        let lines = app.store.basket_lines_since(app.clock.now_ms() - MINE_DAYS * DAY_MS).await?;
+        let lines = app.store.basket_lines_since(now - MINE_DAYS * DAY_MS).await?;
         let rules = tokio::task::spawn_blocking(move || BasketRules::mine(&lines)).await.unwrap_or_default();
         tracing::info!(baskets = rules.baskets, items = rules.rules.len(), "mined what sells together");
         write(&self.rules, Arc::new(rules));
