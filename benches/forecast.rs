@@ -1,7 +1,8 @@
 //! `cargo bench --bench forecast`: forecasting and reorder for 5,000 items on two threads (the
-//! machine's two cores), each item with a year of daily history: classification, rolling-origin
-//! choice among the class's methods, the forecast, the lead-time quantile and the reorder line.
-//! Then the cost of fitting one intermittent model to one year-long series.
+//! machine's two cores), each item with a year of daily history: the pooled rolling-origin
+//! choice of a method per demand class, then per item the classification, its backtest, the
+//! forecast, the lead-time quantile and the reorder line. Then the cost of fitting one
+//! intermittent model to one year-long series.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -9,7 +10,7 @@ use tillpilot::domain::Money;
 use tillpilot::forecast::methods::Method;
 use tillpilot::forecast::policy::{DEFAULT_SERVICE_LEVEL, ItemPosition, suggest};
 use tillpilot::forecast::series::{censored_days, impute_censored};
-use tillpilot::forecast::{Choice, choose};
+use tillpilot::forecast::{Choice, Selection};
 use tillpilot::pos::sim::Rng;
 
 const ITEMS: usize = 5_000;
@@ -42,13 +43,16 @@ fn series(rng: &mut Rng, i: usize) -> Vec<f64> {
         .collect()
 }
 
-fn plan(history: &[f64]) -> (Choice, u32) {
-    let fit = impute_censored(history, &censored_days(history));
-    let choice = choose(&fit);
-    let daily = choice.method.forecast(&fit, 14).iter().sum::<f64>() / 14.0;
+fn corrected(history: &[f64]) -> Vec<f64> {
+    impute_censored(history, &censored_days(history))
+}
+
+fn plan(selection: &Selection, fit: &[f64]) -> (Choice, u32) {
+    let choice = selection.choose(fit);
+    let daily = choice.daily_forecast(fit, 14);
     let tiers = [(0, Money::from_minor(300)), (48, Money::from_minor(270))];
     let line = suggest(&ItemPosition {
-        history: &fit,
+        history: fit,
         choice,
         daily_forecast: daily,
         on_hand: daily * 3.0,
@@ -70,10 +74,15 @@ fn main() {
     let mut runs = Vec::new();
     for _ in 0..3 {
         let started = Instant::now();
+        let fits: Vec<Vec<f64>> = all.iter().map(|h| corrected(h)).collect();
+        let selection = Selection::learn(fits.iter().map(Vec::as_slice));
+        let selection = &selection;
         let ordered: usize = std::thread::scope(|scope| {
-            let halves: Vec<_> = all
+            let halves: Vec<_> = fits
                 .chunks(ITEMS.div_ceil(2))
-                .map(|chunk| scope.spawn(move || chunk.iter().map(|h| plan(h)).filter(|(_, q)| *q > 0).count()))
+                .map(|chunk| {
+                    scope.spawn(move || chunk.iter().map(|h| plan(selection, h)).filter(|(_, q)| *q > 0).count())
+                })
                 .collect();
             halves.into_iter().map(|h| h.join().unwrap_or(0)).sum()
         });
@@ -97,8 +106,9 @@ fn main() {
         println!("{:<8} fit + 28-day forecast on one {DAYS}-day series: {per:?}", method.as_str());
     }
     let started = Instant::now();
-    for history in &intermittent {
-        black_box(choose(history));
-    }
-    println!("rolling-origin choice for one intermittent series: {:?}", started.elapsed() / intermittent.len() as u32);
+    black_box(Selection::learn(intermittent.iter().map(|h| h.as_slice())));
+    println!(
+        "pooled rolling-origin choice, per intermittent series: {:?}",
+        started.elapsed() / intermittent.len() as u32
+    );
 }

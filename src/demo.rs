@@ -17,9 +17,9 @@ use std::sync::Arc;
 
 pub const DEFAULT_SEED: u64 = 42;
 
-/// Days of order history the demo mirrors at first start, as a default `sync` does. The
-/// simulated POS itself keeps the whole year; `sync --demo --full` mirrors all of it.
-const HISTORY_DAYS: i64 = 35;
+/// Days of order history the demo mirrors at first start: the simulated shop's whole year, as
+/// `sync --full` would, so `backtest` and `reorder` have a year to work with from the start.
+const HISTORY_DAYS: i64 = 366;
 
 pub fn database_path(data_dir: &Path) -> PathBuf {
     data_dir.join("tillpilot.db")

@@ -113,8 +113,8 @@ fn a_year_imported_from_csv_is_backtested_from_the_cli() {
         })
         .collect();
     let mut csv = String::from("timestamp,order_id,location,sku,item_name,category,quantity,unit_price\n");
-    // Up to where the demo's own mirror (the last 35 days) begins, as a shop importing its
-    // history before switching Tillpilot on would.
+    // Ten months of one location's sales for 25 items, ending five weeks back, as a shop
+    // importing its till's export would (imported orders are keyed apart from the mirror's).
     let end = shop.orders.last().unwrap().created_at_ms - 36 * 86_400_000;
     let start = end - 300 * 86_400_000;
     let wanted: Vec<_> =

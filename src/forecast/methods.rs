@@ -1,7 +1,9 @@
 //! The forecasting methods. Each takes a daily history (index 0 is the first day, so
 //! `index % 7` is a fixed day of the week) and returns daily forecasts for the next `horizon`
 //! days. Smoothing constants are the textbook defaults for daily retail demand; the rolling-origin
-//! backtest in `select` decides which method an item gets, not the constants.
+//! backtest in `select` decides which method each kind of item gets, not the constants. Besides
+//! the single methods there is their combination, the mean of four of them: averaging methods
+//! that err in different directions is the steadiest winner of the forecasting competitions.
 
 use serde::Serialize;
 
@@ -36,9 +38,16 @@ pub enum Method {
     Tsb,
     /// Aggregate–disaggregate: smooth weekly totals, spread evenly over the days.
     Adida,
+    /// The mean of `COMBINED` methods' forecasts, day by day.
+    Combined,
 }
 
+/// The methods the combination averages: a flat level, a weekday pattern, weekly totals and
+/// a fading intermittent rate.
+pub const COMBINED: [Method; 4] = [Method::Ses, Method::SeasonalEs, Method::Adida, Method::Tsb];
+
 impl Method {
+    /// Every single method (the combination is not one of them).
     pub const ALL: [Method; 7] = [
         Method::SeasonalNaive,
         Method::Ses,
@@ -58,6 +67,7 @@ impl Method {
             Method::Sba => "sba",
             Method::Tsb => "tsb",
             Method::Adida => "adida",
+            Method::Combined => "combined",
         }
     }
 
@@ -71,6 +81,7 @@ impl Method {
             Method::Sba => "Syntetos-Boylan (intermittent)",
             Method::Tsb => "TSB (intermittent, fading)",
             Method::Adida => "weekly totals spread over days",
+            Method::Combined => "mean of four methods",
         }
     }
 
@@ -87,6 +98,15 @@ impl Method {
             Method::Sba => vec![croston(history, CROSTON_ALPHA) * (1.0 - CROSTON_ALPHA / 2.0); horizon],
             Method::Tsb => vec![tsb(history, TSB_ALPHA, TSB_BETA); horizon],
             Method::Adida => vec![adida(history); horizon],
+            Method::Combined => {
+                let mut mean = vec![0.0; horizon];
+                for method in COMBINED {
+                    for (m, f) in mean.iter_mut().zip(method.forecast(history, horizon)) {
+                        *m += f / COMBINED.len() as f64;
+                    }
+                }
+                mean
+            }
         }
     }
 }
@@ -225,6 +245,16 @@ mod tests {
         history.extend([1.0; 7]);
         history.extend([2.0; 7]);
         assert!(close(Method::Adida.forecast(&history, 1)[0], 1.2));
+    }
+
+    #[test]
+    fn the_combination_is_the_daily_mean_of_its_methods() {
+        let history: Vec<f64> = (0..60).map(|t| f64::from(t % 7 + (t % 3) * 2)).collect();
+        let combined = Method::Combined.forecast(&history, 9);
+        for (h, value) in combined.iter().enumerate() {
+            let mean = COMBINED.iter().map(|m| m.forecast(&history, 9)[h]).sum::<f64>() / 4.0;
+            assert!(close(*value, mean), "day {h}: {value} vs {mean}");
+        }
     }
 
     #[test]

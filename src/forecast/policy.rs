@@ -3,10 +3,15 @@
 //! service-level quantile of demand over the lead time plus the review period. At or below it,
 //! we order up to the target (the reorder point plus one review period's expected demand),
 //! rounded up to whole packs and at least the vendor's minimum. The line says why.
+//!
+//! An item with too little history to backtest (a new item, or a shop whose mirror has only a
+//! few weeks) is forecast by its recent average rate, and its safety stock is capped at the
+//! expected demand over the protection period, so the reorder point is never more than twice
+//! that demand; the line says how many days of history it had.
 
 use super::classify::DemandClass;
 use super::methods::Method;
-use super::quantile::lead_time_quantile;
+use super::quantile::{lead_time_quantile, normal_quantile};
 use super::select::Choice;
 use crate::domain::Money;
 use serde::Serialize;
@@ -74,14 +79,21 @@ pub fn round_order(raw_units: f64, pack_size: u32, minimum_units: u32) -> u32 {
 
 pub fn suggest(item: &ItemPosition<'_>) -> Suggestion {
     let protection = (item.lead_time_days + item.review_days) as usize;
-    let reorder_point = lead_time_quantile(
-        item.choice.class,
-        item.history,
-        item.daily_forecast,
-        item.choice.daily_error_sd,
-        protection,
-        item.service_level,
-    );
+    let short = item.choice.short_history();
+    let reorder_point = if short {
+        let expected = item.daily_forecast * protection as f64;
+        let safety = normal_quantile(item.service_level) * item.choice.daily_error_sd * (protection as f64).sqrt();
+        expected + safety.clamp(0.0, expected)
+    } else {
+        lead_time_quantile(
+            item.choice.class,
+            item.history,
+            item.daily_forecast,
+            item.choice.daily_error_sd,
+            protection,
+            item.service_level,
+        )
+    };
     let target = reorder_point + item.daily_forecast * f64::from(item.review_days);
     let position = item.on_hand + item.on_order;
     let quantity = if position <= reorder_point && item.daily_forecast > 0.0 {
@@ -90,10 +102,19 @@ pub fn suggest(item: &ItemPosition<'_>) -> Suggestion {
         0
     };
     let unit_cost = unit_cost(item.price_tiers, quantity);
-    let error = item
-        .choice
-        .backtest_rmsse
-        .map_or_else(|| "not enough history to backtest".to_owned(), |e| format!("backtest RMSSE {e:.2}"));
+    let forecast = match item.choice.backtest_rmsse {
+        Some(e) if !short => format!(
+            "forecast {:.2}/day ({}, {} demand, backtest RMSSE {e:.2})",
+            item.daily_forecast,
+            item.choice.method.label(),
+            item.choice.class.as_str()
+        ),
+        _ => format!(
+            "only {} days of history: forecast {:.2}/day, the recent average, with safety stock capped at the \
+             expected demand",
+            item.choice.history_days, item.daily_forecast
+        ),
+    };
     let why = if quantity == 0 {
         format!("{position:.0} on hand and on order covers the reorder point of {reorder_point:.1}")
     } else {
@@ -105,11 +126,7 @@ pub fn suggest(item: &ItemPosition<'_>) -> Suggestion {
         )
     };
     let explanation = format!(
-        "forecast {:.2}/day ({}, {} demand, {error}); lead time {} days + review {} days; {:.0}% service level; \
-         on hand {:.0}, on order {:.0}; {why}",
-        item.daily_forecast,
-        item.choice.method.label(),
-        item.choice.class.as_str(),
+        "{forecast}; lead time {} days + review {} days; {:.0}% service level; on hand {:.0}, on order {:.0}; {why}",
         item.lead_time_days,
         item.review_days,
         item.service_level * 100.0,
@@ -164,7 +181,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn choice(class: DemandClass) -> Choice {
-        Choice { class, method: Method::Ses, backtest_rmsse: Some(0.7), daily_error_sd: 1.0 }
+        Choice { class, method: Method::Ses, backtest_rmsse: Some(0.7), daily_error_sd: 1.0, history_days: 100 }
     }
 
     fn position(history: &[f64], on_hand: f64, on_order: f64, pack: u32, minimum: u32) -> ItemPosition<'_> {
@@ -195,6 +212,29 @@ mod tests {
         assert_eq!(s.unit_cost, Money::from_minor(200));
         assert!(s.explanation.contains("on hand 10, on order 5"), "{}", s.explanation);
         assert_eq!(suggest(&position(&history, 80.0, 0.0, 6, 12)).quantity, 0, "above the reorder point");
+    }
+
+    #[test]
+    fn short_history_orders_at_most_twice_the_protection_demand_and_says_so() {
+        // Five weeks of a daily seller with wild swings: the spread alone would ask for a
+        // safety stock larger than the demand it protects.
+        let history: Vec<f64> = (0..35).map(|t| if t % 2 == 0 { 0.0 } else { 20.0 }).collect();
+        let mut item = position(&history, 0.0, 0.0, 1, 0);
+        item.choice = Choice {
+            class: DemandClass::Erratic,
+            method: Method::Combined,
+            backtest_rmsse: None,
+            daily_error_sd: 10.0,
+            history_days: 35,
+        };
+        item.daily_forecast = 10.0;
+        let s = suggest(&item);
+        // Protection 10 days at 10/day: 100 expected, safety 1.645·10·√10 = 52 (under the cap).
+        assert!((s.reorder_point - (100.0 + 1.644_853_6 * 10.0 * 10f64.sqrt())).abs() < 1e-4, "{}", s.reorder_point);
+        assert!(s.explanation.starts_with("only 35 days of history"), "{}", s.explanation);
+        item.choice.daily_error_sd = 40.0;
+        let capped = suggest(&item);
+        assert!((capped.reorder_point - 200.0).abs() < 1e-9, "capped at twice the expected: {}", capped.reorder_point);
     }
 
     #[test]

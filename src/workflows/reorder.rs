@@ -8,9 +8,9 @@
 //! or on.
 
 use crate::domain::{LocationId, Money, Role, VariationId};
-use crate::forecast::choose;
+use crate::forecast::Selection;
 use crate::forecast::policy::{ItemPosition, Suggestion, suggest, within_budget};
-use crate::forecast::series::build_series;
+use crate::forecast::series::{build_series, censored_days, impute_censored};
 use crate::store::approvals::Approval;
 use crate::store::flags::FlagState;
 use crate::store::purchase_orders::{PoLine, PurchaseOrder};
@@ -41,7 +41,24 @@ pub async fn plan(app: &Shop, today: NaiveDate) -> Result<Plan, StoreError> {
     let first = today - chrono::Duration::days(LOOKBACK_DAYS);
     let midnight = |d: NaiveDate| crate::domain::clock::midnight_ms(app.timezone, d);
     let sales = app.store.sale_lines(midnight(first), midnight(today)).await?;
-    let series = build_series(sales, app.timezone, first, today - chrono::Duration::days(1));
+    // History starts where the mirror's does (the shop's first sale in the window), not at
+    // the lookback: days before the mirror are unknown, not days without sales.
+    let covered_from = sales
+        .iter()
+        .filter_map(|s| chrono::TimeZone::timestamp_millis_opt(&app.timezone, s.at_ms).single())
+        .map(|t| t.date_naive())
+        .min()
+        .map_or(first, |d| d.max(first));
+    let series = build_series(sales, app.timezone, covered_from, today - chrono::Duration::days(1));
+    // Each item's history from its own first sale, stock-outs corrected: what the models fit.
+    let histories: Vec<Vec<f64>> = series
+        .iter()
+        .map(|s| {
+            let sold = &s.demand[s.demand.iter().position(|d| *d > 0.0).unwrap_or(s.demand.len())..];
+            impute_censored(sold, &censored_days(sold))
+        })
+        .collect();
+    let selection = Selection::learn(histories.iter().map(Vec::as_slice));
     let (vendors, terms) = app.store.mirror_vendors().await?;
     let stock: HashMap<(VariationId, LocationId), f64> = app
         .store
@@ -54,21 +71,20 @@ pub async fn plan(app: &Shop, today: NaiveDate) -> Result<Plan, StoreError> {
     let view = app.catalog();
     let policy = &app.config.policy;
     let mut groups: BTreeMap<(String, LocationId), Vec<Candidate>> = BTreeMap::new();
-    for s in &series {
+    for (s, history) in series.iter().zip(&histories) {
         // The cheapest vendor for the item.
         let Some(term) = terms.iter().filter(|t| t.variation_id == s.variation_id).min_by_key(|t| t.unit_cost.minor())
         else {
             continue;
         };
         let Some(vendor) = vendors.iter().find(|v| v.id == term.vendor_id) else { continue };
-        let history = s.corrected();
-        let choice = choose(&history);
-        let daily = choice.method.forecast(&history, 14).iter().sum::<f64>() / 14.0;
+        let choice = selection.choose(history);
+        let daily = choice.daily_forecast(history, 14);
         let key = (s.variation_id.clone(), s.location_id.clone());
         let on_hand = stock.get(&key).copied().unwrap_or(0.0);
         let tiers = [(0, term.unit_cost)];
         let suggestion = suggest(&ItemPosition {
-            history: &history,
+            history,
             choice,
             daily_forecast: daily,
             on_hand,

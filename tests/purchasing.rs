@@ -1,0 +1,73 @@
+//! Purchase-order drafts a shop owner can sign, on SQLite and PostgreSQL: a shop whose mirror
+//! holds only its first five weeks gets orders sized from its recent sales, with every line
+//! saying how little history it had, and no reorder point beyond twice the demand it protects.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use tillpilot::domain::OrderState;
+
+/// The number after `marker` in `text`, up to the first character that is not part of it.
+fn number_after(text: &str, marker: &str) -> f64 {
+    let at = text.find(marker).unwrap_or_else(|| panic!("no {marker:?} in {text}")) + marker.len();
+    let digits: String = text[at..].chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+    digits.trim_end_matches('.').parse().unwrap_or_else(|_| panic!("no number after {marker:?} in {text}"))
+}
+
+#[tokio::test]
+async fn five_weeks_of_history_order_from_the_recent_rate_and_say_so() {
+    for db in common::databases().await {
+        let app = common::app(&db).await;
+        let plan = tillpilot::workflows::reorder::plan(&app, common::today()).await.unwrap();
+        assert!(!plan.drafts.is_empty(), "{}: no drafts", db.label);
+        for po in &plan.drafts {
+            for line in &po.lines {
+                let why = &line.explanation;
+                assert!(
+                    why.starts_with("only "),
+                    "{}: {} does not say its history is short: {why}",
+                    db.label,
+                    line.name
+                );
+                assert!(number_after(why, "only ") <= 35.0, "{why}");
+                let daily = number_after(why, "forecast ");
+                let protection = number_after(why, "lead time ") + number_after(why, "+ review ");
+                let reorder_point = number_after(why, "reorder point of ");
+                assert!(
+                    // The line shows the forecast to 2 decimals and the reorder point to 1.
+                    reorder_point <= 2.0 * (daily + 0.005) * protection + 0.05,
+                    "{}: {} at {}: reorder point {reorder_point} for {daily}/day over {protection} days",
+                    db.label,
+                    line.name,
+                    po.location_name
+                );
+            }
+        }
+
+        // Oat milk at Main St: the forecast is what it sold a day over the last four weeks.
+        let shop = common::shop();
+        let oat = shop.catalog.items.iter().find(|i| i.name == "Oat Milk 1L").unwrap().variations[0].id.clone();
+        let days_ago = |ms: i64| {
+            let day = chrono::TimeZone::timestamp_millis_opt(&shop.timezone, ms).unwrap().date_naive();
+            (common::today() - day).num_days()
+        };
+        let sold: f64 = shop
+            .orders
+            .iter()
+            .filter(|o| o.state != OrderState::Cancelled && o.location_id.as_str() == "L-MAIN")
+            .filter(|o| (1..=28).contains(&days_ago(o.created_at_ms)))
+            .flat_map(|o| o.lines.iter())
+            .filter(|l| l.variation_id.as_ref() == Some(&oat))
+            .map(|l| l.quantity.as_f64())
+            .sum();
+        let line = plan
+            .drafts
+            .iter()
+            .filter(|po| po.location_id.as_str() == "L-MAIN")
+            .flat_map(|po| po.lines.iter())
+            .find(|l| l.variation_id == oat)
+            .expect("oat milk is reordered at Main St");
+        let daily = number_after(&line.explanation, "forecast ");
+        assert!((daily - sold / 28.0).abs() < 0.006, "{}: forecast {daily}, sold {sold} in 28 days", db.label);
+    }
+}
