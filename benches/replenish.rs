@@ -81,7 +81,7 @@ fn replay(lines: &[Line], order: &mut Orderer<'_>) -> Vec<Tally> {
                 t.stockout_days += 1;
             }
         }
-        if (day - WARMUP) % REVIEW_DAYS == 0 {
+        if (day - WARMUP).is_multiple_of(REVIEW_DAYS) {
             let on_order: Vec<f64> = arriving.iter().map(|a| a.values().sum()).collect();
             let quantities = order(lines, day, &sold, &on_hand, &on_order);
             for (i, quantity) in quantities.into_iter().enumerate() {

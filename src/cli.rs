@@ -303,7 +303,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Reorder { post, json } => {
             let app = open_app(&cli, None).await?;
             let today = app.today();
-            let plan = crate::workflows::reorder::plan(&app, today).await?;
+            let mut plan = crate::workflows::reorder::plan(&app, today).await?;
+            // Posting records the drafts first, so what is printed carries their numbers.
+            let report = if *post { Some(crate::workflows::reorder::run(&app, &mut plan, "cli").await?) } else { None };
             if *json {
                 println!("{}", serde_json::to_string_pretty(&plan).context("printing JSON")?);
             } else {
@@ -320,8 +322,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                     println!("Held: {held}");
                 }
             }
-            if *post {
-                let report = crate::workflows::reorder::run(&app, &plan, "cli").await?;
+            if let Some(report) = report {
                 let sent = flush_outbox(&app).await?;
                 println!(
                     "{} drafts sent for approval ({sent} messages), {} in shadow mode, {} already drafted today.",

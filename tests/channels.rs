@@ -1111,8 +1111,8 @@ async fn an_approved_purchase_order_is_emailed_once_the_mail_server_is_back() {
         })
         .await;
         tillpilot::jobs::sync::pull(h.app.pos.as_ref(), &h.app.store, common::now_ms(), 35, |_, _| {}).await.unwrap();
-        let plan = tillpilot::workflows::reorder::plan(&h.app, common::shop().today).await.unwrap();
-        tillpilot::workflows::reorder::run(&h.app, &plan, "test").await.unwrap();
+        let mut plan = tillpilot::workflows::reorder::plan(&h.app, common::shop().today).await.unwrap();
+        tillpilot::workflows::reorder::run(&h.app, &mut plan, "test").await.unwrap();
         h.drain().await;
         let pending = h.app.store.pending_approvals().await.unwrap();
         let (first, second) = (&plan.drafts[0], &plan.drafts[1]);
@@ -1181,9 +1181,9 @@ async fn a_purchase_order_approved_in_slack_is_emailed_to_the_vendor_and_a_rejec
         tillpilot::jobs::sync::pull(h.app.pos.as_ref(), &h.app.store, common::now_ms(), 35, |_, _| {}).await.unwrap();
         let before = mail.mails().len();
         let today = common::shop().today;
-        let plan = tillpilot::workflows::reorder::plan(&h.app, today).await.unwrap();
+        let mut plan = tillpilot::workflows::reorder::plan(&h.app, today).await.unwrap();
         assert!(plan.drafts.len() >= 2, "{:?}", plan.held);
-        let report = tillpilot::workflows::reorder::run(&h.app, &plan, "test").await.unwrap();
+        let report = tillpilot::workflows::reorder::run(&h.app, &mut plan, "test").await.unwrap();
         assert_eq!(report.drafted.len(), plan.drafts.len());
         h.drain().await;
         let pending = h.app.store.pending_approvals().await.unwrap();

@@ -550,6 +550,10 @@ async fn shopify_fails_well() {
     fails_well(OverTheWire { name: "shopify", pos: &pos, unauthorized: &unauthorized, wire: &fake.wire }).await;
 }
 
+/// Request timeout for the mirror tests: the POS fails by answering 503, never by stalling, so
+/// a loaded machine's slow first sync must not time out.
+const MIRROR_TEST_TIMEOUT: Duration = Duration::from_secs(15);
+
 /// When the POS stops answering, the bot answers from the mirror the last sync filled, with
 /// the same figures, and says so: for stock and for a customer's order.
 async fn answers_from_the_mirror(name: &str, pos: Arc<dyn Pos>, wire: &wire::Recorder, db: &common::TestDb) {
@@ -590,7 +594,7 @@ async fn answers_from_the_mirror(name: &str, pos: Arc<dyn Pos>, wire: &wire::Rec
 async fn when_square_stops_answering_the_bot_answers_from_the_mirror_and_says_so() {
     let (fake, url) = fake_square::start(common::shop(), 500).await;
     let db = common::sqlite_db();
-    let client = SquareClient::new(&square_config(&url), Duration::from_secs(2), fast_retries()).unwrap();
+    let client = SquareClient::new(&square_config(&url), MIRROR_TEST_TIMEOUT, fast_retries()).unwrap();
     let pos = Arc::new(SquarePos::new(client, common::store(&db).await, Vec::new()));
     answers_from_the_mirror("square", pos, &fake.wire, &db).await;
 }
@@ -600,7 +604,7 @@ async fn when_clover_stops_answering_the_bot_answers_from_the_mirror_and_says_so
     let (fake, url) = fake_clover::start(common::shop(), "L-MAIN").await;
     let db = common::sqlite_db();
     let client =
-        CloverClient::new(&clover_config(&url, fake_clover::TOKEN), Duration::from_secs(2), fast_retries()).unwrap();
+        CloverClient::new(&clover_config(&url, fake_clover::TOKEN), MIRROR_TEST_TIMEOUT, fast_retries()).unwrap();
     let pos = Arc::new(CloverPos::new(client, common::store(&db).await, "L-MAIN"));
     answers_from_the_mirror("clover", pos, &fake.wire, &db).await;
 }
@@ -609,6 +613,6 @@ async fn when_clover_stops_answering_the_bot_answers_from_the_mirror_and_says_so
 async fn when_shopify_stops_answering_the_bot_answers_from_the_mirror_and_says_so() {
     let (fake, url) = fake_shopify::start(common::shop(), 100, ROOMY).await;
     let db = common::sqlite_db();
-    let pos = Arc::new(shopify_pos(&url, Duration::from_secs(2)));
+    let pos = Arc::new(shopify_pos(&url, MIRROR_TEST_TIMEOUT));
     answers_from_the_mirror("shopify", pos, &fake.wire, &db).await;
 }

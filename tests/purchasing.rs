@@ -71,3 +71,71 @@ async fn five_weeks_of_history_order_from_the_recent_rate_and_say_so() {
         assert!((daily - sold / 28.0).abs() < 0.006, "{}: forecast {daily}, sold {sold} in 28 days", db.label);
     }
 }
+
+#[tokio::test]
+async fn drafts_get_short_numbers_once_and_an_approval_an_owner_can_decide_on() {
+    for db in common::databases().await {
+        let app = common::app(&db).await;
+        let mut plan = tillpilot::workflows::reorder::plan(&app, common::today()).await.unwrap();
+        let report = tillpilot::workflows::reorder::run(&app, &mut plan, "scheduler").await.unwrap();
+        let numbers: Vec<String> = (0..plan.drafts.len()).map(|n| format!("PO-{}", 1001 + n)).collect();
+        assert_eq!(report.drafted, numbers, "{}", db.label);
+        assert_eq!(plan.drafts.iter().map(|po| po.id.clone()).collect::<Vec<_>>(), numbers);
+
+        let pending = app.store.pending_approvals().await.unwrap();
+        let first = &plan.drafts[0];
+        let approval = pending.iter().find(|a| a.subject == first.id).expect("an approval for the first draft");
+        let text = &approval.detail;
+        assert!(
+            text.starts_with(&format!(
+                "Purchase order {} to {} for {}: {}",
+                first.id, first.vendor_name, first.location_name, first.total
+            )),
+            "{text}"
+        );
+        assert!(text.contains("asked for by the nightly reorder run"), "{text}");
+        let line = &first.lines[0];
+        let line_total = line.unit_cost.times_milli(i64::from(line.quantity) * 1000);
+        assert!(
+            text.contains(&format!("\n• {} × {} at {} = {line_total} (", line.quantity, line.name, line.unit_cost)),
+            "{text}"
+        );
+        assert!(text.contains("/day, ") && text.contains(" on hand, lead ") && text.contains("only "), "{text}");
+
+        // The same day's run again drafts nothing new and asks for nothing twice.
+        let mut again = tillpilot::workflows::reorder::plan(&app, common::today()).await.unwrap();
+        let report = tillpilot::workflows::reorder::run(&app, &mut again, "scheduler").await.unwrap();
+        assert!(report.drafted.is_empty(), "{}: {:?}", db.label, report.drafted);
+        assert_eq!(report.already_drafted, numbers);
+        assert_eq!(app.store.pending_approvals().await.unwrap().len(), pending.len());
+
+        // Tomorrow's drafts continue the numbering.
+        let mut tomorrow =
+            tillpilot::workflows::reorder::plan(&app, common::today() + chrono::Duration::days(1)).await.unwrap();
+        let report = tillpilot::workflows::reorder::run(&app, &mut tomorrow, "scheduler").await.unwrap();
+        if let Some(next) = report.drafted.first() {
+            assert_eq!(*next, format!("PO-{}", 1001 + numbers.len()), "{}", db.label);
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_owner_asks_what_to_reorder_and_gets_numbered_drafts_with_buttons() {
+    let db = common::sqlite_db();
+    let app = common::app(&db).await;
+    let outcome = common::ask(&app, "Maria", "reorder dairy").await;
+    assert_eq!(outcome.intent.as_deref(), Some("reorder"));
+    assert!(outcome.reply.text.ends_with("for approval:"), "{}", outcome.reply.text);
+    assert!(!outcome.reply.fields.is_empty());
+    for field in &outcome.reply.fields {
+        assert!(field.label.starts_with("PO-10"), "{}", field.label);
+        assert!(field.value.contains("Dairy"), "only the dairy vendor: {}", field.value);
+        assert!(
+            outcome.reply.actions.iter().any(|b| b.label == format!("Approve {}", field.label)),
+            "{:?}",
+            outcome.reply.actions
+        );
+    }
+    let staff = common::ask(&app, "Sam", "reorder dairy").await;
+    assert!(staff.reply.actions.is_empty(), "staff cannot draft orders: {}", staff.reply.text);
+}

@@ -89,8 +89,8 @@ pub async fn run_due(app: &Shop, clock: &dyn Clock, worker: &str) -> Result<Vec<
             }
             Job::Reorder => {
                 let received = crate::workflows::reorder::check_received(app).await?;
-                let plan = crate::workflows::reorder::plan(app, day).await?;
-                let report = crate::workflows::reorder::run(app, &plan, "scheduler").await?;
+                let mut plan = crate::workflows::reorder::plan(app, day).await?;
+                let report = crate::workflows::reorder::run(app, &mut plan, "scheduler").await?;
                 format!("{} drafted, {} shadow, {} received", report.drafted.len(), report.shadow.len(), received.len())
             }
         };

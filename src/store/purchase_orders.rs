@@ -16,13 +16,21 @@ pub struct PoLine {
     pub quantity: u32,
     pub unit_cost: Money,
     pub explanation: String,
+    /// The reason in a few words, for the approval message ("9.3/day, 0 on hand, lead 2 d").
+    #[serde(default)]
+    pub reason: String,
     /// Stock on hand when the PO was drafted, to see it arrive.
     pub on_hand_at_draft: f64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PurchaseOrder {
+    /// The number people say and vendors see (`PO-1043`), given when the draft is recorded;
+    /// empty on a plan not yet recorded.
     pub id: String,
+    /// What makes a draft the same draft: the day, the vendor and the location.
+    #[serde(default)]
+    pub draft_key: String,
     pub vendor_id: VendorId,
     pub vendor_name: String,
     pub vendor_email: Option<String>,
@@ -78,11 +86,36 @@ impl Store {
         Ok(true)
     }
 
-    pub async fn insert_po(&self, tx: &mut Tx, po: &PurchaseOrder) -> Result<(), StoreError> {
+    /// The next PO number, 1001 first; numbers are never reused, even when the draft that took
+    /// one is rolled back.
+    pub async fn next_po_number(&self, tx: &mut Tx) -> Result<i64, StoreError> {
+        let (value,): (String,) = sqlx::query_as(
+            "INSERT INTO meta (key, value) VALUES ('po.last_number', '1001') ON CONFLICT (key) \
+             DO UPDATE SET value = CAST(CAST(meta.value AS BIGINT) + 1 AS TEXT) RETURNING value",
+        )
+        .fetch_one(&mut **tx)
+        .await?;
+        value.parse().map_err(|_| StoreError::Corrupt(format!("PO number {value:?}")))
+    }
+
+    /// The PO drafted under `draft_key`, if any.
+    pub async fn po_by_draft_key(&self, draft_key: &str) -> Result<Option<PurchaseOrder>, StoreError> {
+        let id: Option<(String,)> = sqlx::query_as("SELECT id FROM purchase_orders WHERE draft_key = $1")
+            .bind(draft_key)
+            .fetch_optional(self.pool())
+            .await?;
+        match id {
+            Some((id,)) => self.purchase_order(&id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Records a draft; false (and nothing written) when its draft key is already recorded.
+    pub async fn insert_po(&self, tx: &mut Tx, po: &PurchaseOrder) -> Result<bool, StoreError> {
         let detail = serde_json::to_string(po).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        sqlx::query(
-            "INSERT INTO purchase_orders (id, vendor_id, location_id, state, total_cents, created_at_ms, detail) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        let inserted = sqlx::query(
+            "INSERT INTO purchase_orders (id, vendor_id, location_id, state, total_cents, created_at_ms, detail, draft_key) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (draft_key) DO NOTHING",
         )
         .bind(&po.id)
         .bind(po.vendor_id.as_str())
@@ -91,8 +124,12 @@ impl Store {
         .bind(po.total.minor())
         .bind(po.created_at_ms)
         .bind(detail)
+        .bind((!po.draft_key.is_empty()).then_some(po.draft_key.as_str()))
         .execute(&mut **tx)
         .await?;
+        if inserted.rows_affected() == 0 {
+            return Ok(false);
+        }
         for (n, line) in po.lines.iter().enumerate() {
             sqlx::query(
                 "INSERT INTO purchase_order_lines (po_id, line_no, variation_id, quantity_milli, unit_cost_cents, explanation) \
@@ -107,7 +144,7 @@ impl Store {
             .execute(&mut **tx)
             .await?;
         }
-        Ok(())
+        Ok(true)
     }
 
     pub async fn purchase_order(&self, id: &str) -> Result<Option<PurchaseOrder>, StoreError> {

@@ -82,13 +82,14 @@ pub async fn plan(app: &Shop, today: NaiveDate) -> Result<Plan, StoreError> {
         let daily = choice.daily_forecast(history, 14);
         let key = (s.variation_id.clone(), s.location_id.clone());
         let on_hand = stock.get(&key).copied().unwrap_or(0.0);
+        let ordered = on_order.get(&key).map_or(0.0, |q| q.as_f64());
         let tiers = [(0, term.unit_cost)];
         let suggestion = suggest(&ItemPosition {
             history,
             choice,
             daily_forecast: daily,
             on_hand,
-            on_order: on_order.get(&key).map_or(0.0, |q| q.as_f64()),
+            on_order: ordered,
             lead_time_days: vendor.lead_time_days,
             review_days: policy.review_days,
             service_level: policy.service_level,
@@ -103,6 +104,11 @@ pub async fn plan(app: &Shop, today: NaiveDate) -> Result<Plan, StoreError> {
             .catalog
             .variation(&s.variation_id)
             .map_or_else(|| (s.variation_id.to_string(), None), |(item, v)| (item.display_name(v), v.sku.clone()));
+        let history_note = if choice.short_history() {
+            format!(", only {} days of history", choice.history_days)
+        } else {
+            String::new()
+        };
         let line = PoLine {
             variation_id: s.variation_id.clone(),
             sku,
@@ -110,6 +116,11 @@ pub async fn plan(app: &Shop, today: NaiveDate) -> Result<Plan, StoreError> {
             quantity: suggestion.quantity,
             unit_cost: suggestion.unit_cost,
             explanation: suggestion.explanation.clone(),
+            reason: format!(
+                "{daily:.1}/day, {on_hand:.0} on hand{}, lead {} d{history_note}",
+                if ordered > 0.0 { format!(" + {ordered:.0} on order") } else { String::new() },
+                vendor.lead_time_days
+            ),
             on_hand_at_draft: on_hand,
         };
         groups.entry((vendor.id.to_string(), s.location_id.clone())).or_default().push((
@@ -156,7 +167,8 @@ pub async fn plan(app: &Shop, today: NaiveDate) -> Result<Plan, StoreError> {
             continue;
         }
         out.drafts.push(PurchaseOrder {
-            id: format!("PO-{}-{}-{}", today.format("%Y%m%d"), vendor.id, location_id),
+            id: String::new(),
+            draft_key: format!("{}/{}/{}", today.format("%Y-%m-%d"), vendor.id, location_id),
             vendor_id: vendor.id.clone(),
             vendor_name: vendor.name.clone(),
             vendor_email: vendor.email.clone(),
@@ -171,18 +183,56 @@ pub async fn plan(app: &Shop, today: NaiveDate) -> Result<Plan, StoreError> {
     Ok(out)
 }
 
-/// How a draft reads in its approval request.
+/// A draft in one line: its number, vendor, location, total and first items.
 pub fn describe(po: &PurchaseOrder) -> String {
     let lines: Vec<String> = po.lines.iter().take(6).map(|l| format!("{} × {}", l.quantity, l.name)).collect();
     let more = if po.lines.len() > 6 { format!(" and {} more", po.lines.len() - 6) } else { String::new() };
+    let number = if po.id.is_empty() { String::new() } else { format!(" {}", po.id) };
     format!(
-        "Purchase order {} to {} for {}, {}: {}{more}",
-        po.id,
+        "Purchase order{number} to {} for {}, {}: {}{more}",
         po.vendor_name,
         po.location_name,
         po.total,
         lines.join(", ")
     )
+}
+
+/// Lines an approval message shows; the rest are on the CSV the vendor gets.
+const APPROVAL_LINES: usize = 12;
+
+/// The approval request an owner decides on: the total against the budget, who asked, and
+/// each line with its quantity, unit cost, line total and why.
+pub fn approval_text(po: &PurchaseOrder, budget: Option<Money>, asked_by: &str) -> String {
+    let budget = budget.map_or_else(String::new, |b| format!(" of the {b} budget"));
+    let count = po.lines.len();
+    let mut text = format!(
+        "Purchase order {} to {} for {}: {}{budget}, {count} line{}, asked for by {asked_by}.",
+        po.id,
+        po.vendor_name,
+        po.location_name,
+        po.total,
+        if count == 1 { "" } else { "s" }
+    );
+    for line in po.lines.iter().take(APPROVAL_LINES) {
+        let total = line.unit_cost.times_milli(i64::from(line.quantity) * 1000);
+        text.push_str(&format!("\n• {} × {} at {} = {total}", line.quantity, line.name, line.unit_cost));
+        if !line.reason.is_empty() {
+            text.push_str(&format!(" ({})", line.reason));
+        }
+    }
+    if count > APPROVAL_LINES {
+        text.push_str(&format!("\n• and {} more lines, on the CSV the vendor gets", count - APPROVAL_LINES));
+    }
+    text
+}
+
+/// Who asked for a run, as the approver reads it.
+fn asked_by(actor: &str) -> String {
+    match actor {
+        "scheduler" => "the nightly reorder run".into(),
+        "cli" => "the command line (tillpilot reorder --post)".into(),
+        name => name.to_owned(),
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -194,12 +244,14 @@ pub struct RunReport {
     pub approvals: Vec<(String, String)>,
 }
 
-/// Records the drafts and asks for approval, as each location's `reorder` flag allows.
-pub async fn run(app: &Shop, plan: &Plan, actor: &str) -> Result<RunReport, StoreError> {
+/// Records the drafts and asks for approval, as each location's `reorder` flag allows. Each
+/// recorded draft gets its number (a draft recorded before under the same key keeps its own).
+pub async fn run(app: &Shop, plan: &mut Plan, actor: &str) -> Result<RunReport, StoreError> {
     let mut report =
         RunReport { drafted: Vec::new(), shadow: Vec::new(), already_drafted: Vec::new(), approvals: Vec::new() };
     let owner_over = Money::from_minor((app.config.policy.po_owner_approval_over * 100.0).round() as i64);
-    for po in &plan.drafts {
+    let budget = app.config.policy.po_budget.map(|b| Money::from_minor((b * 100.0).round() as i64));
+    for po in &mut plan.drafts {
         match super::flags::state(app, "reorder", Some(&po.location_id)).await? {
             FlagState::Off => continue,
             FlagState::Shadow => {
@@ -208,19 +260,29 @@ pub async fn run(app: &Shop, plan: &Plan, actor: &str) -> Result<RunReport, Stor
                         actor: actor.to_owned(),
                         channel: "tillpilot".into(),
                         kind: "po.shadow".into(),
-                        subject: po.id.clone(),
+                        subject: po.draft_key.clone(),
                         detail: json!({ "po": po }),
                     })
                     .await?;
-                report.shadow.push(po.id.clone());
+                report.shadow.push(po.draft_key.clone());
             }
             FlagState::On => {
-                if app.store.purchase_order(&po.id).await?.is_some() {
+                if let Some(existing) = app.store.po_by_draft_key(&po.draft_key).await? {
+                    po.id = existing.id;
                     report.already_drafted.push(po.id.clone());
                     continue;
                 }
                 let mut tx = app.store.begin().await?;
-                app.store.insert_po(&mut tx, po).await?;
+                po.id = format!("PO-{}", app.store.next_po_number(&mut tx).await?);
+                if !app.store.insert_po(&mut tx, po).await? {
+                    // Another process drafted it a moment ago.
+                    drop(tx);
+                    if let Some(existing) = app.store.po_by_draft_key(&po.draft_key).await? {
+                        po.id = existing.id;
+                    }
+                    report.already_drafted.push(po.id.clone());
+                    continue;
+                }
                 app.store
                     .audit(
                         &mut tx,
@@ -239,7 +301,7 @@ pub async fn run(app: &Shop, plan: &Plan, actor: &str) -> Result<RunReport, Stor
                     super::approvals::NewApproval {
                         kind: APPROVAL_KIND.into(),
                         subject: po.id.clone(),
-                        detail: describe(po),
+                        detail: approval_text(po, budget, &asked_by(actor)),
                         required_role: if po.total > owner_over { Role::Owner } else { Role::Manager },
                         ttl_ms: APPROVAL_HOURS * 3_600_000,
                         requested_by: actor.to_owned(),
@@ -282,21 +344,22 @@ pub async fn on_demand(
         }
         return Ok(Reply::text(text));
     }
-    let report = run(app, &plan, &person.name).await?;
+    let report = run(app, &mut plan, &person.name).await?;
     let mut reply = Reply::text(format!(
         "{} purchase-order draft{} for approval:",
         report.drafted.len(),
         if report.drafted.len() == 1 { "" } else { "s" }
     ));
     for po in &plan.drafts {
-        let status = if report.shadow.contains(&po.id) {
+        let status = if report.shadow.contains(&po.draft_key) {
             " (reorder is in shadow mode here: recorded only)"
         } else if report.already_drafted.contains(&po.id) {
             " (already waiting for a decision)"
         } else {
             ""
         };
-        reply = reply.field(po.id.clone(), format!("{}{status}", describe(po)));
+        let label = if po.id.is_empty() { "Shadow draft".to_owned() } else { po.id.clone() };
+        reply = reply.field(label, format!("{}{status}", describe(po)));
     }
     for (po, approval) in &report.approvals {
         reply.actions.extend(super::approvals::decision_buttons(&app.approval_key, approval, po));
