@@ -139,3 +139,76 @@ async fn the_owner_asks_what_to_reorder_and_gets_numbered_drafts_with_buttons() 
     let staff = common::ask(&app, "Sam", "reorder dairy").await;
     assert!(staff.reply.actions.is_empty(), "staff cannot draft orders: {}", staff.reply.text);
 }
+
+#[tokio::test]
+async fn configured_vendors_supply_their_items_on_their_own_terms() {
+    for db in common::databases().await {
+        let shop = common::shop();
+        let (oat, sku) = shop
+            .catalog
+            .items
+            .iter()
+            .find(|i| i.name == "Oat Milk 1L")
+            .map(|i| (i.variations[0].id.clone(), i.variations[0].sku.clone().unwrap()))
+            .unwrap();
+        let configured: tillpilot::config::Config = toml::from_str(&format!(
+            r#"
+            [[vendors]]
+            name = "Valley Dairy"
+            email = "orders@valleydairy.example"
+            lead_time_days = 3
+            items = [
+                {{ sku = "{sku}", unit_cost = 1.99, pack_size = 6 }},
+                {{ sku = "NOT-IN-THE-CATALOG", unit_cost = 5.00 }},
+            ]
+            "#
+        ))
+        .unwrap();
+        configured.validate().unwrap();
+        let mut config = common::config(&db);
+        config.vendors = configured.vendors;
+        let pos = std::sync::Arc::new(tillpilot::pos::sim::SimPos::new(shop.clone()));
+        let app = tillpilot::app::App::start_with_clock(config, Some(pos.clone()), common::clock()).await.unwrap();
+        tillpilot::jobs::sync::pull(pos.as_ref(), &app.store, common::now_ms(), 35, |_, _| {}).await.unwrap();
+
+        let plan = tillpilot::workflows::reorder::plan(&app, common::today()).await.unwrap();
+        let valley: Vec<_> = plan.drafts.iter().filter(|po| po.vendor_name == "Valley Dairy").collect();
+        assert!(!valley.is_empty(), "{}: no draft for the configured vendor", db.label);
+        for po in &valley {
+            assert_eq!(po.vendor_email.as_deref(), Some("orders@valleydairy.example"));
+            for line in &po.lines {
+                assert_eq!(line.variation_id, oat);
+                assert_eq!(line.unit_cost, tillpilot::domain::Money::from_minor(199));
+                assert_eq!(line.quantity % 6, 0, "whole packs of 6: {}", line.quantity);
+                assert!(line.reason.contains("lead 3 d"), "{}", line.reason);
+            }
+        }
+        assert!(
+            plan.drafts
+                .iter()
+                .filter(|po| po.vendor_name != "Valley Dairy")
+                .all(|po| po.lines.iter().all(|l| l.variation_id != oat)),
+            "{}: oat milk is ordered from Valley Dairy only",
+            db.label
+        );
+    }
+}
+
+#[test]
+fn a_vendor_without_a_lead_time_or_with_a_free_item_is_refused() {
+    for (bad, key) in [
+        ("[[vendors]]\nname = \"A\"\nlead_time_days = 0", "vendors[0].lead_time_days"),
+        (
+            "[[vendors]]\nname = \"A\"\nlead_time_days = 2\nitems = [{ sku = \"X\", unit_cost = 0.0 }]",
+            "vendors[0].items[0].unit_cost",
+        ),
+        (
+            "[[vendors]]\nname = \"A\"\nlead_time_days = 2\n[[vendors]]\nname = \"a\"\nlead_time_days = 2",
+            "vendors[1].name",
+        ),
+    ] {
+        let config: tillpilot::config::Config = toml::from_str(bad).unwrap();
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains(key), "{bad}: {err}");
+    }
+}

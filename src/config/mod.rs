@@ -9,7 +9,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 mod review;
+mod vendors;
 pub use review::{FraudConfig, LoyaltyRule, ReviewConfig};
+pub use vendors::{VendorConfig, VendorItemConfig};
 
 /// A credential. Prints as `[redacted]` in every `Debug` and log line; read it with `expose`.
 #[derive(Clone, PartialEq, Eq)]
@@ -85,6 +87,8 @@ pub struct Config {
     pub review: Option<ReviewConfig>,
     #[serde(default)]
     pub people: Vec<PersonConfig>,
+    #[serde(default)]
+    pub vendors: Vec<VendorConfig>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -507,6 +511,7 @@ impl Config {
         if let Some(review) = &self.review {
             review.validate(&self.policy)?;
         }
+        vendors::validate(&self.vendors)?;
         self.validate_pos()?;
         self.validate_channels()?;
         self.validate_people()

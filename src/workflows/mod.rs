@@ -14,6 +14,7 @@ pub mod shop;
 pub mod stock;
 pub mod summary;
 pub mod summary_chart;
+pub mod vendors;
 pub mod whoami;
 
 use crate::channels::{ChannelKind, Reply};

@@ -60,6 +60,11 @@ pub async fn plan(app: &Shop, today: NaiveDate) -> Result<Plan, StoreError> {
         .collect();
     let selection = Selection::learn(histories.iter().map(Vec::as_slice));
     let (vendors, terms) = app.store.mirror_vendors().await?;
+    let view = app.catalog();
+    let (vendors, terms, unknown) = super::vendors::merge(&app.config.vendors, &view.catalog, vendors, terms);
+    for (vendor, sku) in &unknown {
+        tracing::warn!(vendor = %vendor, sku = %sku, "a configured vendor item's SKU is not in the catalog");
+    }
     let stock: HashMap<(VariationId, LocationId), f64> = app
         .store
         .mirror_stock(&[], None)
@@ -68,7 +73,6 @@ pub async fn plan(app: &Shop, today: NaiveDate) -> Result<Plan, StoreError> {
         .map(|s| ((s.variation_id, s.location_id), s.on_hand.as_f64()))
         .collect();
     let on_order = app.store.on_order_by_location().await?;
-    let view = app.catalog();
     let policy = &app.config.policy;
     let mut groups: BTreeMap<(String, LocationId), Vec<Candidate>> = BTreeMap::new();
     for (s, history) in series.iter().zip(&histories) {

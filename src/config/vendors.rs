@@ -1,0 +1,87 @@
+//! `[[vendors]]`: the shop's suppliers as the owner knows them, for a POS that keeps no vendor
+//! records (Clover, Shopify) or to correct one that does (Square). Each vendor lists what it
+//! supplies by the POS's SKU; configured terms replace the POS's own for those items.
+//!
+//! ```toml
+//! [[vendors]]
+//! name = "Valley Dairy"
+//! email = "orders@valleydairy.example"
+//! lead_time_days = 2
+//! minimum_order = 150.0
+//! items = [
+//!     { sku = "OAT-1L", unit_cost = 2.10, pack_size = 12, minimum_quantity = 12 },
+//! ]
+//! ```
+
+use super::{ConfigError, invalid};
+use serde::Deserialize;
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VendorConfig {
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    /// Days from sending a purchase order to the goods being on the shelf.
+    pub lead_time_days: u32,
+    /// The smallest order the vendor accepts (major units).
+    #[serde(default)]
+    pub minimum_order: f64,
+    #[serde(default)]
+    pub items: Vec<VendorItemConfig>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VendorItemConfig {
+    /// The item's SKU in the POS.
+    pub sku: String,
+    /// Cost per unit (major units).
+    pub unit_cost: f64,
+    /// Units per case; orders are whole cases.
+    #[serde(default = "one")]
+    pub pack_size: u32,
+    /// The fewest units the vendor ships of the item.
+    #[serde(default)]
+    pub minimum_quantity: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+pub fn validate(vendors: &[VendorConfig]) -> Result<(), ConfigError> {
+    for (n, vendor) in vendors.iter().enumerate() {
+        let key = |field: &str| format!("vendors[{n}].{field}");
+        if vendor.name.trim().is_empty() {
+            return Err(invalid(&key("name"), "a vendor needs a name"));
+        }
+        if vendors[..n].iter().any(|v| v.name.eq_ignore_ascii_case(&vendor.name)) {
+            return Err(invalid(&key("name"), format!("{:?} is listed twice", vendor.name)));
+        }
+        if vendor.lead_time_days == 0 || vendor.lead_time_days > 365 {
+            return Err(invalid(&key("lead_time_days"), "expected 1 to 365 days"));
+        }
+        if !(vendor.minimum_order.is_finite() && vendor.minimum_order >= 0.0) {
+            return Err(invalid(&key("minimum_order"), "expected an amount of 0 or more"));
+        }
+        if let Some(email) = &vendor.email
+            && !email.contains('@')
+        {
+            return Err(invalid(&key("email"), format!("{email:?} is not an email address")));
+        }
+        for (i, item) in vendor.items.iter().enumerate() {
+            let key = |field: &str| format!("vendors[{n}].items[{i}].{field}");
+            if item.sku.trim().is_empty() {
+                return Err(invalid(&key("sku"), "an item needs the SKU it has in the POS"));
+            }
+            if !(item.unit_cost.is_finite() && item.unit_cost > 0.0) {
+                return Err(invalid(&key("unit_cost"), "expected a cost above 0"));
+            }
+            if item.pack_size == 0 {
+                return Err(invalid(&key("pack_size"), "expected at least 1"));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,76 @@
+//! The vendors reorder orders from: what the POS knows (the mirror) with the configured
+//! `[[vendors]]` merged over it. A configured vendor with the name of one the POS knows updates
+//! it (contact, lead time, minimum); a configured item replaces the POS's terms for that item,
+//! so the owner's word wins where the two disagree.
+
+use crate::config::VendorConfig;
+use crate::domain::{Catalog, Money, Vendor, VendorId, VendorItem};
+
+/// Configured SKUs the catalog does not have, as `(vendor, sku)`.
+pub type UnknownSkus = Vec<(String, String)>;
+
+pub fn merge(
+    configured: &[VendorConfig],
+    catalog: &Catalog,
+    mut vendors: Vec<Vendor>,
+    mut terms: Vec<VendorItem>,
+) -> (Vec<Vendor>, Vec<VendorItem>, UnknownSkus) {
+    let mut unknown = Vec::new();
+    for config in configured {
+        let existing = vendors.iter_mut().find(|v| v.name.eq_ignore_ascii_case(config.name.trim()));
+        let id = match existing {
+            Some(vendor) => {
+                vendor.email = config.email.clone().or(vendor.email.take());
+                vendor.phone = config.phone.clone().or(vendor.phone.take());
+                vendor.lead_time_days = config.lead_time_days;
+                vendor.minimum_order = money(config.minimum_order);
+                vendor.id.clone()
+            }
+            None => {
+                let id = VendorId::new(format!("config:{}", slug(&config.name)));
+                vendors.push(Vendor {
+                    id: id.clone(),
+                    name: config.name.trim().to_owned(),
+                    email: config.email.clone(),
+                    phone: config.phone.clone(),
+                    lead_time_days: config.lead_time_days,
+                    minimum_order: money(config.minimum_order),
+                });
+                id
+            }
+        };
+        for item in &config.items {
+            let variations: Vec<_> = catalog
+                .items
+                .iter()
+                .flat_map(|i| i.variations.iter())
+                .filter(|v| v.sku.as_deref().is_some_and(|s| s.trim().eq_ignore_ascii_case(item.sku.trim())))
+                .map(|v| v.id.clone())
+                .collect();
+            if variations.is_empty() {
+                unknown.push((config.name.clone(), item.sku.clone()));
+            }
+            for variation_id in variations {
+                terms.retain(|t| t.variation_id != variation_id);
+                terms.push(VendorItem {
+                    vendor_id: id.clone(),
+                    variation_id,
+                    unit_cost: money(item.unit_cost),
+                    pack_size: item.pack_size.max(1),
+                    minimum_quantity: item.minimum_quantity,
+                });
+            }
+        }
+    }
+    (vendors, terms, unknown)
+}
+
+fn money(major: f64) -> Money {
+    Money::from_minor((major * 100.0).round() as i64)
+}
+
+fn slug(name: &str) -> String {
+    let words: Vec<String> =
+        name.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect();
+    words.join("-")
+}
