@@ -815,7 +815,11 @@ async fn lightspeed_spends_its_rate_limit_without_being_turned_away_early() {
     let tight = fake_lightspeed::Limit { limit: 6, window: Duration::from_secs(2) };
     let (fake, url) = fake_lightspeed::start(shop.clone(), 200, tight).await;
     let db = common::sqlite_db();
-    let (pos, _) = lightspeed_pos(&url, &db, Duration::from_secs(2)).await;
+    let store = common::store(&db).await;
+    let config = lightspeed_config(&url, Some(fake_lightspeed::TOKEN), None);
+    let mut client = lightspeed_client(&config, &store, common::clock(), Duration::from_secs(2));
+    client.rate_window = tight.window;
+    let pos = LightspeedPos::new(client);
     for _ in 0..10 {
         assert_eq!(pos.locations().await.unwrap().len(), shop.locations.len(), "every read is answered");
     }

@@ -162,7 +162,7 @@ fn quantity(q: Quantity) -> Value {
 }
 
 fn time(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms).unwrap().to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+    chrono::DateTime::from_timestamp_millis(ms).unwrap().to_rfc3339_opts(chrono::SecondsFormat::Millis, false)
 }
 
 fn query_map(uri: &Uri) -> HashMap<String, String> {

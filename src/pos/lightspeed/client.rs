@@ -213,9 +213,10 @@ impl LightspeedClient {
     /// Stores the new pair, and only then hands out the new access token.
     async fn keep(&self, tokens: &mut Tokens, answer: TokenAnswer) -> Result<Secret, PosError> {
         let now = self.clock.now_ms();
-        let expires_at = match (answer.expires, answer.expires_in) {
-            (Some(at), _) if at * 1000 > now => Some(at * 1000),
-            (_, Some(seconds)) => Some(now + seconds * 1000),
+        // The lifetime, counted on our clock (the absolute `expires` is on theirs).
+        let expires_at = match (answer.expires_in, answer.expires) {
+            (Some(seconds), _) => Some(now.saturating_add(seconds.saturating_mul(1000))),
+            (None, Some(at)) => Some(at.saturating_mul(1000)),
             _ => None,
         };
         let refresh = answer.refresh_token.map(Secret::new).or_else(|| tokens.refresh.clone());

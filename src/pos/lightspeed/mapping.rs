@@ -1,8 +1,9 @@
 //! Lightspeed X-Series API 2.0 to the shop's domain. Collections are `{"data": [...],
 //! "version": {"min", "max"}}`, single objects `{"data": {...}}`. Money and quantities are
 //! decimals in currency units, sent as numbers or strings ("10.00000"); times are ISO 8601
-//! with an offset. Every variant is a product: a family's children carry `variant_parent_id`
-//! (the first variant, which is the item), a product without one is an item of its own. The product type is the category.
+//! with an offset. Every variant is a product: the children of a family carry
+//! `variant_parent_id` (the first variant, which names the item); a product without one is an
+//! item of its own. The product type is the category.
 //! Sales are orders; a return is a sale of its own (`return_for`, negative lines) that counts as
 //! a refund on the sale it returns.
 
