@@ -11,6 +11,7 @@ use crate::llm::LlmClient;
 use crate::nlu::IntentClassifier;
 use crate::pos::Pos;
 use crate::pos::clover::{CloverPos, client::CloverClient};
+use crate::pos::lightspeed::{LightspeedPos, client::LightspeedClient};
 use crate::pos::shopify::{ShopifyPos, client::ShopifyClient};
 use crate::pos::sim::{SimOptions, SimPos, generate};
 use crate::pos::square::{SquarePos, client::SquareClient};
@@ -45,7 +46,7 @@ impl Shop {
         tx.commit().await?;
         let pos = match pos {
             Some(pos) => pos,
-            None => pos_from_config(&config, &store, clock.as_ref())?,
+            None => pos_from_config(&config, &store, clock.clone())?,
         };
         let (catalog, locations) = match (pos.catalog().await, pos.locations().await) {
             (Ok(catalog), Ok(locations)) => (catalog, locations),
@@ -87,7 +88,7 @@ impl Shop {
 /// How long one POS call may take before it counts as failed.
 const POS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
-fn pos_from_config(config: &Config, store: &Store, clock: &dyn Clock) -> anyhow::Result<Arc<dyn Pos>> {
+fn pos_from_config(config: &Config, store: &Store, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<dyn Pos>> {
     match config.pos.provider {
         PosProvider::Square => {
             let square = config.pos.square.as_ref().context("[pos.square] is missing")?;
@@ -108,6 +109,11 @@ fn pos_from_config(config: &Config, store: &Store, clock: &dyn Clock) -> anyhow:
         PosProvider::Shopify => {
             let shopify = config.pos.shopify.as_ref().context("[pos.shopify] is missing")?;
             Ok(Arc::new(ShopifyPos::new(ShopifyClient::new(shopify, POS_TIMEOUT, RetryPolicy::default())?)))
+        }
+        PosProvider::Lightspeed => {
+            let lightspeed = config.pos.lightspeed.as_ref().context("[pos.lightspeed] is missing")?;
+            let client = LightspeedClient::new(lightspeed, store.clone(), clock, POS_TIMEOUT, RetryPolicy::default())?;
+            Ok(Arc::new(LightspeedPos::new(client)))
         }
     }
 }

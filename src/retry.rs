@@ -83,10 +83,21 @@ impl RetryPolicy {
     }
 }
 
-/// Parses `Retry-After` given in seconds (the form the POS APIs use).
+/// Parses `Retry-After` in either form HTTP allows: seconds (what most POS APIs send), or an
+/// HTTP date (Lightspeed), read against the wall clock. A date already past waits nothing.
 pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
-    value.trim().parse::<f64>().ok().filter(|s| *s >= 0.0).map(Duration::from_secs_f64)
+    retry_after_value(value, chrono::Utc::now().timestamp_millis())
+}
+
+/// `Retry-After` text as a wait, `now_ms` being when the answer came.
+pub fn retry_after_value(value: &str, now_ms: i64) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<f64>() {
+        return Some(seconds).filter(|s| s.is_finite() && *s >= 0.0).map(Duration::from_secs_f64);
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?.timestamp_millis();
+    Some(Duration::from_millis(u64::try_from(at.saturating_sub(now_ms)).unwrap_or(0)))
 }
 
 #[cfg(test)]
@@ -103,6 +114,17 @@ mod tests {
         assert!(policy.delay(30, None).unwrap() <= Duration::from_secs(10));
         assert_eq!(policy.delay(2, Some(Duration::from_secs(3))), Some(Duration::from_secs(3)));
         assert_eq!(policy.delay(2, Some(Duration::from_secs(600))), None);
+    }
+
+    #[test]
+    fn retry_after_is_read_as_seconds_or_as_an_http_date() {
+        // 2026-11-26T18:00:00Z
+        let now = 1_795_716_000_000;
+        assert_eq!(retry_after_value("3", now), Some(Duration::from_secs(3)));
+        assert_eq!(retry_after_value("Thu, 26 Nov 2026 18:00:07 GMT", now), Some(Duration::from_secs(7)));
+        assert_eq!(retry_after_value("Thu, 26 Nov 2026 17:59:00 GMT", now), Some(Duration::ZERO), "already past");
+        assert_eq!(retry_after_value("-1", now), None);
+        assert_eq!(retry_after_value("soon", now), None);
     }
 
     #[test]

@@ -18,6 +18,16 @@ pub fn hmac_sha256_base64(key: &[u8], parts: &[&[u8]], signature_b64: &str) -> b
     mac.verify_slice(&expected).is_ok()
 }
 
+/// Whether `expected` (raw bytes) is the HMAC-SHA256 of the concatenated `parts` under `key`,
+/// compared in constant time.
+pub fn hmac_sha256_matches(key: &[u8], parts: &[&[u8]], expected: &[u8]) -> bool {
+    let Ok(mut mac) = HmacSha256::new_from_slice(key) else { return false };
+    for part in parts {
+        mac.update(part);
+    }
+    mac.verify_slice(expected).is_ok()
+}
+
 /// Hex HMAC-SHA256 of the concatenated `parts` (Slack signs this way; compare the result with
 /// `secrets_equal`).
 pub fn hmac_sha256_hex(key: &[u8], parts: &[&[u8]]) -> String {

@@ -1,5 +1,6 @@
-//! One conformance body run against every `Pos`: the simulated shop itself, and the Square
-//! connector talking to a fake Square API that serves the same shop in Square's wire format.
+//! One conformance body run against every `Pos`: the simulated shop itself, and the Square,
+//! Clover, Shopify and Lightspeed connectors, each talking to a fake of its API that serves the
+//! same shop in that vendor's wire format.
 //! Then Square's failure handling (429 with Retry-After, 5xx, stalls, malformed JSON, bad
 //! credentials), and its mapping of the published example payloads.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -7,6 +8,8 @@
 mod common;
 #[path = "fakes/clover.rs"]
 mod fake_clover;
+#[path = "fakes/lightspeed.rs"]
+mod fake_lightspeed;
 #[path = "fakes/shopify.rs"]
 mod fake_shopify;
 #[path = "fakes/square.rs"]
@@ -23,6 +26,7 @@ use tillpilot::domain::{
 };
 use tillpilot::pos::clover::mapping as clover_mapping;
 use tillpilot::pos::clover::{CloverPos, client::CloverClient};
+use tillpilot::pos::lightspeed::{LightspeedPos, client::LightspeedClient};
 use tillpilot::pos::retry::RetryPolicy;
 use tillpilot::pos::shopify::{ShopifyPos, client::ShopifyClient};
 use tillpilot::pos::sim::{SimPos, SimShop};
@@ -118,6 +122,44 @@ impl Expected {
             }
         }
         expected.vendors.clear();
+        expected
+    }
+
+    /// Lightspeed: every variant is a product, and a family is named by its first variant (the
+    /// item's id is that product's);
+    /// categories are product types; no low-stock thresholds on products; a delivery is done
+    /// once dispatched (no carrier, no tracking, no "delivered"); payments carry no tip, card
+    /// digits or entry method.
+    fn as_lightspeed_sees_it(shop: &SimShop) -> Expected {
+        let mut expected = Expected::of(shop);
+        for item in &mut expected.catalog.items {
+            item.id = tillpilot::domain::ItemId::new(item.variations[0].id.as_str());
+            for variation in &mut item.variations {
+                variation.item_id = item.id.clone();
+                variation.low_stock_at = None;
+            }
+        }
+        let used: std::collections::HashSet<_> =
+            expected.catalog.items.iter().filter_map(|i| i.category_id.clone()).collect();
+        expected.catalog.categories.retain(|c| used.contains(&c.id));
+        for order in &mut expected.orders {
+            if let Some(f) = &mut order.fulfilment {
+                (f.carrier, f.tracking_number, f.tracking_url) = (None, None, None);
+                match (f.kind, f.state) {
+                    (FulfilmentKind::Shipment, FulfilmentState::Delivered | FulfilmentState::Shipped) => {
+                        f.state = FulfilmentState::Shipped;
+                        order.state = tillpilot::domain::OrderState::Completed;
+                    }
+                    (FulfilmentKind::Pickup, FulfilmentState::Unfulfilled) => f.state = FulfilmentState::ReadyForPickup,
+                    _ => {}
+                }
+            }
+        }
+        for payment in &mut expected.payments {
+            payment.tip = tillpilot::domain::Money::ZERO;
+            payment.card_last4 = None;
+            payment.card_entry = None;
+        }
         expected
     }
 }
@@ -615,4 +657,254 @@ async fn when_shopify_stops_answering_the_bot_answers_from_the_mirror_and_says_s
     let db = common::sqlite_db();
     let pos = Arc::new(shopify_pos(&url, MIRROR_TEST_TIMEOUT));
     answers_from_the_mirror("shopify", pos, &fake.wire, &db).await;
+}
+
+// ---- Lightspeed ------------------------------------------------------------------------------
+
+fn lightspeed_config(url: &str, access: Option<&str>, refresh: Option<&str>) -> tillpilot::config::LightspeedConfig {
+    tillpilot::config::LightspeedConfig {
+        domain_prefix: "cornerstore".into(),
+        client_id: fake_lightspeed::CLIENT_ID.into(),
+        client_secret: Secret::new(fake_lightspeed::CLIENT_SECRET),
+        access_token: access.map(Secret::new),
+        refresh_token: refresh.map(Secret::new),
+        base_url: Some(url.into()),
+        webhook_url: None,
+        redirect_uri: None,
+    }
+}
+
+fn lightspeed_client(
+    config: &tillpilot::config::LightspeedConfig,
+    store: &tillpilot::store::Store,
+    clock: Arc<tillpilot::domain::FixedClock>,
+    timeout: Duration,
+) -> LightspeedClient {
+    LightspeedClient::new(config, store.clone(), clock, timeout, fast_retries()).unwrap()
+}
+
+/// The connector over the fake with the shop's first tokens, its store on `db`.
+async fn lightspeed_pos(url: &str, db: &common::TestDb, timeout: Duration) -> (LightspeedPos, tillpilot::store::Store) {
+    let store = common::store(db).await;
+    let config = lightspeed_config(url, Some(fake_lightspeed::TOKEN), Some(fake_lightspeed::REFRESH));
+    let mut client = lightspeed_client(&config, &store, common::clock(), timeout);
+    client.page_size = 200;
+    (LightspeedPos::new(client), store)
+}
+
+#[tokio::test]
+async fn the_lightspeed_connector_conforms_through_the_wire_format_on_both_databases() {
+    let shop = common::shop();
+    for db in common::databases().await {
+        let (fake, url) = fake_lightspeed::start(shop.clone(), 200, fake_lightspeed::ROOMY).await;
+        let (pos, store) = lightspeed_pos(&url, &db, Duration::from_secs(5)).await;
+        tillpilot::jobs::sync::pull(&pos, &store, common::now_ms(), 10, |_, _| {}).await.unwrap();
+        conformance(&pos, &Expected::as_lightspeed_sees_it(&shop)).await;
+        let calls = fake.calls();
+        assert!(
+            calls.iter().any(|c| c.starts_with("GET /api/2.0/sales") && c.contains("\"after\"")),
+            "{}: paged by version",
+            db.label
+        );
+        assert_eq!(
+            pos.client().budget().limit,
+            Some(fake_lightspeed::ROOMY.limit),
+            "{}: the budget was read",
+            db.label
+        );
+        // The count wrote one inventory count with one product on it, completed once.
+        let counts = fake.consignments.lock().unwrap().clone();
+        assert_eq!(counts.len(), 1, "{}: one count for one key", db.label);
+        assert_eq!((counts[0].kind.as_str(), counts[0].status.as_str()), ("STOCKTAKE", "STOCKTAKE_COMPLETE"));
+        assert_eq!(counts[0].lines.len(), 1, "{}: only the counted product", db.label);
+        assert_eq!(fake.stock.lock().unwrap().len(), 1, "{}: no other product's stock changed", db.label);
+    }
+}
+
+#[tokio::test]
+async fn a_lightspeed_count_whose_answer_was_lost_is_found_again_not_made_twice() {
+    let shop = common::shop();
+    let (fake, url) = fake_lightspeed::start(shop.clone(), 200, fake_lightspeed::ROOMY).await;
+    let db = common::sqlite_db();
+    let (pos, _) = lightspeed_pos(&url, &db, Duration::from_secs(2)).await;
+    let variation = shop.catalog.items[2].variations[0].id.clone();
+    let main = LocationId::new("L-MAIN");
+    // The count is created, but the answer never arrives: the create is not retried blind.
+    fake.lose_next_create.store(true, std::sync::atomic::Ordering::SeqCst);
+    pos.record_count(&variation, &main, Quantity::from_units(12), "count-7").await.unwrap();
+    // The same approval clicked again.
+    pos.record_count(&variation, &main, Quantity::from_units(12), "count-7").await.unwrap();
+    let creates = fake.calls().iter().filter(|c| c.starts_with("POST /api/2.0/consignments ")).count();
+    assert_eq!(creates, 1, "one create, never repeated");
+    let counts = fake.consignments.lock().unwrap().clone();
+    assert_eq!(counts.len(), 1);
+    assert_eq!(counts[0].name, tillpilot::pos::lightspeed::count_name("count-7"));
+    assert_eq!(counts[0].status, "STOCKTAKE_COMPLETE");
+    let after = pos.stock_levels(std::slice::from_ref(&variation), Some(&main)).await.unwrap();
+    assert_eq!(after.iter().map(|s| s.on_hand).collect::<Vec<_>>(), [Quantity::from_units(12)]);
+    assert_eq!(fake.stock.lock().unwrap().len(), 1, "every other product keeps its stock");
+    assert!(matches!(
+        pos.record_count(&variation, &main, Quantity::from_units(9), "").await,
+        Err(PosError::Rejected { status: 400, .. })
+    ));
+}
+
+#[tokio::test]
+async fn a_lightspeed_count_holding_other_products_is_never_completed() {
+    let shop = common::shop();
+    let (fake, url) = fake_lightspeed::start(shop.clone(), 200, fake_lightspeed::ROOMY).await;
+    let db = common::sqlite_db();
+    let (pos, _) = lightspeed_pos(&url, &db, Duration::from_secs(2)).await;
+    let variation = shop.catalog.items[2].variations[0].id.clone();
+    let main = LocationId::new("L-MAIN");
+    // Someone started a count under our name and let Lightspeed fill it with every product.
+    let name = tillpilot::pos::lightspeed::count_name("count-8");
+    let count = pos
+        .ensure_consignment("STOCKTAKE", &main, &name, serde_json::json!({ "status": "STOCKTAKE_IN_PROGRESS" }))
+        .await
+        .unwrap();
+    let err = pos.record_count(&variation, &main, Quantity::from_units(3), "count-8").await.unwrap_err();
+    assert!(matches!(&err, PosError::Rejected { status: 409, message } if message.contains("set that to 0")), "{err}");
+    let consignments = fake.consignments.lock().unwrap().clone();
+    assert_eq!(consignments.iter().find(|c| c.id == count.id).unwrap().status, "STOCKTAKE_IN_PROGRESS");
+    assert!(fake.stock.lock().unwrap().is_empty(), "no stock was reset");
+}
+
+#[tokio::test]
+async fn lightspeed_rotated_refresh_tokens_are_stored_before_use_on_both_databases() {
+    let shop = common::shop();
+    for db in common::databases().await {
+        let (fake, url) = fake_lightspeed::start(shop.clone(), 200, fake_lightspeed::ROOMY).await;
+        let store = common::store(&db).await;
+        let clock = common::clock();
+        // Only a refresh token, as after `connect`: the first call refreshes.
+        let config = lightspeed_config(&url, None, Some(fake_lightspeed::REFRESH));
+        let pos = LightspeedPos::new(lightspeed_client(&config, &store, clock.clone(), Duration::from_secs(2)));
+        assert_eq!(pos.locations().await.unwrap().len(), shop.locations.len());
+        let stored = store.meta(tillpilot::pos::lightspeed::client::REFRESH_TOKEN_KEY).await.unwrap();
+        assert_eq!(stored.as_deref(), Some("ls-refresh-1"), "{}: the rotated token is in the database", db.label);
+        assert_eq!(fake.refreshes.load(std::sync::atomic::Ordering::SeqCst), 1);
+
+        // A day later the access token is about to expire: refreshed before it is refused.
+        clock.set(tillpilot::domain::Clock::now(clock.as_ref()) + chrono::Duration::seconds(fake.expires_in - 60));
+        pos.locations().await.unwrap();
+        assert_eq!(fake.refreshes.load(std::sync::atomic::Ordering::SeqCst), 2, "{}", db.label);
+        assert_eq!(
+            fake.unauthorized.load(std::sync::atomic::Ordering::SeqCst),
+            0,
+            "{}: never sent a stale token",
+            db.label
+        );
+
+        // A restart reads the newest pair from the database, not the spent configured one.
+        fake.expire_access_tokens();
+        let restarted = LightspeedPos::new(lightspeed_client(&config, &store, clock.clone(), Duration::from_secs(2)));
+        assert_eq!(restarted.locations().await.unwrap().len(), shop.locations.len(), "{}", db.label);
+        assert_eq!(
+            fake.refreshes.load(std::sync::atomic::Ordering::SeqCst),
+            3,
+            "{}: one refresh after the 401",
+            db.label
+        );
+        let stored = store.meta(tillpilot::pos::lightspeed::client::REFRESH_TOKEN_KEY).await.unwrap();
+        assert_eq!(stored.as_deref(), Some("ls-refresh-3"), "{}", db.label);
+        let debug = format!("{:?}", restarted.locations().await.map(|l| l.len()));
+        assert!(!debug.contains("ls-refresh") && !debug.contains("ls-access"), "no token in answers");
+    }
+}
+
+#[tokio::test]
+async fn lightspeed_spends_its_rate_limit_without_being_turned_away_early() {
+    let shop = common::shop();
+    let tight = fake_lightspeed::Limit { limit: 6, window: Duration::from_secs(2) };
+    let (fake, url) = fake_lightspeed::start(shop.clone(), 200, tight).await;
+    let db = common::sqlite_db();
+    let store = common::store(&db).await;
+    let config = lightspeed_config(&url, Some(fake_lightspeed::TOKEN), None);
+    let mut client = lightspeed_client(&config, &store, common::clock(), Duration::from_secs(2));
+    client.rate_window = tight.window;
+    let pos = LightspeedPos::new(client);
+    for _ in 0..10 {
+        assert_eq!(pos.locations().await.unwrap().len(), shop.locations.len(), "every read is answered");
+    }
+    assert_eq!(pos.client().budget().limit, Some(6));
+    assert_eq!(fake.early.load(std::sync::atomic::Ordering::SeqCst), 0, "no call before the Retry-After date");
+}
+
+#[tokio::test]
+async fn lightspeed_fails_well() {
+    let (fake, url) = fake_lightspeed::start(common::shop(), 200, fake_lightspeed::ROOMY).await;
+    let db = common::sqlite_db();
+    let (pos, _) = lightspeed_pos(&url, &db, Duration::from_millis(800)).await;
+    // Sale lines are named from the catalog; read it once, as the app does at start.
+    pos.catalog().await.unwrap();
+    let db2 = common::sqlite_db();
+    let store2 = common::store(&db2).await;
+    let wrong = lightspeed_config(&url, Some("wrong"), None);
+    let unauthorized = LightspeedPos::new(lightspeed_client(&wrong, &store2, common::clock(), Duration::from_secs(2)));
+    fails_well(OverTheWire { name: "lightspeed", pos: &pos, unauthorized: &unauthorized, wire: &fake.wire }).await;
+}
+
+#[tokio::test]
+async fn when_lightspeed_stops_answering_the_bot_answers_from_the_mirror_and_says_so() {
+    let (fake, url) = fake_lightspeed::start(common::shop(), 200, fake_lightspeed::ROOMY).await;
+    let db = common::sqlite_db();
+    let (pos, _) = lightspeed_pos(&url, &db, Duration::from_secs(2)).await;
+    answers_from_the_mirror("lightspeed", Arc::new(pos), &fake.wire, &db).await;
+}
+
+#[test]
+fn published_lightspeed_examples_map_to_the_domain() {
+    use tillpilot::pos::lightspeed::mapping as ls;
+    fn read<T: serde::de::DeserializeOwned>(name: &str) -> T {
+        serde_json::from_str(&std::fs::read_to_string(format!("tests/fixtures/lightspeed/{name}")).unwrap()).unwrap()
+    }
+    let outlets: ls::Page<ls::LsOutlet> = read("outlets_list_response.json");
+    let sydney = outlets.data[2].to_domain();
+    assert_eq!((sydney.name.as_str(), sydney.timezone.as_str()), ("Sydney", "Australia/Sydney"));
+    assert_eq!(outlets.version.and_then(|v| v.max), Some(1690497245));
+
+    let products: ls::Page<ls::LsProduct> = read("products_list_response.json");
+    let (_, items) = ls::catalog(&products.data).unwrap();
+    assert_eq!(items[0].name, "Product 0003");
+    assert_eq!(items[0].variations[0].price.minor(), 263, "2.63158 rounds to the cent");
+    assert_eq!(items[0].variations[0].name, "Regular");
+    let bravo: ls::One<ls::LsProduct> = read("product_get_variant_response.json");
+    let (categories, items) = ls::catalog(std::slice::from_ref(&bravo.data)).unwrap();
+    assert_eq!(categories.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["General"]);
+    assert_eq!(items[0].variations[0].name, "Black, Cotton, Cotton");
+    let terms = ls::vendor_terms(std::slice::from_ref(&bravo.data)).unwrap();
+    assert!(!terms.is_empty(), "the product's supplier and what it charges");
+
+    let inventory: ls::Page<ls::LsInventory> = read("product_inventory_response.json");
+    let level = inventory.data[0].to_domain(5).unwrap();
+    assert_eq!(
+        (level.location_id.as_str(), level.on_hand),
+        ("b8ca3a65-0183-11e4-fbb5-2816d2677218", Quantity::from_units(21))
+    );
+    let negative: ls::Page<ls::LsInventory> = read("inventory_list_response.json");
+    assert_eq!(negative.data[2].to_domain(5).unwrap().on_hand, Quantity::from_units(-10));
+
+    let sale: ls::One<ls::LsSale> = read("sale_get_response.json");
+    let returned: ls::One<ls::LsSale> = read("sale_return_response.json");
+    let names = std::collections::HashMap::new();
+    let sales = [sale.data, returned.data];
+    let orders = ls::orders(&sales, &names).unwrap();
+    assert_eq!(orders.len(), 1, "the return is not an order of its own");
+    let order = &orders[0];
+    assert_eq!((order.number.as_str(), order.state), ("1036", tillpilot::domain::OrderState::Completed));
+    assert_eq!(order.total.minor(), 23_150, "201.50 plus 30.00 tax");
+    assert_eq!(order.refunded.minor(), 23_000, "the return gave back 200.00 plus 30.00 tax");
+    assert_eq!(order.lines.len(), 2);
+    let payments = sales[0].payments(order.refunded).unwrap();
+    assert_eq!(payments[0].tender, tillpilot::domain::Tender::Cash);
+
+    let customers: ls::Page<ls::LsCustomer> = read("customers_list_response.json");
+    let tony = customers.data[0].to_domain();
+    assert_eq!((tony.given_name.as_str(), tony.email.as_deref()), ("Anthony", Some("tony@stark.com")));
+    assert_eq!(tony.phone, None, "'+001 555 12345678' is not a number we can text");
+    let suppliers: ls::Page<ls::LsSupplier> = read("suppliers_list_response.json");
+    assert_eq!(suppliers.data[1].to_domain().name, "Peak");
+    let token: ls::TokenAnswer = read("token_refresh_response.json");
+    assert_eq!((token.expires_in, token.refresh_token.as_deref()), (Some(604800), Some("new_refresh_token")));
 }

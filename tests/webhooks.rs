@@ -3,6 +3,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+#[path = "fakes/lightspeed.rs"]
+mod fake_lightspeed;
+#[path = "fakes/wire.rs"]
+mod wire;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -13,7 +17,7 @@ use std::sync::Arc;
 use tillpilot::app::App;
 use tillpilot::config::{CloverConfig, Secret, ShopifyConfig, SquareConfig};
 use tillpilot::pos::webhook::WebhookError;
-use tillpilot::pos::{clover, shopify, square};
+use tillpilot::pos::{clover, lightspeed, shopify, square};
 
 const SQUARE_KEY: &str = "Ibxx_5AKakO-3qeNVR61Dw";
 const SQUARE_URL: &str = "https://bot.example.com/webhooks/square";
@@ -288,4 +292,137 @@ async fn futures_ordered<F: std::future::Future<Output = u16> + Send + 'static>(
         out.push(handle.await.unwrap());
     }
     out
+}
+
+// ---- Lightspeed -------------------------------------------------------------------------------
+
+/// `payload=<the JSON>`, form-encoded as Lightspeed delivers it.
+fn lightspeed_form(payload: &Value) -> String {
+    format!("payload={}", form_urlencoded::byte_serialize(payload.to_string().as_bytes()).collect::<String>())
+}
+
+fn lightspeed_signature(secret: &str, body: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body.as_bytes());
+    format!("signature={},algorithm=HMAC-SHA256", hex::encode(mac.finalize().into_bytes()))
+}
+
+#[test]
+fn the_derived_lightspeed_vector_verifies_in_hex_and_base64_and_any_change_fails() {
+    let v: Value = serde_json::from_str(&fixture("lightspeed/webhook_signature_derived_vector.json")).unwrap();
+    let secret = v["client_secret"].as_str().unwrap();
+    let body = fixture("lightspeed/webhook_delivery_inventory_update_form_body.BUILT.txt");
+    let header = v["X-Signature"].as_str().unwrap();
+    assert!(lightspeed::webhook::verify(secret, body.as_bytes(), Some(header)).is_ok());
+    let raw = hex::decode(v["signature_hex"].as_str().unwrap()).unwrap();
+    let b64 = format!("algorithm=HMAC-SHA256, signature={}", STANDARD.encode(&raw));
+    assert!(lightspeed::webhook::verify(secret, body.as_bytes(), Some(&b64)).is_ok(), "base64, pairs reversed");
+    let mut changed = body.clone().into_bytes();
+    changed[20] ^= 1;
+    assert_eq!(lightspeed::webhook::verify(secret, &changed, Some(header)), Err(WebhookError::BadSignature));
+    assert!(lightspeed::webhook::verify("another-secret", body.as_bytes(), Some(header)).is_err());
+    assert!(lightspeed::webhook::verify(secret, body.as_bytes(), Some(&header.replace("SHA256", "SHA1"))).is_err());
+    assert!(lightspeed::webhook::verify(secret, body.as_bytes(), None).is_err());
+    let event = lightspeed::webhook::parse(None, body.as_bytes()).unwrap();
+    assert_eq!(event.event_type, "inventory.update");
+    assert_eq!(event.object_id.as_deref(), Some("0924dbcd-ef11-11e9-e989-fcc1c199e772"));
+}
+
+#[tokio::test]
+async fn a_signed_lightspeed_inventory_update_refreshes_that_product_and_a_forged_one_writes_nothing() {
+    use tillpilot::domain::{LocationId, Quantity};
+    let shop = common::shop();
+    for db in common::databases().await {
+        let (fake, fake_url) = fake_lightspeed::start(shop.clone(), 200, fake_lightspeed::ROOMY).await;
+        let lightspeed_config = || tillpilot::config::LightspeedConfig {
+            domain_prefix: "cornerstore".into(),
+            client_id: fake_lightspeed::CLIENT_ID.into(),
+            client_secret: Secret::new(fake_lightspeed::CLIENT_SECRET),
+            access_token: Some(Secret::new(fake_lightspeed::TOKEN)),
+            refresh_token: Some(Secret::new(fake_lightspeed::REFRESH)),
+            base_url: Some(fake_url.clone()),
+            webhook_url: None,
+            redirect_uri: None,
+        };
+        let store = common::store(&db).await;
+        let client = tillpilot::pos::lightspeed::client::LightspeedClient::new(
+            &lightspeed_config(),
+            store.clone(),
+            common::clock(),
+            std::time::Duration::from_secs(5),
+            tillpilot::retry::RetryPolicy::default(),
+        )
+        .unwrap();
+        let pos = Arc::new(lightspeed::LightspeedPos::new(client));
+        let mut config = common::config(&db);
+        config.pos.lightspeed = Some(lightspeed_config());
+        let app = Arc::new(App::start_with_clock(config, Some(pos.clone()), common::clock()).await.unwrap());
+        tillpilot::jobs::sync::pull(pos.as_ref(), &app.store, common::now_ms(), 3, |_, _| {}).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(tillpilot::http::serve(app.clone(), listener, std::future::pending()));
+
+        // The till sells two of a product: Lightspeed's figure moves and it tells us.
+        let main = LocationId::new("L-MAIN");
+        let variation = shop.catalog.items[4].variations[0].id.clone();
+        fake.stock.lock().unwrap().insert((variation.0.clone(), main.0.clone()), Quantity::from_units(5));
+        let mut payload: Value =
+            serde_json::from_str(&fixture("lightspeed/webhook_inventory_update_payload.json")).unwrap();
+        payload["product_id"] = variation.0.clone().into();
+        payload["product"]["id"] = variation.0.clone().into();
+        payload["outlet_id"] = main.0.clone().into();
+        payload["count"] = 5.into();
+        let body = lightspeed_form(&payload);
+        let url = format!("{base}/webhooks/lightspeed?type=inventory.update");
+        let form = ("Content-Type", "application/x-www-form-urlencoded");
+        let audited = audit_count(&app).await;
+
+        // Forged, unsigned, malformed and oversized: refused, nothing written.
+        let forged = lightspeed_signature("not-the-secret", &body);
+        assert_eq!(post(&url, &[form, ("X-Signature", &forged)], body.clone()).await, 401, "{}", db.label);
+        assert_eq!(post(&url, &[form], body.clone()).await, 401, "unsigned");
+        let tampered = body.replace("count%22%3A5", "count%22%3A50");
+        assert_ne!(tampered, body);
+        assert_eq!(
+            post(
+                &url,
+                &[form, ("X-Signature", &lightspeed_signature(fake_lightspeed::CLIENT_SECRET, &body))],
+                tampered
+            )
+            .await,
+            401
+        );
+        let no_payload = "data=%7B%7D".to_owned();
+        let signed = lightspeed_signature(fake_lightspeed::CLIENT_SECRET, &no_payload);
+        assert_eq!(post(&url, &[form, ("X-Signature", &signed)], no_payload).await, 400);
+        let not_json = "payload=%7Bcount".to_owned();
+        let signed = lightspeed_signature(fake_lightspeed::CLIENT_SECRET, &not_json);
+        assert_eq!(post(&url, &[form, ("X-Signature", &signed)], not_json).await, 400);
+        let huge = format!("payload={}", "a".repeat(1024 * 1024));
+        let signed = lightspeed_signature(fake_lightspeed::CLIENT_SECRET, &huge);
+        assert_eq!(post(&url, &[form, ("X-Signature", &signed)], huge).await, 413);
+        assert!(app.store.inbox("lightspeed").await.unwrap().is_empty(), "{}", db.label);
+        assert_eq!(audit_count(&app).await, audited, "{}: refusals write nothing", db.label);
+
+        // Signed: recorded once however often it comes, then the worker reads the product's
+        // stock from Lightspeed.
+        let signature = lightspeed_signature(fake_lightspeed::CLIENT_SECRET, &body);
+        for _ in 0..2 {
+            assert_eq!(post(&url, &[form, ("X-Signature", &signature)], body.clone()).await, 200, "{}", db.label);
+        }
+        let rows = app.store.inbox("lightspeed").await.unwrap();
+        assert_eq!(rows.len(), 1, "{}", db.label);
+        assert_eq!((rows[0].event_type.as_str(), rows[0].state.as_str()), ("inventory.update", "pending"));
+        let pass = tillpilot::jobs::inbox_worker::process_due(&app, "w1").await.unwrap();
+        assert_eq!(pass.processed, 1, "{}", db.label);
+        let stock = app.store.mirror_stock(std::slice::from_ref(&variation), Some(&main)).await.unwrap();
+        assert_eq!(stock.iter().map(|s| s.on_hand).collect::<Vec<_>>(), [Quantity::from_units(5)], "{}", db.label);
+
+        // A change whose webhook never came is caught by the next pull.
+        let missed = shop.catalog.items[5].variations[0].id.clone();
+        fake.stock.lock().unwrap().insert((missed.0.clone(), main.0.clone()), Quantity::from_units(2));
+        tillpilot::jobs::sync::pull(pos.as_ref(), &app.store, common::now_ms(), 1, |_, _| {}).await.unwrap();
+        let stock = app.store.mirror_stock(std::slice::from_ref(&missed), Some(&main)).await.unwrap();
+        assert_eq!(stock.iter().map(|s| s.on_hand).collect::<Vec<_>>(), [Quantity::from_units(2)], "{}", db.label);
+    }
 }

@@ -159,6 +159,7 @@ pub enum PosProvider {
     Square,
     Clover,
     Shopify,
+    Lightspeed,
     #[default]
     Sim,
 }
@@ -171,6 +172,7 @@ pub struct PosConfig {
     pub square: Option<SquareConfig>,
     pub clover: Option<CloverConfig>,
     pub shopify: Option<ShopifyConfig>,
+    pub lightspeed: Option<LightspeedConfig>,
     #[serde(default)]
     pub sim: SimConfig,
     /// Minutes between reconciliations that catch webhooks that never came (0 turns them off).
@@ -189,6 +191,7 @@ impl Default for PosConfig {
             square: None,
             clover: None,
             shopify: None,
+            lightspeed: None,
             sim: SimConfig::default(),
             reconcile_minutes: default_reconcile_minutes(),
         }
@@ -232,6 +235,35 @@ pub struct ShopifyConfig {
     pub access_token: Secret,
     pub api_secret: Option<Secret>,
     pub base_url: Option<String>,
+}
+
+/// Lightspeed Retail (X-Series): an OAuth app (`client_id`, `client_secret`) connected to one
+/// retailer (`domain_prefix`). The tokens here are the first ones; every refresh rotates the
+/// refresh token, and the rotated ones are kept in the database, which wins from then on.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LightspeedConfig {
+    pub domain_prefix: String,
+    pub client_id: String,
+    pub client_secret: Secret,
+    pub access_token: Option<Secret>,
+    pub refresh_token: Option<Secret>,
+    /// `https://{domain_prefix}.retail.lightspeed.app` unless set (tests point it at a fake).
+    pub base_url: Option<String>,
+    /// Where Lightspeed delivers webhooks: `{public_url}/webhooks/lightspeed`.
+    pub webhook_url: Option<String>,
+    /// The redirect URI registered with the app, for `tillpilot connect lightspeed`.
+    pub redirect_uri: Option<String>,
+}
+
+impl LightspeedConfig {
+    /// The retailer's own origin, where both the API and the token endpoint live.
+    pub fn origin(&self) -> String {
+        match &self.base_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("https://{}.retail.lightspeed.app", self.domain_prefix.trim()),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -535,6 +567,27 @@ impl Config {
                 let shopify = self.pos.shopify.as_ref().ok_or_else(|| missing("shopify"))?;
                 check_url("pos.shopify.base_url", shopify.base_url.as_deref())?;
             }
+            PosProvider::Lightspeed => {
+                let lightspeed = self.pos.lightspeed.as_ref().ok_or_else(|| missing("lightspeed"))?;
+                let prefix = &lightspeed.domain_prefix;
+                if prefix.is_empty() || !prefix.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+                    return Err(invalid(
+                        "pos.lightspeed.domain_prefix",
+                        format!(
+                            "expected the store's prefix, as in https://PREFIX.retail.lightspeed.app, got {prefix:?}"
+                        ),
+                    ));
+                }
+                if lightspeed.access_token.is_none() && lightspeed.refresh_token.is_none() {
+                    return Err(invalid(
+                        "pos.lightspeed.refresh_token",
+                        "an access_token or a refresh_token is needed (run `tillpilot connect lightspeed`)",
+                    ));
+                }
+                check_url("pos.lightspeed.base_url", lightspeed.base_url.as_deref())?;
+                check_url("pos.lightspeed.webhook_url", lightspeed.webhook_url.as_deref())?;
+                check_url("pos.lightspeed.redirect_uri", lightspeed.redirect_uri.as_deref())?;
+            }
             PosProvider::Sim => {}
         }
         Ok(())
@@ -693,7 +746,16 @@ mod tests {
             ("[schedule]\nsummary_at = \"9pm\"", "schedule.summary_at"),
             ("[database]\nurl = \"mysql://x\"", "database.url"),
             ("[pos]\nprovider = \"square\"", "pos.square"),
-            ("[pos]\nprovider = \"lightspeed\"", "pos.provider"),
+            ("[pos]\nprovider = \"lightspeed\"", "pos.lightspeed"),
+            ("[pos]\nprovider = \"toast\"", "pos.provider"),
+            (
+                "[pos]\nprovider = \"lightspeed\"\n[pos.lightspeed]\ndomain_prefix = \"corner.store\"\nclient_id = \"c\"\nclient_secret = \"s\"\nrefresh_token = \"r\"",
+                "pos.lightspeed.domain_prefix",
+            ),
+            (
+                "[pos]\nprovider = \"lightspeed\"\n[pos.lightspeed]\ndomain_prefix = \"corner\"\nclient_id = \"c\"\nclient_secret = \"s\"",
+                "pos.lightspeed.refresh_token",
+            ),
             ("[[people]]\nname = \"A\"\nrole = \"boss\"", "people[0].role"),
             ("[[people]]\nname = \"A\"\nrole = \"staff\"\nphone = \"12\"", "people[0].phone"),
         ];

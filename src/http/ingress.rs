@@ -9,11 +9,11 @@
 use super::HttpState;
 use crate::channels::{discord, slack, sms, telegram};
 use crate::inbound::{Ack, Headers, Ingress, Repeats, WebhookError, WebhookEvent};
-use crate::pos::{clover, shopify, square};
+use crate::pos::{clover, lightspeed, shopify, square};
 use crate::store::{AuditEntry, StoreError};
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header as http_header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -190,6 +190,18 @@ pub async fn shopify(State(state): State<HttpState>, headers: HeaderMap, body: B
     let delivered = configured(state.app.config.pos.shopify.as_ref())
         .and_then(|config| shopify::webhook::ingest(config, &headers, &body));
     deliver(&state, "shopify", Repeats::Deduped, &headers, delivered).await
+}
+
+/// Each event type is registered at its own `?type=` (the body names none).
+pub async fn lightspeed(
+    State(state): State<HttpState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let delivered = configured(state.app.config.pos.lightspeed.as_ref())
+        .and_then(|config| lightspeed::webhook::ingest(config, &headers, query.as_deref(), &body));
+    deliver(&state, "lightspeed", Repeats::Deduped, &headers, delivered).await
 }
 
 pub async fn clover(State(state): State<HttpState>, headers: HeaderMap, body: Bytes) -> Response {

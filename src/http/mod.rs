@@ -54,6 +54,7 @@ fn routes(app: Arc<Shop>, intake: Intake, ack_only: bool) -> Router {
         .route("/webhooks/square", post(ingress::square))
         .route("/webhooks/clover", post(ingress::clover))
         .route("/webhooks/shopify", post(ingress::shopify))
+        .route("/webhooks/lightspeed", post(ingress::lightspeed))
         .route("/slack/events", post(ingress::slack_events))
         .route("/slack/commands", post(ingress::slack_commands))
         .route("/slack/interactions", post(ingress::slack_interactions))

@@ -1,5 +1,5 @@
-//! One request/response exchange with a POS API, shared by the Square, Clover and Shopify
-//! clients: pacing under the vendor's rate limit, retries on 429 (honouring `Retry-After`), 5xx,
+//! One request/response exchange with a POS API, shared by the Square, Clover, Shopify and
+//! Lightspeed clients: pacing under the vendor's rate limit, retries on 429 (honouring `Retry-After`), 5xx,
 //! timeouts and connection errors, and the mapping of HTTP outcomes to `PosError`.
 
 use crate::pos::PosError;
@@ -58,6 +58,8 @@ pub struct Exchange<'a> {
     pub pacer: Option<&'a Pacer>,
     /// Pulls a readable message out of a vendor's 4xx error body.
     pub detail: fn(&[u8]) -> Option<String>,
+    /// Sees the headers of every answer (Lightspeed's rate-limit budget rides on them).
+    pub observe: Option<&'a (dyn Fn(&reqwest::header::HeaderMap) + Sync)>,
 }
 
 impl Exchange<'_> {
@@ -80,6 +82,9 @@ impl Exchange<'_> {
                 Err(err) => (PosError::Unavailable(err.without_url().to_string()), None),
                 Ok(response) => {
                     let status = response.status();
+                    if let Some(observe) = self.observe {
+                        observe(response.headers());
+                    }
                     let after = retry_after(response.headers());
                     let bytes = response.bytes().await;
                     drop(permit);

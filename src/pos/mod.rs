@@ -1,5 +1,5 @@
-//! The point of sale, seen through one trait. Every connector (Square, Clover, Shopify, and the
-//! simulated shop) maps its vendor's API into the domain types, so workflows never know which
+//! The point of sale, seen through one trait. Every connector (Square, Clover, Shopify,
+//! Lightspeed, and the simulated shop) maps its vendor's API into the domain types, so workflows never know which
 //! POS they talk to. The POS stays the system of record: Tillpilot reads through it and writes
 //! only after a person approved.
 
@@ -8,6 +8,7 @@ pub use crate::retry;
 
 pub mod clover;
 pub mod http;
+pub mod lightspeed;
 pub mod mirror;
 pub mod shopify;
 pub mod sim;
@@ -37,7 +38,7 @@ pub enum PosError {
 /// Everything Tillpilot reads from a point of sale.
 #[async_trait]
 pub trait Pos: Send + Sync {
-    /// `square`, `clover`, `shopify` or `sim`.
+    /// `square`, `clover`, `shopify`, `lightspeed` or `sim`.
     fn provider(&self) -> &'static str;
 
     async fn locations(&self) -> Result<Vec<Location>, PosError>;
@@ -111,6 +112,7 @@ pub fn effect_of(
         "square" => square::webhook::effect(event_type, object_id, payload),
         "clover" => Ok(clover::webhook::effect(event_type, object_id)),
         "shopify" => Ok(shopify::webhook::effect(event_type, object_id)),
+        "lightspeed" => Ok(lightspeed::webhook::effect(event_type, object_id)),
         _ => return None,
     })
 }

@@ -61,8 +61,13 @@ impl CloverClient {
     /// GET `path` under the merchant (`""` is the merchant itself); `Ok(None)` on 404.
     pub async fn get<T: DeserializeOwned>(&self, path: &str, query: &[(&str, String)]) -> Result<Option<T>, PosError> {
         let url = format!("{}{path}", self.merchant_url);
-        let exchange =
-            Exchange { vendor: "Clover", policy: self.retry, pacer: Some(&self.pacer), detail: error_detail };
+        let exchange = Exchange {
+            vendor: "Clover",
+            policy: self.retry,
+            pacer: Some(&self.pacer),
+            detail: error_detail,
+            observe: None,
+        };
         exchange
             .run(path, || {
                 self.http.get(&url).bearer_auth(self.token.expose()).header("Accept", "application/json").query(query)
@@ -74,8 +79,13 @@ impl CloverClient {
     /// repeating one is harmless.
     pub async fn post<T: DeserializeOwned>(&self, path: &str, body: &serde_json::Value) -> Result<Option<T>, PosError> {
         let url = format!("{}{path}", self.merchant_url);
-        let exchange =
-            Exchange { vendor: "Clover", policy: self.retry, pacer: Some(&self.pacer), detail: error_detail };
+        let exchange = Exchange {
+            vendor: "Clover",
+            policy: self.retry,
+            pacer: Some(&self.pacer),
+            detail: error_detail,
+            observe: None,
+        };
         exchange.run(path, || self.http.post(&url).bearer_auth(self.token.expose()).json(body)).await
     }
 

@@ -107,7 +107,8 @@ impl ShopifyClient {
     /// Runs one query and decodes its `data`.
     pub async fn query<T: DeserializeOwned>(&self, query: &str, variables: Value) -> Result<T, PosError> {
         let body = json!({ "query": query, "variables": variables });
-        let exchange = Exchange { vendor: "Shopify", policy: self.retry, pacer: None, detail: error_detail };
+        let exchange =
+            Exchange { vendor: "Shopify", policy: self.retry, pacer: None, detail: error_detail, observe: None };
         let mut cost = DEFAULT_COST;
         for _ in 0..=MAX_THROTTLED {
             let wait = self.bucket.lock().await.as_ref().map_or(Duration::ZERO, |b| b.wait_for(cost));

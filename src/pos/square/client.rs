@@ -51,7 +51,8 @@ impl SquareClient {
         body: Option<&Value>,
     ) -> Result<Option<T>, PosError> {
         let url = format!("{}{path}", self.base_url);
-        let exchange = Exchange { vendor: "Square", policy: self.retry, pacer: None, detail: error_detail };
+        let exchange =
+            Exchange { vendor: "Square", policy: self.retry, pacer: None, detail: error_detail, observe: None };
         exchange
             .run(path, || {
                 let request = self
