@@ -10,9 +10,9 @@
 //! cost, and stock-out days per item.
 
 use std::collections::BTreeMap;
-use tillpilot::domain::{Money, OrderState};
+use tillpilot::domain::Money;
 use tillpilot::forecast::policy::{DEFAULT_SERVICE_LEVEL, ItemPosition, round_order, suggest};
-use tillpilot::forecast::series::{Sale, build_series, censored_days, impute_censored};
+use tillpilot::forecast::series::{build_series, censored_days, impute_censored};
 use tillpilot::forecast::{DemandClass, Selection, classify};
 use tillpilot::pos::sim::{SimOptions, generate};
 
@@ -97,18 +97,12 @@ fn replay(lines: &[Line], order: &mut Orderer<'_>) -> Vec<Tally> {
 fn main() {
     let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 26).unwrap_or_default();
     let shop = generate(&SimOptions::new(tillpilot::demo::DEFAULT_SEED, today));
-    let sales = shop.orders.iter().filter(|o| o.state != OrderState::Cancelled).flat_map(|o| {
-        o.lines.iter().filter_map(move |l| {
-            Some(Sale {
-                variation_id: l.variation_id.clone()?,
-                location_id: o.location_id.clone(),
-                at_ms: o.created_at_ms,
-                units: l.quantity.as_f64(),
-            })
-        })
-    });
-    let series =
-        build_series(sales, shop.timezone, today - chrono::Duration::days(365), today - chrono::Duration::days(1));
+    let series = build_series(
+        shop.sales(),
+        shop.timezone,
+        today - chrono::Duration::days(365),
+        today - chrono::Duration::days(1),
+    );
     let lines: Vec<Line> = series
         .into_iter()
         .filter_map(|s| {

@@ -5,31 +5,13 @@
 mod common;
 
 use tillpilot::forecast::backtest::backtest;
-use tillpilot::forecast::series::{Sale, build_series};
-use tillpilot::pos::sim::SimShop;
-
-pub fn sales(shop: &SimShop) -> Vec<Sale> {
-    shop.orders
-        .iter()
-        .filter(|o| o.state != tillpilot::domain::OrderState::Cancelled)
-        .flat_map(|o| {
-            o.lines.iter().filter_map(move |l| {
-                Some(Sale {
-                    variation_id: l.variation_id.clone()?,
-                    location_id: o.location_id.clone(),
-                    at_ms: o.created_at_ms,
-                    units: l.quantity.as_f64(),
-                })
-            })
-        })
-        .collect()
-}
+use tillpilot::forecast::series::build_series;
 
 #[test]
 fn on_the_simulated_year_the_chosen_forecasts_beat_every_single_method() {
     let shop = common::shop();
     let first = shop.today - chrono::Duration::days(365);
-    let series = build_series(sales(&shop), shop.timezone, first, shop.today - chrono::Duration::days(1));
+    let series = build_series(shop.sales(), shop.timezone, first, shop.today - chrono::Duration::days(1));
     let report = backtest(&series, 28);
     eprintln!("{}", serde_json::to_string_pretty(&report).unwrap());
     eprintln!("{:?}", report.chosen_methods);

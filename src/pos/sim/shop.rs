@@ -41,6 +41,26 @@ pub struct SimShop {
     pub stockout: (VariationId, LocationId, NaiveDate, NaiveDate),
 }
 
+impl SimShop {
+    /// Every sold line of the year (cancelled orders left out), as the forecasts read sales.
+    pub fn sales(&self) -> Vec<crate::domain::Sale> {
+        self.orders
+            .iter()
+            .filter(|o| o.state != crate::domain::OrderState::Cancelled)
+            .flat_map(|o| {
+                o.lines.iter().filter_map(move |l| {
+                    Some(crate::domain::Sale {
+                        variation_id: l.variation_id.clone()?,
+                        location_id: o.location_id.clone(),
+                        at_ms: o.created_at_ms,
+                        units: l.quantity.as_f64(),
+                    })
+                })
+            })
+            .collect()
+    }
+}
+
 /// The simulated shop behind the `Pos` trait. Stock is behind a lock so later writes (stock
 /// adjustments, received purchase orders) change what the next read sees, as on a real POS.
 pub struct SimPos {
