@@ -46,7 +46,7 @@ impl Shop {
         tx.commit().await?;
         let pos = match pos {
             Some(pos) => pos,
-            None => pos_from_config(&config, &store, clock.clone())?,
+            None => pos_from_config(&config, &store, clock.clone()).await?,
         };
         let (catalog, locations) = match (pos.catalog().await, pos.locations().await) {
             (Ok(catalog), Ok(locations)) => (catalog, locations),
@@ -88,7 +88,7 @@ impl Shop {
 /// How long one POS call may take before it counts as failed.
 const POS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
-fn pos_from_config(config: &Config, store: &Store, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<dyn Pos>> {
+async fn pos_from_config(config: &Config, store: &Store, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<dyn Pos>> {
     match config.pos.provider {
         PosProvider::Square => {
             let square = config.pos.square.as_ref().context("[pos.square] is missing")?;
@@ -112,6 +112,12 @@ fn pos_from_config(config: &Config, store: &Store, clock: Arc<dyn Clock>) -> any
         }
         PosProvider::Lightspeed => {
             let lightspeed = config.pos.lightspeed.as_ref().context("[pos.lightspeed] is missing")?;
+            let connected = lightspeed.access_token.is_some()
+                || lightspeed.refresh_token.is_some()
+                || store.meta(crate::pos::lightspeed::client::REFRESH_TOKEN_KEY).await?.is_some();
+            if !connected {
+                anyhow::bail!("Lightspeed is not connected yet: run `tillpilot connect lightspeed`");
+            }
             let client = LightspeedClient::new(lightspeed, store.clone(), clock, POS_TIMEOUT, RetryPolicy::default())?;
             Ok(Arc::new(LightspeedPos::new(client)))
         }

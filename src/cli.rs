@@ -112,6 +112,16 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Connect a POS that needs the shop owner's approval (Lightspeed): without --code, print
+    /// the address to approve the app at; with the code it redirects back with, store the
+    /// tokens and subscribe the webhooks.
+    Connect {
+        #[arg(value_enum)]
+        pos: ConnectPos,
+        /// The `code` parameter of the redirect after approving the app.
+        #[arg(long)]
+        code: Option<String>,
+    },
     /// Platform registrations generated from the command files.
     Commands {
         #[command(subcommand)]
@@ -151,6 +161,11 @@ pub enum CommandsCommand {
         #[arg(long, value_enum)]
         format: ExportFormat,
     },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ConnectPos {
+    Lightspeed,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -213,6 +228,62 @@ async fn open_app(cli: &Cli, seed: Option<u64>) -> Result<App, CliError> {
     Ok(App::start(config, None).await?)
 }
 
+/// `tillpilot connect lightspeed [--code CODE]`.
+async fn connect_lightspeed(cli: &Cli, code: Option<&str>) -> Result<(), CliError> {
+    use crate::pos::lightspeed::{client, webhook};
+    let config = load_config(cli)?;
+    let Some(lightspeed) = config.pos.lightspeed.as_ref() else {
+        return Err(CliError::Usage(
+            "[pos.lightspeed] is missing: add domain_prefix, client_id, client_secret and redirect_uri \
+             from the app's page in the Lightspeed developer portal"
+                .into(),
+        ));
+    };
+    let Some(redirect_uri) = lightspeed.redirect_uri.as_deref() else {
+        return Err(CliError::Usage(
+            "[pos.lightspeed] redirect_uri is missing: it must be the redirect URI registered with the app".into(),
+        ));
+    };
+    let Some(code) = code.map(str::trim).filter(|c| !c.is_empty()) else {
+        let state = hex::encode(crate::approval_token::random_bytes(12));
+        println!(
+            "Open this address, sign in to {prefix}.retail.lightspeed.app and approve Tillpilot:\n\n  {url}\n\n\
+             Lightspeed then sends you to {redirect_uri}?code=...&domain_prefix={prefix}&state={state}\n\
+             (check the state matches). Then run:\n\n  tillpilot connect lightspeed --code THE_CODE\n",
+            prefix = lightspeed.domain_prefix,
+            url = client::authorize_url(&lightspeed.client_id, redirect_uri, &state),
+        );
+        return Ok(());
+    };
+    let store = Store::connect(&config.database.url).await?;
+    store.migrate().await?;
+    let clock: std::sync::Arc<dyn crate::domain::Clock> = std::sync::Arc::new(crate::domain::SystemClock);
+    let client = client::LightspeedClient::new(
+        lightspeed,
+        store,
+        clock,
+        std::time::Duration::from_secs(20),
+        crate::retry::RetryPolicy::default(),
+    )
+    .context("setting up the Lightspeed client")?;
+    client.exchange_code(code, redirect_uri).await.context("exchanging the code for tokens")?;
+    println!("Connected to {}: the tokens are stored in the database.", lightspeed.domain_prefix);
+    match &lightspeed.webhook_url {
+        Some(url) => {
+            let subscribed = webhook::subscribe(&client, url).await.context("subscribing the webhooks")?;
+            for (kind, new) in subscribed {
+                println!("  {kind:<24} {}", if new { "subscribed" } else { "already subscribed" });
+            }
+            println!("Webhooks go to {url}; the scheduled pull catches anything they miss.");
+        }
+        None => println!(
+            "No webhook_url in [pos.lightspeed]: the scheduled pull keeps Tillpilot current. For changes \
+             within seconds, set webhook_url = \"https://<your public address>/webhooks/lightspeed\" and run this again."
+        ),
+    }
+    Ok(())
+}
+
 pub async fn run(cli: Cli) -> Result<(), CliError> {
     match &cli.command {
         Command::Demo { listen, seed } => demo(&cli, *listen, *seed).await,
@@ -267,6 +338,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Audit { action } => audit(&cli, action).await,
+        Command::Connect { pos: ConnectPos::Lightspeed, code } => connect_lightspeed(&cli, code.as_deref()).await,
         Command::Summary { date, post } => {
             let app = open_app(&cli, None).await?;
             let date = date.unwrap_or_else(|| app.today() - chrono::Duration::days(1));

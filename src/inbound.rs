@@ -95,6 +95,8 @@ pub enum Effect {
     Customer(crate::domain::CustomerId),
     /// A gift card sold or topped up, for the checkout assistant's fraud rules.
     GiftCard(crate::domain::GiftCardActivity),
+    /// A purchase order the POS holds (by the POS's id) was booked in there: read what arrived.
+    PurchaseOrderReceived(String),
     /// Something a person said or pressed on a chat platform.
     Chat(Box<crate::message::ChatEvent>),
     /// Kept for the record; nothing to do.

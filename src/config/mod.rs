@@ -578,12 +578,6 @@ impl Config {
                         ),
                     ));
                 }
-                if lightspeed.access_token.is_none() && lightspeed.refresh_token.is_none() {
-                    return Err(invalid(
-                        "pos.lightspeed.refresh_token",
-                        "an access_token or a refresh_token is needed (run `tillpilot connect lightspeed`)",
-                    ));
-                }
                 check_url("pos.lightspeed.base_url", lightspeed.base_url.as_deref())?;
                 check_url("pos.lightspeed.webhook_url", lightspeed.webhook_url.as_deref())?;
                 check_url("pos.lightspeed.redirect_uri", lightspeed.redirect_uri.as_deref())?;
@@ -751,10 +745,6 @@ mod tests {
             (
                 "[pos]\nprovider = \"lightspeed\"\n[pos.lightspeed]\ndomain_prefix = \"corner.store\"\nclient_id = \"c\"\nclient_secret = \"s\"\nrefresh_token = \"r\"",
                 "pos.lightspeed.domain_prefix",
-            ),
-            (
-                "[pos]\nprovider = \"lightspeed\"\n[pos.lightspeed]\ndomain_prefix = \"corner\"\nclient_id = \"c\"\nclient_secret = \"s\"",
-                "pos.lightspeed.refresh_token",
             ),
             ("[[people]]\nname = \"A\"\nrole = \"boss\"", "people[0].role"),
             ("[[people]]\nname = \"A\"\nrole = \"staff\"\nphone = \"12\"", "people[0].phone"),

@@ -17,6 +17,7 @@ pub mod order;
 pub mod payment;
 pub mod person;
 pub mod phone;
+pub mod purchase;
 pub mod quantity;
 
 pub use catalog::{Catalog, Category, Item, Location, Variation, Vendor, VendorItem};
@@ -30,4 +31,5 @@ pub use order::{Fulfilment, FulfilmentKind, FulfilmentState, Order, OrderLine, O
 pub use payment::{Payment, PaymentStatus, Tender};
 pub use person::{Person, Role};
 pub use phone::Phone;
+pub use purchase::{Receipt, SupplierOrder, SupplierOrderLine};
 pub use quantity::Quantity;

@@ -73,6 +73,9 @@ pub struct Fulfilment {
     pub tracking_url: Option<String>,
     /// When the state last changed (unix milliseconds).
     pub updated_at_ms: i64,
+    /// What the customer still owes on a layby or an account sale.
+    #[serde(default)]
+    pub balance_due: Option<Money>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,6 +83,10 @@ pub struct Fulfilment {
 pub enum FulfilmentKind {
     Shipment,
     Pickup,
+    /// Held at the shop while the customer pays it off; collected once paid (Lightspeed's layby).
+    Layby,
+    /// Taken on the customer's account, to be paid later (Lightspeed's on-account sale).
+    OnAccount,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,6 +131,8 @@ impl FulfilmentKind {
         match self {
             FulfilmentKind::Shipment => "shipment",
             FulfilmentKind::Pickup => "pickup",
+            FulfilmentKind::Layby => "layby",
+            FulfilmentKind::OnAccount => "on_account",
         }
     }
 
@@ -131,6 +140,8 @@ impl FulfilmentKind {
         match text {
             "shipment" => Some(FulfilmentKind::Shipment),
             "pickup" => Some(FulfilmentKind::Pickup),
+            "layby" => Some(FulfilmentKind::Layby),
+            "on_account" => Some(FulfilmentKind::OnAccount),
             _ => None,
         }
     }

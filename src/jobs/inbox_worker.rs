@@ -120,6 +120,16 @@ async fn apply(app: &Shop, row: &InboxRow, worker: &str) -> Result<bool, Process
                 Vec::new(),
             )
         }
+        Effect::PurchaseOrderReceived(pos_id) => {
+            let note = match app.pos.purchase_order_receipt(&pos_id).await? {
+                Some(receipt) => match crate::workflows::reorder::record_receipt(app, &receipt).await? {
+                    Some(po) => format!("purchase order {po} received"),
+                    None => "no purchase order of ours waiting for that receipt".to_owned(),
+                },
+                None => "the POS has not booked that order in yet".to_owned(),
+            };
+            (note, None, None, Vec::new())
+        }
         Effect::Ignore(why) => (why.to_owned(), None, None, Vec::new()),
     };
     let store = &app.store;

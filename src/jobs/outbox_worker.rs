@@ -8,6 +8,7 @@
 //! approvals past their deadline.
 
 use crate::channels::{ChannelKind, MessageRef};
+use crate::pos::PosError;
 use crate::retry::RetryPolicy;
 use crate::store::outbox::{OutboxRow, Outgoing};
 use crate::store::{StoreError, now_ms};
@@ -68,7 +69,7 @@ enum Failure {
 }
 
 /// The retry schedule of a queued message: chat messages try for a few minutes; a purchase
-/// order's email and a decision callback to the POS middleware keep trying, at most five
+/// order's email, its placing in the POS and a decision callback to the POS middleware keep trying, at most five
 /// minutes apart, for about four hours, so they go out within minutes of the other side
 /// coming back.
 pub fn schedule(kind: Option<ChannelKind>) -> RetryPolicy {
@@ -89,6 +90,31 @@ async fn email_purchase_order(app: &Shop, id: &str, to: &str) -> Result<Option<S
     crate::workflows::purchase_email::send(smtp, &app.config.shop.name, to, &po).await.map(|()| None).map_err(|e| {
         if e.permanent { Failure::Permanent(e.message) } else { Failure::Retry { error: e.message, wait: None } }
     })
+}
+
+/// Places an approved purchase order in the POS's own purchase orders; the POS's id of it is
+/// the message's external reference.
+async fn place_in_pos(app: &Shop, id: &str, provider: &str) -> Result<Option<String>, Failure> {
+    if app.pos.provider() != provider || !app.pos.keeps_purchase_orders() {
+        return Err(Failure::Permanent(format!("the shop's POS is not {provider}, or keeps no purchase orders")));
+    }
+    let po = match app.store.purchase_order(id).await {
+        Ok(Some(po)) => po,
+        Ok(None) => return Err(Failure::Permanent(format!("purchase order {id} does not exist"))),
+        Err(err) => return Err(Failure::Retry { error: err.to_string(), wait: None }),
+    };
+    let order = crate::workflows::reorder::supplier_order(&po);
+    match app.pos.place_purchase_order(&order).await {
+        Ok(pos_id) => Ok(Some(pos_id)),
+        Err(PosError::RateLimited(wait)) => {
+            Err(Failure::Retry { error: "the POS asked us to slow down".into(), wait: Some(wait) })
+        }
+        Err(err @ PosError::Unavailable(_)) => Err(Failure::Retry { error: err.to_string(), wait: None }),
+        Err(err @ PosError::Rejected { status, .. }) if status >= 500 || status == 408 || status == 429 => {
+            Err(Failure::Retry { error: err.to_string(), wait: None })
+        }
+        Err(err) => Err(Failure::Permanent(err.to_string())),
+    }
 }
 
 /// The header a decision callback carries: `sha256=` and the hex HMAC-SHA256 of the body,
@@ -153,6 +179,9 @@ async fn deliver(app: &Shop, row: &OutboxRow, pacing: &mut Pacing) -> Result<Opt
         pacing.wait_turn(kind, &row.target).await;
         return email_purchase_order(app, purchase_order, &row.target).await;
     }
+    if let Outgoing::PurchaseOrderToPos { purchase_order } = &outgoing {
+        return place_in_pos(app, purchase_order, &row.target).await;
+    }
     let channel = app.channels.get(kind).ok_or_else(|| Failure::Permanent(format!("{kind} is not configured")))?;
     if kind == ChannelKind::Sms {
         let opted_out =
@@ -166,7 +195,9 @@ async fn deliver(app: &Shop, row: &OutboxRow, pacing: &mut Pacing) -> Result<Opt
         Outgoing::Post { reply, .. } => channel.post(&row.target, reply).await.map(Some),
         Outgoing::Edit { message, reply } => channel.edit(message, reply).await.map(|()| None),
         Outgoing::Respond { url, reply, replace } => channel.respond(url, reply, *replace).await.map(|()| None),
-        Outgoing::PurchaseOrderEmail { .. } | Outgoing::Callback { .. } => Ok(None),
+        Outgoing::PurchaseOrderEmail { .. } | Outgoing::PurchaseOrderToPos { .. } | Outgoing::Callback { .. } => {
+            Ok(None)
+        }
     };
     result.map_err(|err| match err {
         crate::channels::ChannelError::RateLimited(wait) => Failure::Retry { error: err.to_string(), wait: Some(wait) },
@@ -191,10 +222,21 @@ pub async fn send_due(app: &Shop, worker: &str, pacing: &mut Pacing) -> Result<S
                         let message = MessageRef { channel: kind, target: row.target.clone(), id: message_id.clone() };
                         app.store.add_approval_message(&mut tx, &id, &message).await?;
                     }
-                    if let Ok(Outgoing::PurchaseOrderEmail { purchase_order }) = row.outgoing() {
-                        app.store
-                            .move_po_in(&mut tx, &purchase_order, &["approved"], "sent", "tillpilot", now_ms())
-                            .await?;
+                    match row.outgoing() {
+                        Ok(Outgoing::PurchaseOrderEmail { purchase_order }) => {
+                            app.store
+                                .move_po_in(&mut tx, &purchase_order, &["approved"], "sent", "tillpilot", now_ms())
+                                .await?;
+                        }
+                        Ok(Outgoing::PurchaseOrderToPos { purchase_order }) => {
+                            if let Some(pos_id) = &external_ref {
+                                app.store.set_po_pos_order(&mut tx, &purchase_order, &row.target, pos_id).await?;
+                            }
+                            app.store
+                                .move_po_in(&mut tx, &purchase_order, &["approved"], "sent", "tillpilot", now_ms())
+                                .await?;
+                        }
+                        _ => {}
                     }
                     tx.commit().await?;
                     report.sent += 1;
@@ -215,8 +257,15 @@ pub async fn send_due(app: &Shop, worker: &str, pacing: &mut Pacing) -> Result<S
                 if app.store.fail_outbox(&row, worker, &error, when, permanent, i64::from(policy.max_attempts)).await? {
                     report.parked += 1;
                     app.metrics.increment("tillpilot_outbox_parked_total", &label);
-                    if let Ok(Outgoing::PurchaseOrderEmail { purchase_order }) = row.outgoing() {
-                        crate::workflows::reorder::email_parked(app, &purchase_order, &row.target, &error).await?;
+                    use crate::workflows::reorder::{Route, send_parked};
+                    match row.outgoing() {
+                        Ok(Outgoing::PurchaseOrderEmail { purchase_order }) => {
+                            send_parked(app, &purchase_order, Route::Email { to: &row.target }, &error).await?;
+                        }
+                        Ok(Outgoing::PurchaseOrderToPos { purchase_order }) => {
+                            send_parked(app, &purchase_order, Route::Pos { provider: &row.target }, &error).await?;
+                        }
+                        _ => {}
                     }
                 } else {
                     report.retried += 1;

@@ -123,6 +123,13 @@ pub async fn reconcile_on_schedule(
                 if let (Ok(catalog), Ok(locations)) = (app.pos.catalog().await, app.pos.locations().await) {
                     app.set_catalog(catalog, locations);
                 }
+                // Deliveries booked in since: a receipt whose webhook never came, or stock
+                // that rose by what was ordered.
+                match crate::workflows::reorder::check_received(&app).await {
+                    Ok(received) if !received.is_empty() => tracing::info!(?received, "purchase orders received"),
+                    Ok(_) => {}
+                    Err(err) => tracing::warn!(error = %err, "could not check purchase orders for receipt"),
+                }
             }
             Err(err) => tracing::warn!(error = %err, "reconciliation failed; will try again next time"),
         }

@@ -15,8 +15,8 @@ pub mod sim;
 pub mod square;
 
 use crate::domain::{
-    Catalog, Customer, CustomerId, Location, LocationId, Order, OrderId, Payment, Phone, Quantity, StockLevel,
-    VariationId, Vendor, VendorItem,
+    Catalog, Customer, CustomerId, Location, LocationId, Order, OrderId, Payment, Phone, Quantity, Receipt, StockLevel,
+    SupplierOrder, VariationId, Vendor, VendorItem,
 };
 use async_trait::async_trait;
 use std::time::Duration;
@@ -98,6 +98,27 @@ pub trait Pos: Send + Sync {
         on_hand: Quantity,
         idempotency_key: &str,
     ) -> Result<(), PosError>;
+
+    /// Whether approved purchase orders go into this POS's own purchase-order module
+    /// (Lightspeed's supplier orders); the others keep no purchase orders.
+    fn keeps_purchase_orders(&self) -> bool {
+        false
+    }
+
+    /// Places an approved purchase order with the POS and marks it sent to the supplier;
+    /// returns the POS's id of it. The order is found again by its number, so a retry after a
+    /// lost answer finishes the order the first attempt made instead of making a second.
+    async fn place_purchase_order(&self, order: &SupplierOrder) -> Result<String, PosError> {
+        let _ = order;
+        Err(PosError::Rejected { status: 501, message: format!("{} keeps no purchase orders", self.provider()) })
+    }
+
+    /// What has been received against the purchase order the POS holds as `pos_order_id`;
+    /// `None` while it is not booked in.
+    async fn purchase_order_receipt(&self, pos_order_id: &str) -> Result<Option<Receipt>, PosError> {
+        let _ = pos_order_id;
+        Ok(None)
+    }
 }
 
 /// What a recorded POS event asks of the inbox worker; each connector knows its own event

@@ -21,6 +21,9 @@ pub struct PoLine {
     pub reason: String,
     /// Stock on hand when the PO was drafted, to see it arrive.
     pub on_hand_at_draft: f64,
+    /// What the POS booked in against this line, once the order was received there.
+    #[serde(default)]
+    pub received: Option<Quantity>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -40,6 +43,9 @@ pub struct PurchaseOrder {
     pub lines: Vec<PoLine>,
     pub total: Money,
     pub created_at_ms: i64,
+    /// The POS's id of this order, once it is placed in the POS's purchase orders.
+    #[serde(default)]
+    pub pos_order_id: Option<String>,
 }
 
 /// A purchase order already with its vendor, recorded as it was sent (the demo's stock on
@@ -148,17 +154,97 @@ impl Store {
     }
 
     pub async fn purchase_order(&self, id: &str) -> Result<Option<PurchaseOrder>, StoreError> {
-        let row: Option<(String, String)> = sqlx::query_as("SELECT state, detail FROM purchase_orders WHERE id = $1")
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?;
-        row.map(|(state, detail)| {
+        let row: Option<(String, String, Option<String>)> =
+            sqlx::query_as("SELECT state, detail, pos_order_id FROM purchase_orders WHERE id = $1")
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?;
+        row.map(|(state, detail, pos_order_id)| {
             let mut po: PurchaseOrder =
                 serde_json::from_str(&detail).map_err(|e| StoreError::Corrupt(format!("PO {id}: {e}")))?;
             po.state = state;
+            po.pos_order_id = pos_order_id;
             Ok(po)
         })
         .transpose()
+    }
+
+    /// The PO placed in the POS as `pos_order_id`.
+    pub async fn po_by_pos_order(&self, pos_order_id: &str) -> Result<Option<PurchaseOrder>, StoreError> {
+        let id: Option<(String,)> = sqlx::query_as("SELECT id FROM purchase_orders WHERE pos_order_id = $1")
+            .bind(pos_order_id)
+            .fetch_optional(self.pool())
+            .await?;
+        match id {
+            Some((id,)) => self.purchase_order(&id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Remembers the POS's id of a PO placed there, and audits it.
+    pub async fn set_po_pos_order(
+        &self,
+        tx: &mut Tx,
+        id: &str,
+        provider: &str,
+        pos_order_id: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE purchase_orders SET pos_order_id = $1 WHERE id = $2")
+            .bind(pos_order_id)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        let entry = AuditEntry {
+            actor: "tillpilot".into(),
+            channel: provider.to_owned(),
+            kind: "po.placed_in_pos".into(),
+            subject: id.to_owned(),
+            detail: json!({ "pos": provider, "pos_order_id": pos_order_id }),
+        };
+        self.audit(tx, &entry).await?;
+        Ok(())
+    }
+
+    /// Records what was booked in against each line (by line position) of a sent PO and marks
+    /// it received; false, and nothing written, when it was not waiting to be received.
+    pub async fn receive_po(&self, id: &str, received: &[Quantity], by: &str, now_ms: i64) -> Result<bool, StoreError> {
+        let Some(mut po) = self.purchase_order(id).await? else { return Ok(false) };
+        let mut tx = self.begin().await?;
+        if !self.move_po_in(&mut tx, id, &["approved", "sent"], "received", by, now_ms).await? {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        for (n, (line, quantity)) in po.lines.iter_mut().zip(received).enumerate() {
+            line.received = Some(*quantity);
+            sqlx::query("UPDATE purchase_order_lines SET received_milli = $1 WHERE po_id = $2 AND line_no = $3")
+                .bind(quantity.milli())
+                .bind(id)
+                .bind(n as i64)
+                .execute(&mut *tx)
+                .await?;
+        }
+        po.state = "received".into();
+        let detail = serde_json::to_string(&po).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        sqlx::query("UPDATE purchase_orders SET detail = $1 WHERE id = $2")
+            .bind(detail)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let lines: Vec<serde_json::Value> = po
+            .lines
+            .iter()
+            .map(|l| json!({ "item": l.name, "ordered": l.quantity, "received": l.received.map(|q| q.to_string()) }))
+            .collect();
+        let entry = AuditEntry {
+            actor: by.to_owned(),
+            channel: "tillpilot".into(),
+            kind: "po.receipt".into(),
+            subject: id.to_owned(),
+            detail: json!({ "lines": lines }),
+        };
+        self.audit(&mut tx, &entry).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     pub async fn purchase_orders_in(&self, state: &str) -> Result<Vec<PurchaseOrder>, StoreError> {

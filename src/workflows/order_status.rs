@@ -155,6 +155,22 @@ fn headline(app: &Shop, order: &Order) -> String {
         (FulfilmentState::ReadyForPickup, _) => format!("Order #{n} is ready for pickup (since {since})."),
         (FulfilmentState::Delivered, FulfilmentKind::Shipment) => format!("Order #{n} was delivered on {since}."),
         (FulfilmentState::Delivered, FulfilmentKind::Pickup) => format!("Order #{n} was picked up on {since}."),
+        (FulfilmentState::Unfulfilled, FulfilmentKind::Layby) => match f.balance_due.filter(|due| due.minor() > 0) {
+            Some(due) => format!("Order #{n} is on layby: it is held for you, with {due} left to pay."),
+            None => format!("Order #{n} is on layby and paid off: it is ready to collect."),
+        },
+        (FulfilmentState::Unfulfilled, FulfilmentKind::OnAccount) => {
+            match f.balance_due.filter(|due| due.minor() > 0) {
+                Some(due) => format!("Order #{n} is on account, with {due} still to pay."),
+                None => format!("Order #{n} is on account and paid in full."),
+            }
+        }
+        (FulfilmentState::Delivered, FulfilmentKind::Layby) => {
+            format!("Order #{n} was paid off and collected on {since}.")
+        }
+        (FulfilmentState::Delivered, FulfilmentKind::OnAccount) => {
+            format!("Order #{n} on account was paid in full on {since}.")
+        }
         (FulfilmentState::Cancelled, _) => format!("Order #{n} was cancelled on {since}."),
     }
 }
@@ -163,10 +179,16 @@ async fn describe(app: &Shop, pos: &dyn Pos, order: &Order, team: bool) -> Resul
     let view = app.catalog();
     let items: Vec<String> = order.lines.iter().map(|l| format!("{} × {}", l.quantity, l.name)).collect();
     let mut text = headline(app, order);
-    if let Some(f) = &order.fulfilment
-        && f.state == FulfilmentState::ReadyForPickup
-    {
-        text.push_str(&format!(" Pick it up at {}.", view.location_name(&order.location_id)));
+    if let Some(f) = &order.fulfilment {
+        let at = view.location_name(&order.location_id);
+        match (f.kind, f.state) {
+            (_, FulfilmentState::ReadyForPickup) => text.push_str(&format!(" Pick it up at {at}.")),
+            (FulfilmentKind::Layby, FulfilmentState::Unfulfilled) if f.balance_due.is_some_and(|d| d.minor() > 0) => {
+                text.push_str(&format!(" Pay the rest and collect it at {at}."));
+            }
+            (FulfilmentKind::Layby, FulfilmentState::Unfulfilled) => text.push_str(&format!(" Collect it at {at}.")),
+            _ => {}
+        }
     }
     let mut reply = Reply::text(text).field("Placed", day(app, order.created_at_ms)).field("Items", items.join(", "));
     if let Some(f) = &order.fulfilment

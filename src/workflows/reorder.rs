@@ -126,6 +126,7 @@ pub async fn plan(app: &Shop, today: NaiveDate) -> Result<Plan, StoreError> {
                 vendor.lead_time_days
             ),
             on_hand_at_draft: on_hand,
+            received: None,
         };
         groups.entry((vendor.id.to_string(), s.location_id.clone())).or_default().push((
             suggestion,
@@ -182,6 +183,7 @@ pub async fn plan(app: &Shop, today: NaiveDate) -> Result<Plan, StoreError> {
             lines: po_lines,
             total,
             created_at_ms: now_ms(),
+            pos_order_id: None,
         });
     }
     Ok(out)
@@ -394,10 +396,11 @@ pub async fn on_decision(app: &Shop, approval: &Approval) -> Result<(), StoreErr
     Ok(())
 }
 
-/// Queues an approved PO's email to its vendor through the outbox (retried, paced, and
-/// reported to the owner if it parks); the PO is marked sent when the email goes. A PO that
-/// cannot be emailed at all (no `[smtp]`, no vendor address) stays approved, and that is
-/// audited. Returns whether the email was queued.
+/// Queues an approved PO for its vendor through the outbox (retried, paced, and reported to
+/// the owner if it parks): into the POS's own purchase orders when the POS keeps them
+/// (Lightspeed), and by email when `[smtp]` is configured and the vendor has an address. The
+/// PO is marked sent when the first of them goes. A PO that can go nowhere stays approved, and
+/// that is audited. Returns whether anything was queued.
 pub async fn send(app: &Shop, id: &str) -> Result<bool, StoreError> {
     let Some(po) = app.store.purchase_order(id).await? else { return Ok(false) };
     let to = match (&app.config.smtp, &po.vendor_email) {
@@ -405,37 +408,65 @@ pub async fn send(app: &Shop, id: &str) -> Result<bool, StoreError> {
         (_, None) => Err(format!("{} has no email address", po.vendor_name)),
         (Some(_), Some(to)) => Ok(to.clone()),
     };
+    let in_pos = app.pos.keeps_purchase_orders();
     let mut tx = app.store.begin().await?;
-    let (kind, detail) = match &to {
+    let mut audits = Vec::new();
+    if in_pos {
+        let provider = app.pos.provider();
+        let order = crate::store::outbox::Outgoing::PurchaseOrderToPos { purchase_order: id.to_owned() };
+        app.store.enqueue(&mut tx, crate::message::ChannelKind::Http, provider, &order, now_ms()).await?;
+        audits.push(("po.pos_queued", provider.to_owned(), json!({ "pos": provider })));
+    }
+    match &to {
         Ok(to) => {
             let email = crate::store::outbox::Outgoing::PurchaseOrderEmail { purchase_order: id.to_owned() };
             app.store.enqueue(&mut tx, crate::message::ChannelKind::Email, to, &email, now_ms()).await?;
-            ("po.email_queued", json!({ "to": to }))
+            audits.push(("po.email_queued", "email".to_owned(), json!({ "to": to })));
         }
-        Err(why) => {
+        Err(why) if !in_pos => {
             tracing::warn!(po = id, error = %why, "a purchase order cannot be emailed");
-            ("po.send_failed", json!({ "error": why }))
+            audits.push(("po.send_failed", "email".to_owned(), json!({ "error": why })));
         }
-    };
-    let entry = AuditEntry {
-        actor: "tillpilot".into(),
-        channel: "email".into(),
-        kind: kind.into(),
-        subject: id.to_owned(),
-        detail,
-    };
-    app.store.audit(&mut tx, &entry).await?;
-    let queued = to.is_ok();
+        Err(_) => {}
+    }
+    for (kind, channel, detail) in audits {
+        let entry =
+            AuditEntry { actor: "tillpilot".into(), channel, kind: kind.into(), subject: id.to_owned(), detail };
+        app.store.audit(&mut tx, &entry).await?;
+    }
+    let queued = to.is_ok() || in_pos;
     tx.commit().await?;
     Ok(queued)
 }
 
-/// A PO's email gave up: the owner channels hear that it is approved but not sent, and why.
-pub async fn email_parked(app: &Shop, id: &str, to: &str, error: &str) -> Result<(), StoreError> {
+/// How an approved PO was on its way to the vendor, for the owner's message when it parks.
+pub enum Route<'a> {
+    Email { to: &'a str },
+    Pos { provider: &'a str },
+}
+
+/// A PO's email or its placing in the POS gave up: the owner channels hear that it is approved
+/// but not sent there, and why.
+pub async fn send_parked(app: &Shop, id: &str, route: Route<'_>, error: &str) -> Result<(), StoreError> {
     let Some(po) = app.store.purchase_order(id).await? else { return Ok(()) };
+    let (doing, advice, kind, channel, detail) = match route {
+        Route::Email { to } => (
+            format!("emailing {to}"),
+            "Send it yourself, or fix the mail settings and approve a new draft.",
+            "po.email_parked",
+            "email".to_owned(),
+            json!({ "to": to, "error": error }),
+        ),
+        Route::Pos { provider } => (
+            format!("placing it in {}", provider_name(provider)),
+            "Enter it in the POS yourself, or fix the connection and approve a new draft.",
+            "po.pos_parked",
+            provider.to_owned(),
+            json!({ "pos": provider, "error": error }),
+        ),
+    };
     let text = format!(
-        "Purchase order {id} to {} ({}) is approved, not sent: emailing {to} kept failing ({error}). \
-         Send it yourself, or fix the mail settings and approve a new draft.",
+        "Purchase order {id} to {} ({}) is approved, not sent: {doing} kept failing ({error}). {advice}",
         po.vendor_name, po.total
     );
     let mut tx = app.store.begin().await?;
@@ -443,24 +474,54 @@ pub async fn email_parked(app: &Shop, id: &str, to: &str, error: &str) -> Result
         let post = crate::store::outbox::Outgoing::Post { reply: crate::message::Reply::text(&text), approval: None };
         app.store.enqueue(&mut tx, channel, &target, &post, now_ms()).await?;
     }
-    app.store
-        .audit(
-            &mut tx,
-            &AuditEntry {
-                actor: "tillpilot".into(),
-                channel: "email".into(),
-                kind: "po.email_parked".into(),
-                subject: id.to_owned(),
-                detail: json!({ "to": to, "error": error }),
-            },
-        )
-        .await?;
+    let entry = AuditEntry { actor: "tillpilot".into(), channel, kind: kind.into(), subject: id.to_owned(), detail };
+    app.store.audit(&mut tx, &entry).await?;
     tx.commit().await?;
     Ok(())
 }
 
-/// Marks sent POs received once stock for every line has risen by at least half of what was
-/// ordered. Returns the ids received.
+fn provider_name(provider: &str) -> &str {
+    match provider {
+        "lightspeed" => "Lightspeed",
+        "square" => "Square",
+        "clover" => "Clover",
+        "shopify" => "Shopify",
+        other => other,
+    }
+}
+
+/// The PO as the POS's purchase orders take it. A vendor known only from the configuration
+/// has no id at the POS.
+pub fn supplier_order(po: &PurchaseOrder) -> crate::domain::SupplierOrder {
+    use crate::domain::{Quantity, SupplierOrder, SupplierOrderLine};
+    SupplierOrder {
+        number: po.id.clone(),
+        vendor_id: (!po.vendor_id.as_str().starts_with(super::vendors::CONFIG_PREFIX)).then(|| po.vendor_id.clone()),
+        location_id: po.location_id.clone(),
+        lines: po
+            .lines
+            .iter()
+            .map(|l| SupplierOrderLine {
+                variation_id: l.variation_id.clone(),
+                quantity: Quantity::from_milli(i64::from(l.quantity) * 1000),
+                unit_cost: l.unit_cost,
+            })
+            .collect(),
+    }
+}
+
+/// Books in what the POS says arrived against a PO it holds: the PO is received, with each
+/// line's received count (a partial receipt included). Returns the PO's id when it moved.
+pub async fn record_receipt(app: &Shop, receipt: &crate::domain::Receipt) -> Result<Option<String>, StoreError> {
+    let Some(po) = app.store.po_by_pos_order(&receipt.pos_order_id).await? else { return Ok(None) };
+    let received: Vec<crate::domain::Quantity> = po.lines.iter().map(|l| receipt.received(&l.variation_id)).collect();
+    let moved = app.store.receive_po(&po.id, &received, app.pos.provider(), now_ms()).await?;
+    Ok(moved.then_some(po.id))
+}
+
+/// Marks sent POs received: one the POS holds once the POS has booked it in, any other once
+/// stock for every line has risen by at least half of what was ordered. Returns the ids
+/// received.
 pub async fn check_received(app: &Shop) -> Result<Vec<String>, StoreError> {
     let stock: HashMap<(VariationId, LocationId), f64> = app
         .store
@@ -471,6 +532,16 @@ pub async fn check_received(app: &Shop) -> Result<Vec<String>, StoreError> {
         .collect();
     let mut received = Vec::new();
     for po in app.store.purchase_orders_in("sent").await? {
+        // A PO the POS holds is received when the POS books it in (this pull catches a receipt
+        // whose webhook never came).
+        if let Some(pos_id) = &po.pos_order_id {
+            match app.pos.purchase_order_receipt(pos_id).await {
+                Ok(Some(receipt)) => received.extend(record_receipt(app, &receipt).await?),
+                Ok(None) => {}
+                Err(err) => tracing::warn!(po = %po.id, error = %err, "could not read a purchase order's receipt"),
+            }
+            continue;
+        }
         let arrived = po.lines.iter().all(|l| {
             let now = stock.get(&(l.variation_id.clone(), po.location_id.clone())).copied().unwrap_or(0.0);
             now >= l.on_hand_at_draft + f64::from(l.quantity) / 2.0

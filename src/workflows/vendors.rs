@@ -6,6 +6,9 @@
 use crate::config::VendorConfig;
 use crate::domain::{Catalog, Money, Vendor, VendorId, VendorItem};
 
+/// How the id of a vendor known only from the configuration begins (no POS knows it).
+pub const CONFIG_PREFIX: &str = "config:";
+
 /// Configured SKUs the catalog does not have, as `(vendor, sku)`.
 pub type UnknownSkus = Vec<(String, String)>;
 
@@ -27,7 +30,7 @@ pub fn merge(
                 vendor.id.clone()
             }
             None => {
-                let id = VendorId::new(format!("config:{}", slug(&config.name)));
+                let id = VendorId::new(format!("{CONFIG_PREFIX}{}", slug(&config.name)));
                 vendors.push(Vendor {
                     id: id.clone(),
                     name: config.name.trim().to_owned(),

@@ -44,8 +44,12 @@ pub struct Consignment {
     pub kind: String,
     pub status: String,
     pub version: i64,
-    /// `(product, count, received)`; `received` is what a count counted.
+    /// `(product, count, received)`; `received` is what a count counted, or what arrived
+    /// against a supplier order.
     pub lines: Vec<(String, Option<String>, Option<String>)>,
+    /// A supplier order's vendor, and each line's unit cost.
+    pub supplier_id: Option<String>,
+    pub costs: HashMap<String, String>,
 }
 
 pub struct FakeLightspeed {
@@ -70,6 +74,8 @@ pub struct FakeLightspeed {
     pub consignments: Mutex<Vec<Consignment>>,
     /// Create the next consignment, then drop the connection before answering.
     pub lose_next_create: AtomicBool,
+    /// Webhook subscriptions (`{id, type, url, active}`).
+    pub webhooks: Mutex<Vec<Value>>,
     version: Mutex<i64>,
     payments: HashMap<String, tillpilot::domain::Payment>,
     /// Every sale (and return) in the wire format, built once.
@@ -121,6 +127,7 @@ pub async fn start(shop: Arc<SimShop>, page_size: usize, limit: Limit) -> (Share
         stock: Mutex::default(),
         consignments: Mutex::default(),
         lose_next_create: AtomicBool::new(false),
+        webhooks: Mutex::default(),
         version: Mutex::new(1_000_000),
         payments,
         sales: Vec::new(),
@@ -343,6 +350,22 @@ fn route(fake: &FakeLightspeed, method: &Method, path: &str, query: &HashMap<Str
             page(fake, &found, query)
         }
         ("POST", ["consignments"]) => create_consignment(fake, body),
+        ("GET", ["webhooks"]) => Json(json!({ "data": *fake.webhooks.lock().unwrap() })).into_response(),
+        ("POST", ["webhooks"]) => {
+            let asked: Value = serde_json::from_slice(body).unwrap();
+            let mut hooks = fake.webhooks.lock().unwrap();
+            if hooks.iter().any(|h| h["type"] == asked["type"] && h["url"] == asked["url"]) {
+                return (StatusCode::CONFLICT, Json(json!({ "error": "webhook already exists" }))).into_response();
+            }
+            let hook = json!({ "id": format!("WH-{}", hooks.len() + 1), "retailer_id": "RET-1", "type": asked["type"],
+                "url": asked["url"], "active": asked["active"] });
+            hooks.push(hook.clone());
+            (StatusCode::CREATED, Json(json!({ "data": hook }))).into_response()
+        }
+        ("GET", ["consignments", id]) => match fake.consignments.lock().unwrap().iter().find(|c| c.id == *id) {
+            Some(c) => Json(json!({ "data": consignment_json(c) })).into_response(),
+            None => not_found(),
+        },
         ("PUT", ["consignments", id]) => update_consignment(fake, id, body),
         ("GET", ["consignments", id, "products"]) => {
             let consignments = fake.consignments.lock().unwrap();
@@ -350,17 +373,20 @@ fn route(fake: &FakeLightspeed, method: &Method, path: &str, query: &HashMap<Str
             let lines: Vec<Value> = c
                 .lines
                 .iter()
-                .map(|(p, count, received)| json!({ "product_id": p, "count": count, "received": received, "cost": "0.00000", "is_included": true }))
+                .map(|(p, count, received)| {
+                    json!({ "product_id": p, "count": count, "received": received,
+                    "cost": c.costs.get(p.as_str()).map_or("0.00000", String::as_str), "is_included": true })
+                })
                 .collect();
             Json(json!({ "data": lines })).into_response()
         }
         ("POST", ["consignments", id, "products"]) => {
             let line: Value = serde_json::from_slice(body).unwrap();
-            set_line(fake, id, line["product_id"].as_str().unwrap(), &line)
+            set_line(fake, id, line["product_id"].as_str().unwrap(), &line, true)
         }
         ("PUT", ["consignments", id, "products", product]) => {
             let line: Value = serde_json::from_slice(body).unwrap();
-            set_line(fake, id, product, &line)
+            set_line(fake, id, product, &line, false)
         }
         _ => not_found(),
     }
@@ -425,6 +451,10 @@ fn status(order: &Order) -> (&'static str, Vec<&'static str>) {
             (FulfilmentKind::Shipment, _) => ("DISPATCHED_CLOSED", vec!["delivery"]),
             (FulfilmentKind::Pickup, FulfilmentState::Delivered) => ("PICKED_UP_CLOSED", vec!["pickup"]),
             (FulfilmentKind::Pickup, _) => ("AWAITING_PICKUP", vec!["pickup"]),
+            (FulfilmentKind::Layby, FulfilmentState::Delivered) => ("LAYBY_CLOSED", vec!["layby"]),
+            (FulfilmentKind::Layby, _) => ("LAYBY", vec!["layby"]),
+            (FulfilmentKind::OnAccount, FulfilmentState::Delivered) => ("ONACCOUNT_CLOSED", vec!["onaccount"]),
+            (FulfilmentKind::OnAccount, _) => ("ONACCOUNT", vec!["onaccount"]),
         },
     }
 }
@@ -449,8 +479,10 @@ pub fn sale_json(fake: &FakeLightspeed, order: &Order, version: i64) -> Value {
                 Tender::GiftCard => ("118", "Gift Card"),
                 _ => ("3", "Credit Card"),
             };
+            // A layby or account sale still owing was paid only in part.
+            let owed = order.fulfilment.as_ref().and_then(|f| f.balance_due).unwrap_or(Money::ZERO);
             json!({ "id": p.id, "payment_type_id": type_id, "retailer_payment_type_id": format!("RPT-{type_id}"), "name": name,
-                "amount": decimal(p.amount), "payment_date": time(p.created_at_ms) })
+                "amount": decimal(p.amount - owed), "payment_date": time(p.created_at_ms) })
         })
         .collect();
     let updated = order.fulfilment.as_ref().map_or(order.created_at_ms, |f| f.updated_at_ms);
@@ -542,7 +574,40 @@ fn search(fake: &FakeLightspeed, query: &HashMap<String, String>) -> Response {
 
 fn consignment_json(c: &Consignment) -> Value {
     json!({ "id": c.id, "name": c.name, "outlet_id": c.outlet_id, "type": c.kind, "status": c.status,
-        "consignment_date": "2026-11-26T18:00:00+00:00", "filters": [], "version": c.version })
+        "supplier_id": c.supplier_id, "consignment_date": "2026-11-26T18:00:00+00:00", "filters": [], "version": c.version })
+}
+
+impl FakeLightspeed {
+    /// Staff book a supplier order in at the till: each product's `received` is set, the order
+    /// becomes RECEIVED and the stock rises. Returns the `consignment.receive` payloads
+    /// Lightspeed would deliver, one per line.
+    pub fn receive(&self, id: &str, received: &[(&str, u32)]) -> Vec<Value> {
+        let version = self.next_version();
+        let mut consignments = self.consignments.lock().unwrap();
+        let c = consignments.iter_mut().find(|c| c.id == id).expect("a consignment to receive");
+        assert_eq!(c.kind, "SUPPLIER");
+        assert!(matches!(c.status.as_str(), "SENT" | "DISPATCHED"), "only a sent order is received: {}", c.status);
+        let mut payloads = Vec::new();
+        let mut stock = self.stock.lock().unwrap();
+        for (n, (product, count, got)) in c.lines.iter_mut().enumerate() {
+            let arrived = received.iter().find(|(p, _)| p == product).map_or(0, |(_, q)| *q);
+            *got = Some(format!("{arrived}.00000"));
+            let key = (product.clone(), c.outlet_id.clone());
+            let before = stock.get(&key).copied().unwrap_or_else(|| {
+                self.shop
+                    .stock
+                    .iter()
+                    .find(|s| s.variation_id.as_str() == product && s.location_id.as_str() == c.outlet_id)
+                    .map_or(Quantity::ZERO, |s| s.on_hand)
+            });
+            stock.insert(key, before + Quantity::from_units(i64::from(arrived)));
+            payloads.push(json!({ "id": format!("{}-{n}", c.id), "consignment_id": c.id, "product_id": product,
+                "count": count, "received": got, "cost": c.costs.get(product.as_str()), "sequence_number": n }));
+        }
+        c.status = "RECEIVED".into();
+        c.version = version;
+        payloads
+    }
 }
 
 fn create_consignment(fake: &FakeLightspeed, body: &[u8]) -> Response {
@@ -556,7 +621,13 @@ fn create_consignment(fake: &FakeLightspeed, body: &[u8]) -> Response {
         status: body["status"].as_str().unwrap_or("OPEN").to_owned(),
         version,
         lines: Vec::new(),
+        supplier_id: body["supplier_id"].as_str().map(str::to_owned),
+        costs: HashMap::new(),
     };
+    if c.kind == "SUPPLIER" && !matches!(c.status.as_str(), "OPEN" | "SENT") {
+        return (StatusCode::BAD_REQUEST, Json(json!({ "error": "a supplier order starts OPEN or SENT" })))
+            .into_response();
+    }
     if c.kind == "STOCKTAKE" && c.status == "STOCKTAKE_IN_PROGRESS" {
         start_count(fake, &mut c, &body["filters"]);
     }
@@ -585,6 +656,16 @@ fn update_consignment(fake: &FakeLightspeed, id: &str, body: &[u8]) -> Response 
     let mut consignments = fake.consignments.lock().unwrap();
     let Some(c) = consignments.iter_mut().find(|c| c.id == id) else { return not_found() };
     let status = body["status"].as_str().unwrap_or(&c.status).to_owned();
+    if c.kind == "SUPPLIER" && status != c.status {
+        if matches!(c.status.as_str(), "RECEIVED" | "CANCELLED") {
+            return (StatusCode::BAD_REQUEST, Json(json!({ "error": "a received or cancelled order cannot change" })))
+                .into_response();
+        }
+        if c.lines.is_empty() && status != "CANCELLED" {
+            return (StatusCode::BAD_REQUEST, Json(json!({ "error": "no status change without products" })))
+                .into_response();
+        }
+    }
     if c.kind == "STOCKTAKE" && status == "STOCKTAKE_IN_PROGRESS" && c.status == "STOCKTAKE_SCHEDULED" {
         start_count(fake, c, &Value::Null);
     }
@@ -601,7 +682,9 @@ fn update_consignment(fake: &FakeLightspeed, id: &str, body: &[u8]) -> Response 
     Json(json!({ "data": consignment_json(c) })).into_response()
 }
 
-fn set_line(fake: &FakeLightspeed, id: &str, product: &str, line: &Value) -> Response {
+/// Sets a line's figures; `add` (a POST) adds to the count of a product already on an open
+/// or sent supplier order, as Lightspeed does.
+fn set_line(fake: &FakeLightspeed, id: &str, product: &str, line: &Value, add: bool) -> Response {
     let mut consignments = fake.consignments.lock().unwrap();
     let Some(c) = consignments.iter_mut().find(|c| c.id == id) else { return not_found() };
     let text = |key: &str| match &line[key] {
@@ -609,7 +692,22 @@ fn set_line(fake: &FakeLightspeed, id: &str, product: &str, line: &Value) -> Res
         Value::Number(n) => Some(n.to_string()),
         _ => None,
     };
+    if let Some(cost) = text("cost") {
+        c.costs.insert(product.to_owned(), cost);
+    }
+    let supplier = c.kind == "SUPPLIER";
+    if supplier && matches!(c.status.as_str(), "RECEIVED" | "CANCELLED") {
+        return (StatusCode::BAD_REQUEST, Json(json!({ "error": "a received or cancelled order cannot change" })))
+            .into_response();
+    }
     match c.lines.iter_mut().find(|(p, _, _)| p == product) {
+        Some(existing) if add && supplier => {
+            let sum = |a: Option<&str>, b: Option<&str>| {
+                let q = |t: Option<&str>| t.and_then(Quantity::parse).unwrap_or(Quantity::ZERO);
+                (q(a) + q(b)).to_string()
+            };
+            existing.1 = Some(sum(existing.1.as_deref(), text("count").as_deref()));
+        }
         Some(existing) => {
             existing.1 = text("count").or(existing.1.clone());
             existing.2 = text("received").or(existing.2.clone());

@@ -299,8 +299,9 @@ pub fn order_json(order: &Order) -> Value {
             let display = match (f.kind, f.state) {
                 (_, FulfilmentState::Unfulfilled | FulfilmentState::Cancelled) => None,
                 (_, FulfilmentState::ReadyForPickup) => Some("READY_FOR_PICKUP"),
-                (FulfilmentKind::Pickup, FulfilmentState::Delivered) => Some("PICKED_UP"),
-                (FulfilmentKind::Shipment, FulfilmentState::Delivered) => Some("DELIVERED"),
+                // Shopify has no laybys or account sales; the simulated shop makes none for it.
+                (FulfilmentKind::Pickup | FulfilmentKind::Layby, FulfilmentState::Delivered) => Some("PICKED_UP"),
+                (FulfilmentKind::Shipment | FulfilmentKind::OnAccount, FulfilmentState::Delivered) => Some("DELIVERED"),
                 (_, FulfilmentState::Shipped) => Some("IN_TRANSIT"),
             };
             if let Some(display) = display {

@@ -21,6 +21,37 @@ use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Where a shop owner approves the app (`tillpilot connect lightspeed` prints the address).
+pub const AUTHORIZE_URL: &str = "https://secure.retail.lightspeed.app/connect";
+
+/// What Tillpilot asks to do: read the shop, write supplier orders and stock counts, and
+/// subscribe to webhooks; nothing more.
+pub const SCOPES: [&str; 10] = [
+    "outlets:read",
+    "products:read",
+    "inventory:read",
+    "sales:read",
+    "customers:read",
+    "suppliers:read",
+    "consignments:read",
+    "consignments:write:stock_order",
+    "consignments:write:inventory_count",
+    "webhooks",
+];
+
+/// The address the shop owner opens to approve the app; Lightspeed then redirects to
+/// `redirect_uri` with `code`, `domain_prefix` and this `state`.
+pub fn authorize_url(client_id: &str, redirect_uri: &str, state: &str) -> String {
+    let query = form_urlencoded::Serializer::new(String::new())
+        .append_pair("response_type", "code")
+        .append_pair("client_id", client_id)
+        .append_pair("redirect_uri", redirect_uri)
+        .append_pair("state", state)
+        .append_pair("scope", &SCOPES.join(" "))
+        .finish();
+    format!("{AUTHORIZE_URL}?{query}")
+}
+
 /// Where the rotated tokens are kept (the `meta` table).
 pub const REFRESH_TOKEN_KEY: &str = "lightspeed.refresh_token";
 pub const ACCESS_TOKEN_KEY: &str = "lightspeed.access_token";

@@ -70,6 +70,13 @@ impl Decimal {
     }
 }
 
+/// Money as the decimal text Lightspeed takes in request bodies (`"4.50"`).
+pub fn decimal_text(m: Money) -> String {
+    let minor = m.minor();
+    let sign = if minor < 0 { "-" } else { "" };
+    format!("{sign}{}.{:02}", minor.unsigned_abs() / 100, minor.unsigned_abs() % 100)
+}
+
 fn money(value: &Option<Decimal>) -> Result<Money, PosError> {
     value.as_ref().map_or(Ok(Money::ZERO), Decimal::money)
 }
@@ -340,12 +347,16 @@ impl LsSale {
         }
     }
 
-    /// Delivery and pickup sales: dispatched is as far as Lightspeed follows a delivery, and it
-    /// records no carrier or tracking.
+    /// Delivery and pickup sales (dispatched is as far as Lightspeed follows a delivery, and it
+    /// records no carrier or tracking), laybys and account sales, with what is still owed.
     fn fulfilment(&self) -> Result<Option<Fulfilment>, PosError> {
         let status = self.status();
         let has = |attribute: &str| self.attributes.iter().any(|a| a.eq_ignore_ascii_case(attribute));
-        let kind = if status.contains("PICKUP") || status.starts_with("PICKED_UP") || has("pickup") {
+        let kind = if status.starts_with("LAYBY") || has("layby") {
+            FulfilmentKind::Layby
+        } else if status.starts_with("ONACCOUNT") || has("onaccount") {
+            FulfilmentKind::OnAccount
+        } else if status.contains("PICKUP") || status.starts_with("PICKED_UP") || has("pickup") {
             FulfilmentKind::Pickup
         } else if status.contains("DISPATCH") || has("delivery") {
             FulfilmentKind::Shipment
@@ -357,9 +368,19 @@ impl LsSale {
             "AWAITING_DISPATCH" => FulfilmentState::Unfulfilled,
             "DISPATCHED_CLOSED" => FulfilmentState::Shipped,
             "AWAITING_PICKUP" => FulfilmentState::ReadyForPickup,
-            "PICKED_UP_CLOSED" => FulfilmentState::Delivered,
+            "PICKED_UP_CLOSED" | "LAYBY_CLOSED" | "ONACCOUNT_CLOSED" => FulfilmentState::Delivered,
             _ if kind == FulfilmentKind::Pickup => FulfilmentState::ReadyForPickup,
             _ => FulfilmentState::Unfulfilled,
+        };
+        let balance_due = if matches!(kind, FulfilmentKind::Layby | FulfilmentKind::OnAccount) {
+            let mut paid = Money::ZERO;
+            for payment in self.payments.iter().filter(|p| p.deleted_at.is_none()) {
+                paid += money(&payment.amount)?;
+            }
+            let owed = self.total()? - paid;
+            Some(if state == FulfilmentState::Unfulfilled && owed > Money::ZERO { owed } else { Money::ZERO })
+        } else {
+            None
         };
         Ok(Some(Fulfilment {
             kind,
@@ -368,6 +389,7 @@ impl LsSale {
             tracking_number: None,
             tracking_url: None,
             updated_at_ms: millis(self.updated_at.as_deref().or(self.sale_date.as_deref()))?,
+            balance_due,
         }))
     }
 

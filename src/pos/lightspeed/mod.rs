@@ -31,8 +31,8 @@ pub mod mapping;
 pub mod webhook;
 
 use crate::domain::{
-    Catalog, Customer, CustomerId, Location, LocationId, Order, OrderId, Payment, Phone, Quantity, StockLevel,
-    VariationId, Vendor, VendorItem, order::normalize_order_number,
+    Catalog, Customer, CustomerId, Location, LocationId, Order, OrderId, Payment, Phone, Quantity, Receipt, StockLevel,
+    SupplierOrder, VariationId, Vendor, VendorItem, order::normalize_order_number,
 };
 use crate::pos::http::path_segment;
 use crate::pos::{Pos, PosError};
@@ -60,6 +60,11 @@ pub struct LightspeedPos {
 /// The name a stock count is created under, and found again by.
 pub fn count_name(idempotency_key: &str) -> String {
     format!("Tillpilot count {idempotency_key}")
+}
+
+/// The name a supplier order is created under, and found again by.
+pub fn order_name(number: &str) -> String {
+    format!("Tillpilot {number}")
 }
 
 impl LightspeedPos {
@@ -159,23 +164,39 @@ impl LightspeedPos {
     /// Puts `product` on the consignment with `figures` (`count`, `received`, `cost`): adds
     /// the line once (looking again if the add fails), or sets an existing line's figures.
     pub async fn set_consignment_line(&self, id: &str, product: &str, figures: Value) -> Result<(), PosError> {
-        let on = |lines: &[LsConsignmentLine]| lines.iter().any(|l| l.product_id == product);
-        if on(&self.consignment_lines(id).await?) {
-            let path = format!("/consignments/{}/products/{}", path_segment(id), path_segment(product));
-            self.client.put::<Value>(&path, &figures).await?;
-            return Ok(());
-        }
-        let mut body = figures.clone();
-        body["product_id"] = json!(product);
-        let path = format!("/consignments/{}/products", path_segment(id));
-        if let Err(err) = self.client.post_once::<Value>(&path, &body).await {
-            if !on(&self.consignment_lines(id).await?) {
-                return Err(err);
+        self.set_consignment_lines(id, &[(product.to_owned(), figures)]).await
+    }
+
+    /// `set_consignment_line` for several products, reading the consignment's lines once.
+    /// Lines are only ever set, never added twice: while a consignment is open, adding a
+    /// product that is already on it adds to its count.
+    pub async fn set_consignment_lines(&self, id: &str, lines: &[(String, Value)]) -> Result<(), PosError> {
+        let mut on: std::collections::HashSet<String> =
+            self.consignment_lines(id).await?.into_iter().map(|l| l.product_id).collect();
+        for (product, figures) in lines {
+            let line_path = format!("/consignments/{}/products/{}", path_segment(id), path_segment(product));
+            if on.contains(product) {
+                self.client.put::<Value>(&line_path, figures).await?;
+                continue;
             }
-            let path = format!("/consignments/{}/products/{}", path_segment(id), path_segment(product));
-            self.client.put::<Value>(&path, &figures).await?;
+            let mut body = figures.clone();
+            body["product_id"] = json!(product);
+            let path = format!("/consignments/{}/products", path_segment(id));
+            if let Err(err) = self.client.post_once::<Value>(&path, &body).await {
+                on = self.consignment_lines(id).await?.into_iter().map(|l| l.product_id).collect();
+                if !on.contains(product) {
+                    return Err(err);
+                }
+                self.client.put::<Value>(&line_path, figures).await?;
+            }
+            on.insert(product.clone());
         }
         Ok(())
+    }
+
+    pub async fn consignment(&self, id: &str) -> Result<Option<LsConsignment>, PosError> {
+        let path = format!("/consignments/{}", path_segment(id));
+        Ok(self.client.get::<One<LsConsignment>>(&path, &[]).await?.map(|c| c.data))
     }
 
     pub async fn set_consignment_status(&self, id: &str, status: &str) -> Result<(), PosError> {
@@ -379,5 +400,59 @@ impl Pos for LightspeedPos {
             });
         }
         self.set_consignment_status(&count.id, "STOCKTAKE_COMPLETE").await
+    }
+
+    fn keeps_purchase_orders(&self) -> bool {
+        true
+    }
+
+    /// A `SUPPLIER` consignment for the outlet, named after the PO's number (or found again by
+    /// it), with the PO's products, counts and costs set, then `SENT`. One that is already
+    /// past `OPEN` was finished by an earlier attempt and is left as it is.
+    async fn place_purchase_order(&self, order: &SupplierOrder) -> Result<String, PosError> {
+        let name = order_name(&order.number);
+        let mut body = json!({ "status": "OPEN" });
+        if let Some(vendor) = &order.vendor_id {
+            body["supplier_id"] = json!(vendor.as_str());
+        }
+        let consignment = self.ensure_consignment(SUPPLIER, &order.location_id, &name, body).await?;
+        match consignment.status.as_deref().unwrap_or("OPEN") {
+            "OPEN" => {
+                let lines: Vec<(String, Value)> = order
+                    .lines
+                    .iter()
+                    .map(|l| {
+                        let figures =
+                            json!({ "count": l.quantity.to_string(), "cost": mapping::decimal_text(l.unit_cost) });
+                        (l.variation_id.0.clone(), figures)
+                    })
+                    .collect();
+                self.set_consignment_lines(&consignment.id, &lines).await?;
+                self.set_consignment_status(&consignment.id, "SENT").await?;
+            }
+            "CANCELLED" => {
+                return Err(PosError::Rejected {
+                    status: 409,
+                    message: format!("the supplier order {name:?} was cancelled in Lightspeed"),
+                });
+            }
+            _ => {}
+        }
+        Ok(consignment.id)
+    }
+
+    /// Booked in once the consignment is `RECEIVED`; the received count of each line, which
+    /// may be less than was ordered.
+    async fn purchase_order_receipt(&self, pos_order_id: &str) -> Result<Option<Receipt>, PosError> {
+        let Some(consignment) = self.consignment(pos_order_id).await? else { return Ok(None) };
+        if consignment.status.as_deref() != Some("RECEIVED") {
+            return Ok(None);
+        }
+        let mut lines = Vec::new();
+        for line in self.consignment_lines(pos_order_id).await? {
+            let received = line.received.as_ref().map_or(Ok(Quantity::ZERO), mapping::Decimal::quantity)?;
+            lines.push((VariationId::new(&line.product_id), received));
+        }
+        Ok(Some(Receipt { pos_order_id: pos_order_id.to_owned(), lines }))
     }
 }

@@ -20,6 +20,51 @@ pub const EVENT_TYPES: [&str; 7] = [
     "register_closure.create",
 ];
 
+/// The delivery URL of one event type: `webhook_url` with `type=` added.
+pub fn type_url(webhook_url: &str, event_type: &str) -> String {
+    let separator = if webhook_url.contains('?') { '&' } else { '?' };
+    format!("{webhook_url}{separator}type={event_type}")
+}
+
+#[derive(serde::Deserialize)]
+struct Subscription {
+    url: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct Subscriptions {
+    #[serde(default)]
+    data: Vec<Subscription>,
+}
+
+/// Subscribes every event type in `EVENT_TYPES`, each at its own URL (`…?type=…`, since the
+/// body names no type). A subscription that already exists is left alone, so running it again
+/// changes nothing. Returns each type with whether it was new.
+pub async fn subscribe(
+    client: &super::client::LightspeedClient,
+    webhook_url: &str,
+) -> Result<Vec<(&'static str, bool)>, crate::pos::PosError> {
+    let existing = client.get::<Subscriptions>("/webhooks", &[]).await?.map(|s| s.data).unwrap_or_default();
+    let mut out = Vec::new();
+    for kind in EVENT_TYPES {
+        let url = type_url(webhook_url, kind);
+        if existing.iter().any(|s| s.url.as_deref() == Some(url.as_str()) && s.kind.as_deref() == Some(kind)) {
+            out.push((kind, false));
+            continue;
+        }
+        let body = serde_json::json!({ "url": url, "active": true, "type": kind });
+        match client.post_once::<Value>("/webhooks", &body).await {
+            Ok(_) => out.push((kind, true)),
+            // Lightspeed answers 409 for a type and URL it already delivers to.
+            Err(crate::pos::PosError::Rejected { status: 409, .. }) => out.push((kind, false)),
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(out)
+}
+
 /// The digest of `X-Signature: signature=...,algorithm=HMAC-SHA256` (pairs in any order, with
 /// any spacing). The vendor does not say how the digest is encoded: hex and base64 are both
 /// read.
@@ -101,9 +146,11 @@ pub fn parse(type_param: Option<&str>, body: &[u8]) -> Result<WebhookEvent, Webh
         Some(Value::Number(n)) => Some(n.to_string()),
         _ => None,
     };
-    // Stock is per product and outlet; everything else is about its own `id`.
+    // Stock is per product and outlet, a consignment line about its consignment; everything
+    // else is about its own `id`.
     let object_id = match event_type.as_str() {
         "inventory.update" => text("product_id"),
+        "consignment.receive" | "consignment.send" | "consignment.line" => text("consignment_id"),
         _ => text("id"),
     };
     let entity = match (&object_id, text("outlet_id")) {
@@ -150,6 +197,7 @@ pub fn effect(event_type: &str, object_id: Option<&str>) -> Effect {
         "inventory.update" => Effect::StockOf(VariationId::new(object)),
         "sale.update" => Effect::Order(OrderId::new(object)),
         "customer.update" => Effect::Customer(CustomerId::new(object)),
+        "consignment.receive" => Effect::PurchaseOrderReceived(object.to_owned()),
         _ => Effect::NOT_ACTED_ON,
     }
 }
@@ -181,6 +229,10 @@ mod tests {
         let line = body(r#"{"id":"L1","consignment_id":"C1","product_id":"P1","count":"2","received":"2"}"#);
         let event = parse(Some("consignment.receive"), line.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(event.event_type, "consignment.receive");
+        assert_eq!(event.object_id.as_deref(), Some("C1"), "a received line is about its consignment");
+        assert!(
+            matches!(effect(&event.event_type, event.object_id.as_deref()), Effect::PurchaseOrderReceived(c) if c == "C1")
+        );
         assert!(matches!(parse(None, b"data=%7B%7D"), Err(WebhookError::Malformed(_))));
         assert!(matches!(parse(None, b"payload=%5B1%5D"), Err(WebhookError::Malformed(_))));
         assert!(matches!(parse(None, b"payload=not-json"), Err(WebhookError::Malformed(_))));

@@ -335,6 +335,7 @@ impl ShopifyOrder {
                 Some(at) => millis(Some(at))?,
                 None => millis(Some(&self.created_at))?,
             },
+            balance_due: None,
         }))
     }
 }

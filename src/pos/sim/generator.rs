@@ -575,6 +575,7 @@ fn online_orders(options: &SimOptions, catalog: &Catalog, customers: &[Customer]
                 tracking_url: tracking.as_ref().map(|t| format!("https://www.ups.com/track?tracknum={t}")),
                 tracking_number: tracking,
                 updated_at_ms: created_at_ms + (age_days.min(3)) * day_ms / 2,
+                balance_due: None,
             }),
         });
     }

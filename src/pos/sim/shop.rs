@@ -22,7 +22,7 @@ pub struct PlantedAnomaly {
 }
 
 /// Everything the generator made.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct SimShop {
     pub seed: u64,
     /// The first day after the history: the shop's "today".

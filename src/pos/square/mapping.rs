@@ -378,6 +378,7 @@ impl SquareFulfillment {
             tracking_number: shipment.and_then(|s| s.tracking_number.clone()),
             tracking_url: shipment.and_then(|s| s.tracking_url.clone()),
             updated_at_ms: changed,
+            balance_due: None,
         }
     }
 }
