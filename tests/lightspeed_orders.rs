@@ -397,3 +397,45 @@ redirect_uri = "https://bot.example.com/lightspeed/callback"
     assert_eq!(text(&out).matches("already subscribed").count(), hooks.len(), "{}", text(&out));
     assert_eq!(fake.webhooks.lock().unwrap().len(), hooks.len(), "nothing subscribed twice");
 }
+
+/// The sales list has no date filter: the first read walks every sale, and every later one
+/// reads only what changed after the highest version seen, so a reconciliation every few
+/// minutes costs a request or two instead of the whole history, and still sees a sale voided
+/// at the till since.
+#[tokio::test]
+async fn later_reads_of_lightspeed_sales_fetch_only_what_changed() {
+    use tillpilot::domain::OrderState;
+    let shop = common::shop();
+    let (fake, fake_url) = fake_lightspeed::start(shop.clone(), 200, fake_lightspeed::ROOMY).await;
+    let db = common::sqlite_db();
+    let store = common::store(&db).await;
+    let mut client = LightspeedClient::new(
+        &lightspeed_config(&fake_url),
+        store,
+        common::clock(),
+        Duration::from_secs(5),
+        RetryPolicy::default(),
+    )
+    .unwrap();
+    client.page_size = 200;
+    let pos = LightspeedPos::new(client);
+    let sales_calls = || fake.calls().iter().filter(|c| c.starts_with("GET /api/2.0/sales ")).count();
+    let day = 86_400_000;
+    let (from, to) = (common::now_ms() - 7 * day, common::now_ms());
+
+    let first = pos.orders_between(from, to, None).await.unwrap();
+    let walked = sales_calls();
+    assert!(walked > 10, "the first read pages through every sale: {walked} pages");
+    let victim = first.iter().find(|o| o.state == OrderState::Completed).unwrap().clone();
+
+    let again = pos.orders_between(from, to, None).await.unwrap();
+    assert_eq!(again, first);
+    assert_eq!(sales_calls() - walked, 1, "nothing changed: one empty page");
+
+    fake.change_sale(victim.id.as_str(), |sale| sale["status"] = "VOIDED".into());
+    let after = pos.orders_between(from, to, None).await.unwrap();
+    assert_eq!(sales_calls() - walked, 3, "one page with the change, one empty");
+    let voided = after.iter().find(|o| o.id == victim.id).unwrap();
+    assert_eq!(voided.state, OrderState::Cancelled);
+    assert_eq!(after.len(), first.len());
+}

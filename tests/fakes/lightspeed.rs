@@ -79,7 +79,7 @@ pub struct FakeLightspeed {
     version: Mutex<i64>,
     payments: HashMap<String, tillpilot::domain::Payment>,
     /// Every sale (and return) in the wire format, built once.
-    sales: Vec<Value>,
+    sales: Mutex<Vec<Value>>,
 }
 
 impl FakeLightspeed {
@@ -130,12 +130,9 @@ pub async fn start(shop: Arc<SimShop>, page_size: usize, limit: Limit) -> (Share
         webhooks: Mutex::default(),
         version: Mutex::new(1_000_000),
         payments,
-        sales: Vec::new(),
+        sales: Mutex::default(),
     });
-    let sales = sales(&fake);
-    let mut fake = Arc::into_inner(fake).unwrap();
-    fake.sales = sales;
-    let fake = Arc::new(fake);
+    *fake.sales.lock().unwrap() = sales(&fake);
     let router = axum::Router::new().fallback(handle).with_state(fake.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -313,8 +310,8 @@ fn route(fake: &FakeLightspeed, method: &Method, path: &str, query: &HashMap<Str
             Json(json!({ "data": records })).into_response()
         }
         ("GET", ["inventory"]) => page(fake, &inventory(fake), query),
-        ("GET", ["sales"]) => page(fake, &fake.sales, query),
-        ("GET", ["sales", id]) => match fake.sales.iter().find(|s| s["id"] == *id) {
+        ("GET", ["sales"]) => page(fake, &fake.sales.lock().unwrap(), query),
+        ("GET", ["sales", id]) => match fake.sales.lock().unwrap().iter().find(|s| s["id"] == *id) {
             Some(sale) => Json(json!({ "data": sale })).into_response(),
             None => not_found(),
         },
@@ -561,6 +558,8 @@ fn search(fake: &FakeLightspeed, query: &HashMap<String, String>) -> Response {
         Some("sales") => {
             let found: Vec<Value> = fake
                 .sales
+                .lock()
+                .unwrap()
                 .iter()
                 .filter(|s| query.get("invoice_number").is_none_or(|n| s["invoice_number"] == *n))
                 .filter(|s| query.get("customer_id").is_none_or(|c| s["customer_id"] == *c))
@@ -578,6 +577,18 @@ fn consignment_json(c: &Consignment) -> Value {
 }
 
 impl FakeLightspeed {
+    /// A sale changes at the till (a layby paid off, a void): `change` edits it, it gets the next
+    /// version and moves to the end of the version order, as Lightspeed's list does.
+    pub fn change_sale(&self, id: &str, change: impl FnOnce(&mut Value)) {
+        let version = self.next_version();
+        let mut sales = self.sales.lock().unwrap();
+        let at = sales.iter().position(|s| s["id"] == id).expect("a sale to change");
+        let mut sale = sales.remove(at);
+        change(&mut sale);
+        sale["version"] = version.into();
+        sales.push(sale);
+    }
+
     /// Staff book a supplier order in at the till: each product's `received` is set, the order
     /// becomes RECEIVED and the stock rises. Returns the `consignment.receive` payloads
     /// Lightspeed would deliver, one per line.

@@ -335,30 +335,40 @@ impl LightspeedClient {
         }
     }
 
-    /// Every record of a 2.0 collection, following the version cursor: `after` is the previous
-    /// page's `version.max`, until a page comes back empty.
+    /// Every record of a version-paged collection.
     pub async fn collection<T: DeserializeOwned>(
         &self,
         path: &str,
         query: &[(&str, String)],
     ) -> Result<Vec<T>, PosError> {
+        Ok(self.collection_after(path, query, None).await?.0)
+    }
+
+    /// The records of a version-paged collection changed after version `after` (all of them
+    /// when `None`), and the highest version seen, to start from next time.
+    pub async fn collection_after<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        after: Option<i64>,
+    ) -> Result<(Vec<T>, Option<i64>), PosError> {
         let mut out = Vec::new();
-        let mut after: Option<i64> = None;
+        let mut after = after;
         for _ in 0..MAX_PAGES {
             let mut query = query.to_vec();
             query.push(("page_size", self.page_size.to_string()));
             if let Some(after) = after {
                 query.push(("after", after.to_string()));
             }
-            let Some(page) = self.get::<Page<T>>(path, &query).await? else { return Ok(out) };
+            let Some(page) = self.get::<Page<T>>(path, &query).await? else { return Ok((out, after)) };
             if page.data.is_empty() {
-                return Ok(out);
+                return Ok((out, after));
             }
             out.extend(page.data);
             match page.version.and_then(|v| v.max) {
                 Some(max) if after.is_none_or(|a| max > a) => after = Some(max),
                 // No cursor to follow, or one that does not move: this was the last page.
-                _ => return Ok(out),
+                _ => return Ok((out, after)),
             }
         }
         Err(PosError::Malformed(format!("{path}: more than {MAX_PAGES} pages")))

@@ -55,6 +55,18 @@ pub struct LightspeedPos {
     client: LightspeedClient,
     /// Product id to display name: sale lines carry only the product.
     names: RwLock<HashMap<String, String>>,
+    /// Every sale read so far, and the version to read changes after.
+    sales: tokio::sync::Mutex<Sales>,
+}
+
+/// The 2.0 sales list has no date filter, so the first read walks every sale; from then on
+/// only the sales changed since the highest version seen are read (a new sale, a layby paid
+/// off, a void), which keeps a reconciliation every few minutes inside the rate limit.
+#[derive(Default)]
+struct Sales {
+    all: Vec<LsSale>,
+    at: HashMap<String, usize>,
+    version: Option<i64>,
 }
 
 /// The name a stock count is created under, and found again by.
@@ -69,7 +81,7 @@ pub fn order_name(number: &str) -> String {
 
 impl LightspeedPos {
     pub fn new(client: LightspeedClient) -> LightspeedPos {
-        LightspeedPos { client, names: RwLock::default() }
+        LightspeedPos { client, names: RwLock::default(), sales: tokio::sync::Mutex::default() }
     }
 
     pub fn client(&self) -> &LightspeedClient {
@@ -104,8 +116,22 @@ impl LightspeedPos {
         mapping::orders(sales, &*self.names.read().await)
     }
 
-    async fn sales(&self) -> Result<Vec<LsSale>, PosError> {
-        self.client.collection("/sales", &[]).await
+    /// Every sale, brought up to date by reading what changed since the last read.
+    async fn sales(&self) -> Result<tokio::sync::MutexGuard<'_, Sales>, PosError> {
+        let mut sales = self.sales.lock().await;
+        let (changed, version) = self.client.collection_after::<LsSale>("/sales", &[], sales.version).await?;
+        for sale in changed {
+            match sales.at.get(&sale.id).copied() {
+                Some(i) => sales.all[i] = sale,
+                None => {
+                    let i = sales.all.len();
+                    sales.at.insert(sale.id.clone(), i);
+                    sales.all.push(sale);
+                }
+            }
+        }
+        sales.version = version;
+        Ok(sales)
     }
 
     async fn search_customers(&self, field: &str, value: &str) -> Result<Vec<LsCustomer>, PosError> {
@@ -274,7 +300,9 @@ impl Pos for LightspeedPos {
         to_ms: i64,
         location: Option<&LocationId>,
     ) -> Result<Vec<Order>, PosError> {
-        let mut orders = self.orders_of(&self.sales().await?).await?;
+        let sales = self.sales().await?;
+        let mut orders = self.orders_of(&sales.all).await?;
+        drop(sales);
         orders.retain(|o| {
             o.created_at_ms >= from_ms && o.created_at_ms < to_ms && location.is_none_or(|l| &o.location_id == l)
         });
@@ -289,9 +317,9 @@ impl Pos for LightspeedPos {
         location: Option<&LocationId>,
     ) -> Result<Vec<Payment>, PosError> {
         let sales = self.sales().await?;
-        let refunds = mapping::refunds(&sales)?;
+        let refunds = mapping::refunds(&sales.all)?;
         let mut payments = Vec::new();
-        for sale in sales.iter().filter(|s| !s.is_return()) {
+        for sale in sales.all.iter().filter(|s| !s.is_return()) {
             payments.extend(sale.payments(refunds.get(sale.id.as_str()).copied().unwrap_or_default())?);
         }
         payments.retain(|p| {
