@@ -66,7 +66,22 @@ impl Shop {
         let llm = config.llm.as_ref().map(LlmClient::new).transpose().context("setting up the LLM client")?;
         let channels = Channels::from_config(&config).context("setting up the chat channels")?;
         let approval_key = crate::workflows::approvals::signing_key(&store).await?;
+        let accounting = match &config.quickbooks {
+            Some(quickbooks) => {
+                let client = crate::accounting::quickbooks::client::QuickBooksClient::new(
+                    quickbooks,
+                    store.clone(),
+                    clock.clone(),
+                    POS_TIMEOUT,
+                    RetryPolicy::default(),
+                )
+                .context("setting up the QuickBooks client")?;
+                Some(Arc::new(crate::accounting::quickbooks::QuickBooks::new(client, quickbooks)))
+            }
+            None => None,
+        };
         Ok(Shop {
+            accounting,
             clock,
             channels,
             approval_key,

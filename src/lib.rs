@@ -10,6 +10,7 @@ pub mod message;
 pub mod retry;
 pub mod signature;
 
+pub mod accounting;
 pub mod app;
 pub mod channels;
 pub mod cli;

@@ -8,7 +8,7 @@
 //! 2. `config`, `telemetry`, `progress`, `retry` (the one retry schedule), `directory` (who is
 //!    who, from the configured people)
 //! 3. `store`, `nlu`, `forecast`
-//! 4. `pos`, `channels`, `llm`
+//! 4. `pos`, `channels`, `llm`, `accounting`
 //! 5. `workflows`
 //! 6. `dispatch`
 //! 7. `jobs`, `http`
@@ -41,6 +41,7 @@ const LAYERS: &[(&str, u8, bool)] = &[
     ("pos", 4, false),
     ("channels", 4, false),
     ("llm", 4, false),
+    ("accounting", 4, false),
     ("workflows", 5, true),
     ("dispatch", 6, true),
     ("jobs", 7, true),

@@ -133,6 +133,7 @@ fn the_example_configuration_is_valid() {
     let config = tillpilot::config::Config::from_toml(&text).unwrap();
     assert!(config.slack.is_some() && config.telegram.is_some() && config.discord.is_some() && config.twilio.is_some());
     assert!(config.llm.is_some() && config.smtp.is_some() && config.review.is_some() && !config.people.is_empty());
+    assert!(config.quickbooks.is_some());
 }
 
 fn http_get(addr: &str, path: &str) -> (u16, String) {

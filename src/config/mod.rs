@@ -84,6 +84,7 @@ pub struct Config {
     #[serde(default)]
     pub policy: PolicyConfig,
     pub smtp: Option<SmtpConfig>,
+    pub quickbooks: Option<QuickBooksConfig>,
     pub review: Option<ReviewConfig>,
     #[serde(default)]
     pub people: Vec<PersonConfig>,
@@ -448,6 +449,41 @@ pub enum SmtpTls {
     None,
 }
 
+/// QuickBooks Online, where approved purchase orders are recorded.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuickBooksConfig {
+    /// The company id (`realmId` on the authorization redirect).
+    pub realm_id: String,
+    pub client_id: String,
+    pub client_secret: Secret,
+    /// The first refresh token; each newer one is kept in the database.
+    pub refresh_token: Option<Secret>,
+    /// `https://quickbooks.api.intuit.com` unless set (the sandbox, or a fake in tests).
+    pub base_url: Option<String>,
+    /// `https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer` unless set.
+    pub token_url: Option<String>,
+    /// The account items bought on purchase orders are booked to.
+    #[serde(default = "default_expense_account")]
+    pub expense_account: String,
+    /// The accounts-payable account by name; the company's first one when unset.
+    pub ap_account: Option<String>,
+}
+
+fn default_expense_account() -> String {
+    "Cost of Goods Sold".to_owned()
+}
+
+impl QuickBooksConfig {
+    pub fn api_base(&self) -> String {
+        self.base_url.clone().unwrap_or_else(|| "https://quickbooks.api.intuit.com".to_owned())
+    }
+
+    pub fn token_url(&self) -> String {
+        self.token_url.clone().unwrap_or_else(|| "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer".to_owned())
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SmtpConfig {
@@ -544,6 +580,14 @@ impl Config {
             review.validate(&self.policy)?;
         }
         vendors::validate(&self.vendors)?;
+        if let Some(quickbooks) = &self.quickbooks {
+            if quickbooks.realm_id.trim().is_empty() || !quickbooks.realm_id.trim().chars().all(|c| c.is_ascii_digit())
+            {
+                return Err(invalid("quickbooks.realm_id", "expected the company id, the digits of realmId"));
+            }
+            check_url("quickbooks.base_url", quickbooks.base_url.as_deref())?;
+            check_url("quickbooks.token_url", quickbooks.token_url.as_deref())?;
+        }
         self.validate_pos()?;
         self.validate_channels()?;
         self.validate_people()

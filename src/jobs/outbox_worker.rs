@@ -117,6 +117,28 @@ async fn place_in_pos(app: &Shop, id: &str, provider: &str) -> Result<Option<Str
     }
 }
 
+/// Records an approved purchase order in QuickBooks; its QuickBooks id is the message's
+/// external reference.
+async fn record_in_accounting(app: &Shop, id: &str) -> Result<Option<String>, Failure> {
+    use crate::accounting::AccountingError;
+    let Some(quickbooks) = &app.accounting else {
+        return Err(Failure::Permanent("no [quickbooks] section is configured".into()));
+    };
+    let po = match app.store.purchase_order(id).await {
+        Ok(Some(po)) => po,
+        Ok(None) => return Err(Failure::Permanent(format!("purchase order {id} does not exist"))),
+        Err(err) => return Err(Failure::Retry { error: err.to_string(), wait: None }),
+    };
+    match quickbooks.record_purchase_order(&po).await {
+        Ok(accounting_id) => Ok(Some(accounting_id)),
+        Err(AccountingError::RateLimited(wait)) => {
+            Err(Failure::Retry { error: "QuickBooks asked us to slow down".into(), wait })
+        }
+        Err(err) if err.is_transient() => Err(Failure::Retry { error: err.to_string(), wait: None }),
+        Err(err) => Err(Failure::Permanent(err.to_string())),
+    }
+}
+
 /// The header a decision callback carries: `sha256=` and the hex HMAC-SHA256 of the body,
 /// keyed with `[review] bearer_token`.
 pub const CALLBACK_SIGNATURE_HEADER: &str = "x-tillpilot-signature";
@@ -182,6 +204,9 @@ async fn deliver(app: &Shop, row: &OutboxRow, pacing: &mut Pacing) -> Result<Opt
     if let Outgoing::PurchaseOrderToPos { purchase_order } = &outgoing {
         return place_in_pos(app, purchase_order, &row.target).await;
     }
+    if let Outgoing::PurchaseOrderToAccounting { purchase_order } = &outgoing {
+        return record_in_accounting(app, purchase_order).await;
+    }
     let channel = app.channels.get(kind).ok_or_else(|| Failure::Permanent(format!("{kind} is not configured")))?;
     if kind == ChannelKind::Sms {
         let opted_out =
@@ -195,9 +220,10 @@ async fn deliver(app: &Shop, row: &OutboxRow, pacing: &mut Pacing) -> Result<Opt
         Outgoing::Post { reply, .. } => channel.post(&row.target, reply).await.map(Some),
         Outgoing::Edit { message, reply } => channel.edit(message, reply).await.map(|()| None),
         Outgoing::Respond { url, reply, replace } => channel.respond(url, reply, *replace).await.map(|()| None),
-        Outgoing::PurchaseOrderEmail { .. } | Outgoing::PurchaseOrderToPos { .. } | Outgoing::Callback { .. } => {
-            Ok(None)
-        }
+        Outgoing::PurchaseOrderEmail { .. }
+        | Outgoing::PurchaseOrderToPos { .. }
+        | Outgoing::PurchaseOrderToAccounting { .. }
+        | Outgoing::Callback { .. } => Ok(None),
     };
     result.map_err(|err| match err {
         crate::channels::ChannelError::RateLimited(wait) => Failure::Retry { error: err.to_string(), wait: Some(wait) },
@@ -227,6 +253,13 @@ pub async fn send_due(app: &Shop, worker: &str, pacing: &mut Pacing) -> Result<S
                             app.store
                                 .move_po_in(&mut tx, &purchase_order, &["approved"], "sent", "tillpilot", now_ms())
                                 .await?;
+                        }
+                        Ok(Outgoing::PurchaseOrderToAccounting { purchase_order }) => {
+                            if let Some(accounting_id) = &external_ref {
+                                app.store
+                                    .set_po_accounting(&mut tx, &purchase_order, &row.target, accounting_id)
+                                    .await?;
+                            }
                         }
                         Ok(Outgoing::PurchaseOrderToPos { purchase_order }) => {
                             if let Some(pos_id) = &external_ref {
@@ -264,6 +297,10 @@ pub async fn send_due(app: &Shop, worker: &str, pacing: &mut Pacing) -> Result<S
                         }
                         Ok(Outgoing::PurchaseOrderToPos { purchase_order }) => {
                             send_parked(app, &purchase_order, Route::Pos { provider: &row.target }, &error).await?;
+                        }
+                        Ok(Outgoing::PurchaseOrderToAccounting { purchase_order }) => {
+                            let route = Route::Accounting { platform: &row.target };
+                            send_parked(app, &purchase_order, route, &error).await?;
                         }
                         _ => {}
                     }

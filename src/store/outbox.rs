@@ -26,6 +26,9 @@ pub enum Outgoing {
     /// Place an approved purchase order in the POS's own purchase orders (the row's target
     /// names the POS); once it is there, the POS's id is kept on the PO and the PO is sent.
     PurchaseOrderToPos { purchase_order: String },
+    /// Record an approved purchase order in the accounting platform (QuickBooks); once it is
+    /// there, the platform's id is kept on the PO.
+    PurchaseOrderToAccounting { purchase_order: String },
     /// POST `body` (JSON) to the row's target URL, signed with the review token when sent: a
     /// discount decision for the POS middleware that asked to be called back.
     Callback { body: String },

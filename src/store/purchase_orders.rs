@@ -46,6 +46,9 @@ pub struct PurchaseOrder {
     /// The POS's id of this order, once it is placed in the POS's purchase orders.
     #[serde(default)]
     pub pos_order_id: Option<String>,
+    /// The accounting platform's id of this order, once it is recorded there (QuickBooks).
+    #[serde(default)]
+    pub accounting_id: Option<String>,
 }
 
 /// A purchase order already with its vendor, recorded as it was sent (the demo's stock on
@@ -154,16 +157,17 @@ impl Store {
     }
 
     pub async fn purchase_order(&self, id: &str) -> Result<Option<PurchaseOrder>, StoreError> {
-        let row: Option<(String, String, Option<String>)> =
-            sqlx::query_as("SELECT state, detail, pos_order_id FROM purchase_orders WHERE id = $1")
+        let row: Option<(String, String, Option<String>, Option<String>)> =
+            sqlx::query_as("SELECT state, detail, pos_order_id, accounting_id FROM purchase_orders WHERE id = $1")
                 .bind(id)
                 .fetch_optional(self.pool())
                 .await?;
-        row.map(|(state, detail, pos_order_id)| {
+        row.map(|(state, detail, pos_order_id, accounting_id)| {
             let mut po: PurchaseOrder =
                 serde_json::from_str(&detail).map_err(|e| StoreError::Corrupt(format!("PO {id}: {e}")))?;
             po.state = state;
             po.pos_order_id = pos_order_id;
+            po.accounting_id = accounting_id;
             Ok(po)
         })
         .transpose()
@@ -200,6 +204,63 @@ impl Store {
             kind: "po.placed_in_pos".into(),
             subject: id.to_owned(),
             detail: json!({ "pos": provider, "pos_order_id": pos_order_id }),
+        };
+        self.audit(tx, &entry).await?;
+        Ok(())
+    }
+
+    /// Rewrites a draft's lines and total (an edit before approval) inside `tx`; false, and
+    /// nothing written, when it is no longer a draft.
+    pub async fn replace_po_lines(&self, tx: &mut Tx, po: &PurchaseOrder) -> Result<bool, StoreError> {
+        let detail = serde_json::to_string(po).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let updated = sqlx::query(
+            "UPDATE purchase_orders SET detail = $1, total_cents = $2 WHERE id = $3 AND state = 'draft'",
+        )
+        .bind(detail)
+        .bind(po.total.minor())
+        .bind(&po.id)
+        .execute(&mut **tx)
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM purchase_order_lines WHERE po_id = $1").bind(&po.id).execute(&mut **tx).await?;
+        for (n, line) in po.lines.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO purchase_order_lines (po_id, line_no, variation_id, quantity_milli, unit_cost_cents, explanation) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(&po.id)
+            .bind(n as i64)
+            .bind(line.variation_id.as_str())
+            .bind(i64::from(line.quantity) * 1000)
+            .bind(line.unit_cost.minor())
+            .bind(&line.explanation)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(true)
+    }
+
+    /// Remembers the accounting platform's id of a PO recorded there, and audits it.
+    pub async fn set_po_accounting(
+        &self,
+        tx: &mut Tx,
+        id: &str,
+        platform: &str,
+        accounting_id: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE purchase_orders SET accounting_id = $1 WHERE id = $2")
+            .bind(accounting_id)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        let entry = AuditEntry {
+            actor: "tillpilot".into(),
+            channel: platform.to_owned(),
+            kind: "po.recorded_in_accounting".into(),
+            subject: id.to_owned(),
+            detail: json!({ "platform": platform, "id": accounting_id }),
         };
         self.audit(tx, &entry).await?;
         Ok(())

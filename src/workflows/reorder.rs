@@ -184,6 +184,7 @@ pub async fn plan(app: &Shop, today: NaiveDate) -> Result<Plan, StoreError> {
             total,
             created_at_ms: now_ms(),
             pos_order_id: None,
+            accounting_id: None,
         });
     }
     Ok(out)
@@ -233,7 +234,7 @@ pub fn approval_text(po: &PurchaseOrder, budget: Option<Money>, asked_by: &str) 
 }
 
 /// Who asked for a run, as the approver reads it.
-fn asked_by(actor: &str) -> String {
+pub fn asked_by(actor: &str) -> String {
     match actor {
         "scheduler" => "the nightly reorder run".into(),
         "cli" => "the command line (tillpilot reorder --post)".into(),
@@ -417,6 +418,11 @@ pub async fn send(app: &Shop, id: &str) -> Result<bool, StoreError> {
         app.store.enqueue(&mut tx, crate::message::ChannelKind::Http, provider, &order, now_ms()).await?;
         audits.push(("po.pos_queued", provider.to_owned(), json!({ "pos": provider })));
     }
+    if app.accounting.is_some() {
+        let record = crate::store::outbox::Outgoing::PurchaseOrderToAccounting { purchase_order: id.to_owned() };
+        app.store.enqueue(&mut tx, crate::message::ChannelKind::Http, ACCOUNTING, &record, now_ms()).await?;
+        audits.push(("po.accounting_queued", ACCOUNTING.to_owned(), json!({ "platform": ACCOUNTING })));
+    }
     match &to {
         Ok(to) => {
             let email = crate::store::outbox::Outgoing::PurchaseOrderEmail { purchase_order: id.to_owned() };
@@ -434,15 +440,19 @@ pub async fn send(app: &Shop, id: &str) -> Result<bool, StoreError> {
             AuditEntry { actor: "tillpilot".into(), channel, kind: kind.into(), subject: id.to_owned(), detail };
         app.store.audit(&mut tx, &entry).await?;
     }
-    let queued = to.is_ok() || in_pos;
+    let queued = to.is_ok() || in_pos || app.accounting.is_some();
     tx.commit().await?;
     Ok(queued)
 }
 
-/// How an approved PO was on its way to the vendor, for the owner's message when it parks.
+/// The accounting platform approved POs are recorded in (the outbox target).
+pub const ACCOUNTING: &str = "quickbooks";
+
+/// How an approved PO was on its way, for the owner's message when it parks.
 pub enum Route<'a> {
     Email { to: &'a str },
     Pos { provider: &'a str },
+    Accounting { platform: &'a str },
 }
 
 /// A PO's email or its placing in the POS gave up: the owner channels hear that it is approved
@@ -464,9 +474,18 @@ pub async fn send_parked(app: &Shop, id: &str, route: Route<'_>, error: &str) ->
             provider.to_owned(),
             json!({ "pos": provider, "error": error }),
         ),
+        Route::Accounting { platform } => (
+            "recording it in QuickBooks".to_owned(),
+            "Enter it in QuickBooks yourself, or fix the connection.",
+            "po.accounting_parked",
+            platform.to_owned(),
+            json!({ "platform": platform, "error": error }),
+        ),
     };
+    let status =
+        if matches!(route, Route::Accounting { .. }) { "is not in QuickBooks" } else { "is approved, not sent" };
     let text = format!(
-        "Purchase order {id} to {} ({}) is approved, not sent: {doing} kept failing ({error}). {advice}",
+        "Purchase order {id} to {} ({}) {status}: {doing} kept failing ({error}). {advice}",
         po.vendor_name, po.total
     );
     let mut tx = app.store.begin().await?;

@@ -53,6 +53,8 @@ pub struct Shop {
     pub clock: Arc<dyn Clock>,
     /// What the checkout assistant reads, in memory (see workflows/review).
     pub review: crate::workflows::review::ReviewDesk,
+    /// Where approved purchase orders are recorded, when `[quickbooks]` is configured.
+    pub accounting: Option<Arc<crate::accounting::quickbooks::QuickBooks>>,
 }
 
 impl Shop {
