@@ -217,7 +217,7 @@ async fn off_topic_messages_say_what_the_bot_can_do() {
     let names: Vec<&str> = outcome.reply.fields.iter().map(|f| f.label.as_str()).collect();
     assert_eq!(
         names,
-        ["anomalies", "anomaly", "flag", "flags", "help", "order", "reorder", "stock", "summary", "whoami"],
+        ["anomalies", "anomaly", "flag", "flags", "help", "order", "po", "reorder", "stock", "summary", "whoami"],
         "the owner's commands"
     );
     let staff = ask(&app, "Sam", "what's the weather like tomorrow").await;

@@ -212,3 +212,81 @@ fn a_vendor_without_a_lead_time_or_with_a_free_item_is_refused() {
         assert!(err.contains(key), "{bad}: {err}");
     }
 }
+
+/// The owner changes a draft from chat before approving it: a quantity, then a line dropped.
+/// The approval request is restated (its messages re-rendered), the change audited, and what
+/// the vendor gets (the email's CSV) carries the edited lines. Staff cannot change it, nor can
+/// anyone once it is decided.
+#[tokio::test]
+async fn the_owner_edits_a_draft_in_chat_and_the_vendor_gets_the_edited_lines() {
+    for db in common::databases().await {
+        let label = db.label;
+        let app = common::app(&db).await;
+        let mut plan = tillpilot::workflows::reorder::plan(&app, common::today()).await.unwrap();
+        plan.drafts.retain(|po| po.lines.len() >= 3);
+        plan.drafts.truncate(1);
+        let report = tillpilot::workflows::reorder::run(&app, &mut plan, "scheduler").await.unwrap();
+        let (id, approval) = report.approvals[0].clone();
+        let po = app.store.purchase_order(&id).await.unwrap().unwrap();
+        let (first, second) = (po.lines[0].clone(), po.lines[1].clone());
+        let new_quantity = first.quantity + 7;
+
+        let staff = common::ask(&app, "Sam", &format!("{id} {} {new_quantity}", first.name.to_lowercase())).await;
+        assert!(staff.reply.text.starts_with("Sorry"), "{label}: {}", staff.reply.text);
+
+        let changed = common::ask(&app, "Maria", &format!("{id} {} {new_quantity}", first.name.to_lowercase())).await;
+        assert_eq!(changed.intent.as_deref(), Some("po"), "{label}");
+        let text = &changed.reply.text;
+        assert!(
+            text.starts_with(&format!("{id}: {} {} → {new_quantity}. New total ", first.name, first.quantity)),
+            "{label}: {text}"
+        );
+        assert!(changed.reply.actions.iter().any(|b| b.label == format!("Approve {id}")), "{label}");
+        let edited = app.store.purchase_order(&id).await.unwrap().unwrap();
+        assert_eq!(edited.lines[0].quantity, new_quantity);
+        let line_total =
+            |l: &tillpilot::store::purchase_orders::PoLine| l.unit_cost.times_milli(i64::from(l.quantity) * 1000);
+        let sum = edited.lines.iter().map(line_total).fold(tillpilot::domain::Money::ZERO, |a, b| a + b);
+        assert_eq!(edited.total, sum, "{label}: the total follows the lines");
+        let request = app.store.approval(&approval).await.unwrap().unwrap();
+        assert!(
+            request.detail.contains(&format!("• {new_quantity} × {} at", first.name)),
+            "{label}: {}",
+            request.detail
+        );
+
+        let dropped = common::ask(&app, "Maria", &format!("drop {} from {id}", second.name.to_lowercase())).await;
+        assert!(
+            dropped.reply.text.starts_with(&format!("{id}: {} dropped.", second.name)),
+            "{label}: {}",
+            dropped.reply.text
+        );
+        let edited = app.store.purchase_order(&id).await.unwrap().unwrap();
+        assert_eq!(edited.lines.len(), po.lines.len() - 1);
+        assert!(edited.lines.iter().all(|l| l.variation_id != second.variation_id));
+        let audit = app.store.audit_since(0).await.unwrap();
+        assert_eq!(audit.iter().filter(|r| r.kind == "po.edited" && r.subject == id).count(), 2, "{label}");
+
+        let unknown = common::ask(&app, "Maria", &format!("{id} unicorn food 3")).await;
+        assert!(unknown.reply.text.contains("has no line for \"unicorn food\""), "{label}: {}", unknown.reply.text);
+
+        // Approved, it goes as edited; after that it cannot change.
+        let maria = app.directory.resolve_terminal("Maria");
+        tillpilot::workflows::approvals::decide(
+            &app,
+            &approval,
+            true,
+            &maria,
+            tillpilot::channels::ChannelKind::Terminal,
+        )
+        .await
+        .unwrap();
+        let sent = app.store.purchase_order(&id).await.unwrap().unwrap();
+        let csv = tillpilot::workflows::purchase_email::csv(&sent).unwrap();
+        assert!(csv.contains(&format!(",{new_quantity},")), "{label}: {csv}");
+        assert!(!csv.contains(&second.name), "{label}: {csv}");
+        let late = common::ask(&app, "Maria", &format!("{id} {} 5", first.name.to_lowercase())).await;
+        assert!(late.reply.text.contains("can no longer be changed"), "{label}: {}", late.reply.text);
+        assert_eq!(app.store.purchase_order(&id).await.unwrap().unwrap().lines[0].quantity, new_quantity);
+    }
+}

@@ -28,13 +28,23 @@ impl Understanding {
     }
 }
 
-/// `/stock oat milk` or `stock oat milk` → `("stock", "oat milk")` when `stock` is a command.
+/// `/stock oat milk` or `stock oat milk` → `("stock", "oat milk")` when `stock` is a command;
+/// a message naming `PO-1043` → `("po", the whole message)`.
 pub fn split_command<'a>(app: &Shop, text: &'a str) -> Option<(String, &'a str)> {
     let trimmed = text.trim_start();
     let body = trimmed.strip_prefix('/').unwrap_or(trimmed);
     let body = body.strip_prefix("tillpilot ").unwrap_or(body);
     let end = body.find(char::is_whitespace).unwrap_or(body.len());
     let word = body[..end].to_lowercase();
+    // A message that names a purchase order by its number (`PO-1043`, ours alone) is about
+    // that order: "PO-1043 oat milk 24", "drop brie from PO-1043".
+    let names_po = |w: &str| {
+        let w = w.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '-').to_lowercase();
+        w.strip_prefix("po-").is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+    };
+    if app.commands.get(&word).is_none() && body.split_whitespace().any(names_po) {
+        return app.commands.get("po").map(|c| (c.name.clone(), body.trim()));
+    }
     app.commands.get(&word).map(|c| (c.name.clone(), body[end..].trim()))
 }
 

@@ -179,6 +179,23 @@ impl Store {
         })
     }
 
+    /// Replaces a pending approval's request text inside `tx`; the approval as it now stands,
+    /// or `None` when it is no longer pending.
+    pub async fn restate_approval(&self, tx: &mut Tx, id: &str, detail: &str) -> Result<Option<Approval>, StoreError> {
+        let updated = sqlx::query("UPDATE approvals SET detail = $1 WHERE id = $2 AND state = 'pending'")
+            .bind(detail)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        if updated.rows_affected() == 0 {
+            return Ok(None);
+        }
+        let sql = format!("SELECT {COLUMNS} FROM approvals WHERE id = $1");
+        let row: Option<ApprovalRow> =
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&mut **tx).await?;
+        row.map(from_row).transpose()
+    }
+
     /// Marks pending approvals past their deadline expired; returns them.
     pub async fn expire_approvals(&self, tx: &mut Tx, now_ms: i64) -> Result<Vec<Approval>, StoreError> {
         let sql = format!(

@@ -213,14 +213,13 @@ impl Store {
     /// nothing written, when it is no longer a draft.
     pub async fn replace_po_lines(&self, tx: &mut Tx, po: &PurchaseOrder) -> Result<bool, StoreError> {
         let detail = serde_json::to_string(po).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let updated = sqlx::query(
-            "UPDATE purchase_orders SET detail = $1, total_cents = $2 WHERE id = $3 AND state = 'draft'",
-        )
-        .bind(detail)
-        .bind(po.total.minor())
-        .bind(&po.id)
-        .execute(&mut **tx)
-        .await?;
+        let updated =
+            sqlx::query("UPDATE purchase_orders SET detail = $1, total_cents = $2 WHERE id = $3 AND state = 'draft'")
+                .bind(detail)
+                .bind(po.total.minor())
+                .bind(&po.id)
+                .execute(&mut **tx)
+                .await?;
         if updated.rows_affected() == 0 {
             return Ok(false);
         }

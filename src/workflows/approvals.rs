@@ -215,6 +215,19 @@ pub async fn decide(
     Ok(reply)
 }
 
+/// The request of a pending approval changed (a purchase order edited before it is decided):
+/// the new text is recorded and every message carrying the request re-rendered, inside `tx`.
+/// False when it is no longer pending.
+pub async fn restate(app: &Shop, tx: &mut Tx, id: &str, detail: &str) -> Result<bool, StoreError> {
+    let Some(approval) = app.store.restate_approval(tx, id, detail).await? else { return Ok(false) };
+    let reply = request_reply(&app.approval_key, &approval);
+    for message in &approval.messages {
+        let op = Outgoing::Edit { message: message.clone(), reply: reply.clone() };
+        app.store.enqueue(tx, message.channel, &message.target, &op, now_ms()).await?;
+    }
+    Ok(true)
+}
+
 /// What a closed approval sets in motion, chosen by its kind: each kind that needs approving
 /// has one handler here (a discount, a return or a campaign adds its arm the same way).
 async fn act_on(app: &Shop, approval: &Approval) -> Result<(), StoreError> {

@@ -8,6 +8,7 @@ pub mod flags;
 pub mod help;
 pub mod order_status;
 pub mod purchase_email;
+pub mod purchase_order;
 pub mod reorder;
 pub mod review;
 pub mod shop;
@@ -43,6 +44,7 @@ pub async fn run(
         "anomaly" => Ok(anomalies::record_verdict(app, person, args).await?),
         "summary" => Ok(summary::on_demand(app, args, entities).await?),
         "reorder" => Ok(reorder::on_demand(app, person, args, entities).await?),
+        "po" => Ok(purchase_order::run(app, person, args, entities).await?),
         "anomalies" => Ok(anomalies::on_demand(app, args).await?),
         "flag" => flags::set(app, person, channel, args, entities).await,
         _ => Ok(help::cannot_do(app, person, channel)),
