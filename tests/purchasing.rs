@@ -290,3 +290,62 @@ async fn the_owner_edits_a_draft_in_chat_and_the_vendor_gets_the_edited_lines() 
         assert_eq!(app.store.purchase_order(&id).await.unwrap().unwrap().lines[0].quantity, new_quantity);
     }
 }
+
+/// A Clover or Shopify shop: the POS keeps no vendor records, so the configuration names
+/// them. Drafts come from the configured vendor alone, and a price tier that makes a larger
+/// order cheaper in all raises the quantity, with the line saying so.
+#[tokio::test]
+async fn a_shop_whose_pos_keeps_no_vendors_orders_from_configured_ones_at_their_price_tiers() {
+    for db in common::databases().await {
+        let label = db.label;
+        let mut shop = (*common::shop()).clone();
+        shop.vendors.clear();
+        shop.vendor_terms.clear();
+        let shop = std::sync::Arc::new(shop);
+        let sku = |name: &str| {
+            shop.catalog.items.iter().find(|i| i.name == name).and_then(|i| i.variations[0].sku.clone()).unwrap()
+        };
+        let configured: tillpilot::config::Config = toml::from_str(&format!(
+            r#"
+            [[vendors]]
+            name = "Valley Dairy"
+            email = "orders@valleydairy.example"
+            lead_time_days = 2
+            items = [
+                {{ sku = "{oat}", unit_cost = 1.99, pack_size = 6, tiers = [{{ from = 500, unit_cost = 0.50 }}] }},
+                {{ sku = "{whole}", unit_cost = 1.45, pack_size = 12 }},
+            ]
+            "#,
+            oat = sku("Oat Milk 1L"),
+            whole = sku("Whole Milk 1L"),
+        ))
+        .unwrap();
+        configured.validate().unwrap();
+        let mut config = common::config(&db);
+        config.vendors = configured.vendors;
+        let pos = std::sync::Arc::new(tillpilot::pos::sim::SimPos::new(shop.clone()));
+        let app = tillpilot::app::App::start_with_clock(config, Some(pos.clone()), common::clock()).await.unwrap();
+        tillpilot::jobs::sync::pull(pos.as_ref(), &app.store, common::now_ms(), 35, |_, _| {}).await.unwrap();
+
+        let plan = tillpilot::workflows::reorder::plan(&app, common::today()).await.unwrap();
+        assert!(!plan.drafts.is_empty(), "{label}: drafts from the configured vendor");
+        assert!(plan.drafts.iter().all(|po| po.vendor_name == "Valley Dairy"), "{label}: no other vendor exists");
+        let oat: Vec<_> =
+            plan.drafts.iter().flat_map(|po| po.lines.iter()).filter(|l| l.name == "Oat Milk 1L").collect();
+        assert!(!oat.is_empty(), "{label}");
+        for line in &oat {
+            let at_tier = line.quantity >= 500;
+            assert_eq!(line.unit_cost.minor(), if at_tier { 50 } else { 199 }, "{label}: {}", line.explanation);
+            assert_eq!(line.explanation.contains("at the 500-unit price of $0.50"), at_tier, "{}", line.explanation);
+        }
+        let raised = oat.iter().find(|l| l.explanation.contains(" rather than ")).expect("a tier raised an order");
+        assert_eq!(raised.quantity, 504, "{label}: 500 rounded up to packs of 6");
+        assert!(raised.explanation.contains("they cost $252.00, less than $"), "{}", raised.explanation);
+    }
+
+    // A tier must be cheaper than the price below it, from a larger quantity.
+    let bad = "[[vendors]]\nname = \"A\"\nlead_time_days = 2\nitems = [{ sku = \"X\", unit_cost = 2.0, tiers = [{ from = 10, unit_cost = 2.5 }] }]";
+    let config: tillpilot::config::Config = toml::from_str(bad).unwrap();
+    let err = config.validate().unwrap_err().to_string();
+    assert!(err.contains("vendors[0].items[0].tiers[0]"), "{err}");
+}

@@ -44,6 +44,18 @@ pub struct VendorItemConfig {
     /// The fewest units the vendor ships of the item.
     #[serde(default)]
     pub minimum_quantity: u32,
+    /// Cheaper unit costs from a quantity up: `[{ from = 48, unit_cost = 2.30 }]`.
+    #[serde(default)]
+    pub tiers: Vec<PriceTierConfig>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PriceTierConfig {
+    /// From this many units up...
+    pub from: u32,
+    /// ...each costs this (major units).
+    pub unit_cost: f64,
 }
 
 fn one() -> u32 {
@@ -80,6 +92,17 @@ pub fn validate(vendors: &[VendorConfig]) -> Result<(), ConfigError> {
             }
             if item.pack_size == 0 {
                 return Err(invalid(&key("pack_size"), "expected at least 1"));
+            }
+            let mut last = (1, item.unit_cost);
+            for (t, tier) in item.tiers.iter().enumerate() {
+                let key = format!("vendors[{n}].items[{i}].tiers[{t}]");
+                if tier.from <= last.0 {
+                    return Err(invalid(&key, format!("expected tiers from ascending quantities above {}", last.0)));
+                }
+                if !(tier.unit_cost.is_finite() && tier.unit_cost > 0.0 && tier.unit_cost < last.1) {
+                    return Err(invalid(&key, format!("expected a unit cost above 0 and below {:.2}", last.1)));
+                }
+                last = (tier.from, tier.unit_cost);
             }
         }
     }

@@ -94,4 +94,8 @@ pub struct VendorItem {
     pub pack_size: u32,
     /// The smallest number of units the vendor ships of this variation.
     pub minimum_quantity: u32,
+    /// Cheaper unit costs from a quantity up, `(from units, unit cost)` ascending; empty when
+    /// the vendor has one price.
+    #[serde(default)]
+    pub price_tiers: Vec<(u32, Money)>,
 }

@@ -66,6 +66,49 @@ pub fn unit_cost(tiers: &[(u32, Money)], quantity: u32) -> Money {
     tiers.iter().rev().find(|(from, _)| quantity >= *from).or(tiers.first()).map_or(Money::ZERO, |(_, cost)| *cost)
 }
 
+/// What `quantity` units cost in all at the tier they reach.
+fn order_cost(tiers: &[(u32, Money)], quantity: u32) -> i64 {
+    unit_cost(tiers, quantity).minor() * i64::from(quantity)
+}
+
+/// The quantity to order for a need of `quantity` units: the need itself, or more when a
+/// cheaper price tier makes the larger order cost less in all (44 at $2.54 is $111.76; 48 at
+/// the 48-unit price of $2.30 is $110.40). Tier quantities are rounded up to whole packs.
+pub fn cheapest_quantity(tiers: &[(u32, Money)], quantity: u32, pack_size: u32) -> u32 {
+    if quantity == 0 {
+        return 0;
+    }
+    let pack = pack_size.max(1);
+    let mut best = quantity;
+    for &(from, _) in tiers.iter().filter(|(from, _)| *from > quantity) {
+        let candidate = from.div_ceil(pack) * pack;
+        if order_cost(tiers, candidate) < order_cost(tiers, best) {
+            best = candidate;
+        }
+    }
+    best
+}
+
+/// The line's word on price tiers: which tier it is at, and why it orders more than needed.
+fn tier_note(tiers: &[(u32, Money)], needed: u32, quantity: u32) -> String {
+    let tiered = tiers.len() > 1 && tiers.iter().skip(1).any(|(from, _)| quantity >= *from);
+    if quantity == 0 || !tiered {
+        return String::new();
+    }
+    let from = tiers.iter().rev().find(|(from, _)| quantity >= *from).map_or(0, |(f, _)| *f);
+    let price = unit_cost(tiers, quantity);
+    if quantity == needed {
+        return format!("; at the {from}-unit price of {price}");
+    }
+    let total = |q: u32| Money::from_minor(order_cost(tiers, q));
+    format!(
+        "; {quantity} rather than {needed}: at the {from}-unit price of {price} they cost {}, less than {} for {needed} at {}",
+        total(quantity),
+        total(needed),
+        unit_cost(tiers, needed)
+    )
+}
+
 /// Rounds a raw need up to whole packs and to at least the minimum (itself rounded to packs).
 pub fn round_order(raw_units: f64, pack_size: u32, minimum_units: u32) -> u32 {
     if raw_units <= 0.0 {
@@ -101,7 +144,10 @@ pub fn suggest(item: &ItemPosition<'_>) -> Suggestion {
     } else {
         0
     };
+    let needed = quantity;
+    let quantity = cheapest_quantity(item.price_tiers, quantity, item.pack_size);
     let unit_cost = unit_cost(item.price_tiers, quantity);
+    let tier_note = tier_note(item.price_tiers, needed, quantity);
     let forecast = match item.choice.backtest_rmsse {
         Some(e) if !short => format!(
             "forecast {:.2}/day ({}, {} demand, backtest RMSSE {e:.2})",
@@ -126,7 +172,7 @@ pub fn suggest(item: &ItemPosition<'_>) -> Suggestion {
         )
     };
     let explanation = format!(
-        "{forecast}; lead time {} days + review {} days; {:.0}% service level; on hand {:.0}, on order {:.0}; {why}",
+        "{forecast}; lead time {} days + review {} days; {:.0}% service level; on hand {:.0}, on order {:.0}; {why}{tier_note}",
         item.lead_time_days,
         item.review_days,
         item.service_level * 100.0,
@@ -235,6 +281,33 @@ mod tests {
         item.choice.daily_error_sd = 40.0;
         let capped = suggest(&item);
         assert!((capped.reorder_point - 200.0).abs() < 1e-9, "capped at twice the expected: {}", capped.reorder_point);
+    }
+
+    #[test]
+    fn a_cheaper_tier_raises_the_order_only_when_it_costs_less_in_all() {
+        let tiers = [(0, Money::from_minor(254)), (48, Money::from_minor(230))];
+        // 44 at $2.54 = $111.76; 48 at $2.30 = $110.40: the larger order is cheaper.
+        assert_eq!(cheapest_quantity(&tiers, 44, 4), 48);
+        // 40 at $2.54 = $101.60 is cheaper than 48 at $2.30.
+        assert_eq!(cheapest_quantity(&tiers, 40, 4), 40);
+        // A tier quantity is rounded to whole packs: 50 at $2.30 = $115.00 > 44 at $2.54.
+        assert_eq!(cheapest_quantity(&tiers, 44, 25), 44);
+        assert_eq!(cheapest_quantity(&tiers, 0, 4), 0);
+        assert_eq!(
+            tier_note(&tiers, 44, 48),
+            "; 48 rather than 44: at the 48-unit price of $2.30 they cost $110.40, less than $111.76 for 44 at $2.54"
+        );
+        assert_eq!(tier_note(&tiers, 60, 60), "; at the 48-unit price of $2.30");
+        assert_eq!(tier_note(&tiers, 40, 40), "");
+        let mut item = position(&[4.0; 100], 20.0, 0.0, 4, 0);
+        item.price_tiers = &tiers;
+        item.daily_forecast = 3.0;
+        let s = suggest(&item);
+        assert!(
+            s.quantity.is_multiple_of(4) && s.explanation.contains("-unit price") == (s.quantity >= 48),
+            "{}",
+            s.explanation
+        );
     }
 
     #[test]

@@ -92,6 +92,7 @@ impl Store {
                     unit_cost: Money::from_minor(cost),
                     pack_size: u32::try_from(pack).unwrap_or(1),
                     minimum_quantity: u32::try_from(minimum).unwrap_or(1),
+                    price_tiers: Vec::new(),
                 })
                 .collect(),
         ))

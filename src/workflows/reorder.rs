@@ -87,7 +87,8 @@ pub async fn plan(app: &Shop, today: NaiveDate) -> Result<Plan, StoreError> {
         let key = (s.variation_id.clone(), s.location_id.clone());
         let on_hand = stock.get(&key).copied().unwrap_or(0.0);
         let ordered = on_order.get(&key).map_or(0.0, |q| q.as_f64());
-        let tiers = [(0, term.unit_cost)];
+        let tiers: Vec<(u32, Money)> =
+            std::iter::once((0, term.unit_cost)).chain(term.price_tiers.iter().copied()).collect();
         let suggestion = suggest(&ItemPosition {
             history,
             choice,

@@ -61,6 +61,7 @@ pub fn merge(
                     unit_cost: money(item.unit_cost),
                     pack_size: item.pack_size.max(1),
                     minimum_quantity: item.minimum_quantity,
+                    price_tiers: item.tiers.iter().map(|t| (t.from, money(t.unit_cost))).collect(),
                 });
             }
         }

@@ -238,6 +238,7 @@ pub fn vendor_terms(products: &[LsProduct]) -> Result<Vec<VendorItem>, PosError>
                 unit_cost: cost,
                 pack_size: 1,
                 minimum_quantity: 1,
+                price_tiers: Vec::new(),
             })
         };
         if product.product_suppliers.is_empty() {

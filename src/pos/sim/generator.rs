@@ -231,6 +231,7 @@ fn build_vendors(catalog: &Catalog, rng: &mut Rng) -> (Vec<Vendor>, Vec<VendorIt
                     unit_cost: Money::from_minor(cost),
                     pack_size: category.pack_size,
                     minimum_quantity: category.pack_size,
+                    price_tiers: Vec::new(),
                 });
             }
         }

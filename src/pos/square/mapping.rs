@@ -160,6 +160,7 @@ pub fn catalog(objects: &[CatalogObject]) -> (Vec<Category>, Vec<Item>, Vec<Vend
                                     // shop sets its own terms.
                                     pack_size: 1,
                                     minimum_quantity: 1,
+                                    price_tiers: Vec::new(),
                                 });
                             }
                         }
