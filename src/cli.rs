@@ -152,6 +152,9 @@ pub enum ImportCommand {
         #[arg(long)]
         skip_bad: bool,
     },
+    /// Vendors and what each supplies from a CSV file (columns documented in the README);
+    /// replaces the last import.
+    Vendors { file: std::path::PathBuf },
 }
 
 #[derive(Debug, Subcommand)]
@@ -451,6 +454,21 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             );
             for bad in &report.skipped {
                 println!("  skipped line {}: {}", bad.line, bad.reason);
+            }
+            Ok(())
+        }
+        Command::Import { what: ImportCommand::Vendors { file } } => {
+            let input = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+            let app = open_app(&cli, None).await?;
+            let report = crate::jobs::import_vendors::import_vendors(&app, std::io::BufReader::new(input))
+                .await
+                .with_context(|| format!("importing {}", file.display()))?;
+            println!(
+                "Imported {} vendors with {} items. The reorder run uses them beside [[vendors]] in the configuration, which wins for a vendor named in both.",
+                report.vendors, report.items
+            );
+            for (vendor, sku) in &report.unknown_skus {
+                println!("  {vendor}: no item in the catalog has SKU {sku}");
             }
             Ok(())
         }

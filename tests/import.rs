@@ -159,3 +159,75 @@ fn a_year_imported_from_csv_is_backtested_from_the_cli() {
     let bad = run(&["--demo", "backtest", "--horizon", "0"]);
     assert_eq!(bad.status.code(), Some(2));
 }
+
+/// `import vendors` on both backends: a spreadsheet of vendors for a POS that keeps none. The
+/// reorder run orders from them at their terms (price tiers included); a file with a bad row
+/// is refused by line with nothing kept; a second import replaces the first.
+#[tokio::test]
+async fn vendors_are_imported_from_a_spreadsheet_and_reordered_from() {
+    use tillpilot::jobs::import_vendors::import_vendors;
+    for db in common::databases().await {
+        let label = db.label;
+        let mut shop = (*common::shop()).clone();
+        shop.vendors.clear();
+        shop.vendor_terms.clear();
+        let shop = std::sync::Arc::new(shop);
+        let sku = |name: &str| {
+            shop.catalog.items.iter().find(|i| i.name == name).and_then(|i| i.variations[0].sku.clone()).unwrap()
+        };
+        let pos = std::sync::Arc::new(tillpilot::pos::sim::SimPos::new(shop.clone()));
+        let app = tillpilot::app::App::start_with_clock(common::config(&db), Some(pos.clone()), common::clock())
+            .await
+            .unwrap();
+        tillpilot::jobs::sync::pull(pos.as_ref(), &app.store, common::now_ms(), 35, |_, _| {}).await.unwrap();
+        assert!(tillpilot::workflows::reorder::plan(&app, common::today()).await.unwrap().drafts.is_empty(), "{label}");
+
+        let bad = format!(
+            "vendor,sku,unit_cost,lead_time_days\nValley Dairy,{},1.99,2\nValley Dairy,{},abc,\nBakehouse,BREAD-1,2.10,\n",
+            sku("Oat Milk 1L"),
+            sku("Whole Milk 1L")
+        );
+        match import_vendors(&app, bad.as_bytes()).await {
+            Err(ImportError::BadRows(rows)) => {
+                let lines: Vec<u64> = rows.iter().map(|r| r.line).collect();
+                assert_eq!(lines, [3, 4], "{label}: {rows:?}");
+                assert!(rows[0].reason.contains("unit_cost"), "{rows:?}");
+                assert!(rows[1].reason.contains("lead time"), "{rows:?}");
+            }
+            other => panic!("{label}: {other:?}"),
+        }
+        let kept = app.store.meta(tillpilot::workflows::vendors::IMPORTED_KEY).await.unwrap();
+        assert_eq!(kept, None, "{label}: nothing kept from a bad file");
+
+        let good = format!(
+            "Vendor,Email,Lead_Time_Days,Minimum_Order,SKU,Unit_Cost,Pack_Size,Tiers\n\
+             Valley Dairy,orders@valleydairy.example,2,50,{},1.99,6,500:0.50\n\
+             Valley Dairy,,,,{},1.45,12,\n\
+             Valley Dairy,,,,NOT-IN-THE-CATALOG,3.00,1,\n",
+            sku("Oat Milk 1L"),
+            sku("Whole Milk 1L")
+        );
+        let report = import_vendors(&app, good.as_bytes()).await.unwrap();
+        assert_eq!((report.vendors, report.items), (1, 3), "{label}");
+        assert_eq!(report.unknown_skus, [("Valley Dairy".to_owned(), "NOT-IN-THE-CATALOG".to_owned())]);
+        let plan = tillpilot::workflows::reorder::plan(&app, common::today()).await.unwrap();
+        assert!(!plan.drafts.is_empty(), "{label}: drafts from the imported vendor");
+        for po in &plan.drafts {
+            assert_eq!(
+                (po.vendor_name.as_str(), po.vendor_email.as_deref()),
+                ("Valley Dairy", Some("orders@valleydairy.example"))
+            );
+            for line in &po.lines {
+                assert!(line.name == "Oat Milk 1L" || line.name == "Whole Milk 1L", "{label}: {}", line.name);
+                let pack = if line.name == "Oat Milk 1L" { 6 } else { 12 };
+                assert_eq!(line.quantity % pack, 0, "{label}: whole packs: {line:?}");
+            }
+        }
+
+        // Importing again replaces the first import.
+        let other = format!("vendor,sku,unit_cost,lead_time_days\nNorth Farm,{},1.30,3\n", sku("Whole Milk 1L"));
+        import_vendors(&app, other.as_bytes()).await.unwrap();
+        let plan = tillpilot::workflows::reorder::plan(&app, common::today()).await.unwrap();
+        assert!(plan.drafts.iter().all(|po| po.vendor_name == "North Farm"), "{label}");
+    }
+}

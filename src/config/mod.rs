@@ -9,9 +9,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 mod review;
-mod vendors;
+pub mod vendors;
 pub use review::{FraudConfig, LoyaltyRule, ReviewConfig};
-pub use vendors::{VendorConfig, VendorItemConfig};
+pub use vendors::{PriceTierConfig, VendorConfig, VendorItemConfig};
 
 /// A credential. Prints as `[redacted]` in every `Debug` and log line; read it with `expose`.
 #[derive(Clone, PartialEq, Eq)]

@@ -14,9 +14,9 @@
 //! ```
 
 use super::{ConfigError, invalid};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct VendorConfig {
     pub name: String,
@@ -31,7 +31,7 @@ pub struct VendorConfig {
     pub items: Vec<VendorItemConfig>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct VendorItemConfig {
     /// The item's SKU in the POS.
@@ -49,7 +49,7 @@ pub struct VendorItemConfig {
     pub tiers: Vec<PriceTierConfig>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PriceTierConfig {
     /// From this many units up...

@@ -60,6 +60,8 @@ pub enum ImportError {
     MissingColumns(Vec<String>),
     #[error("{} bad rows; nothing was imported (use --skip-bad to import the rest):\n{}", .0.len(), render(.0))]
     BadRows(Vec<BadRow>),
+    #[error("{0}")]
+    Invalid(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

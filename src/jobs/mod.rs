@@ -2,6 +2,7 @@
 //! pulling the POS into the mirror.
 
 pub mod import;
+pub mod import_vendors;
 pub mod inbox_worker;
 pub mod intake;
 pub mod outbox_worker;

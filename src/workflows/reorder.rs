@@ -61,7 +61,8 @@ pub async fn plan(app: &Shop, today: NaiveDate) -> Result<Plan, StoreError> {
     let selection = Selection::learn(histories.iter().map(Vec::as_slice));
     let (vendors, terms) = app.store.mirror_vendors().await?;
     let view = app.catalog();
-    let (vendors, terms, unknown) = super::vendors::merge(&app.config.vendors, &view.catalog, vendors, terms);
+    let configured = super::vendors::configured(app).await?;
+    let (vendors, terms, unknown) = super::vendors::merge(&configured, &view.catalog, vendors, terms);
     for (vendor, sku) in &unknown {
         tracing::warn!(vendor = %vendor, sku = %sku, "a configured vendor item's SKU is not in the catalog");
     }

@@ -9,6 +9,25 @@ use crate::domain::{Catalog, Money, Vendor, VendorId, VendorItem};
 /// How the id of a vendor known only from the configuration begins (no POS knows it).
 pub const CONFIG_PREFIX: &str = "config:";
 
+/// Where `tillpilot import vendors` keeps the vendors it read (the `meta` table, as JSON).
+pub const IMPORTED_KEY: &str = "vendors.imported";
+
+/// The shop's own word on its vendors: `[[vendors]]` from the configuration, then the imported
+/// ones it does not name (the configuration wins for a vendor in both).
+pub async fn configured(app: &crate::workflows::Shop) -> Result<Vec<VendorConfig>, crate::store::StoreError> {
+    let mut vendors = app.config.vendors.clone();
+    if let Some(json) = app.store.meta(IMPORTED_KEY).await? {
+        let imported: Vec<VendorConfig> = serde_json::from_str(&json)
+            .map_err(|e| crate::store::StoreError::Corrupt(format!("{IMPORTED_KEY}: {e}")))?;
+        for vendor in imported {
+            if !vendors.iter().any(|v| v.name.eq_ignore_ascii_case(&vendor.name)) {
+                vendors.push(vendor);
+            }
+        }
+    }
+    Ok(vendors)
+}
+
 /// Configured SKUs the catalog does not have, as `(vendor, sku)`.
 pub type UnknownSkus = Vec<(String, String)>;
 
