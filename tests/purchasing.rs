@@ -288,6 +288,29 @@ async fn the_owner_edits_a_draft_in_chat_and_the_vendor_gets_the_edited_lines() 
         let late = common::ask(&app, "Maria", &format!("{id} {} 5", first.name.to_lowercase())).await;
         assert!(late.reply.text.contains("can no longer be changed"), "{label}: {}", late.reply.text);
         assert_eq!(app.store.purchase_order(&id).await.unwrap().unwrap().lines[0].quantity, new_quantity);
+
+        // The delivery comes one line short; the owner books it in from chat.
+        let short = new_quantity - 2;
+        let got =
+            common::ask(&app, "Maria", &format!("{id} arrived but only {short} {}", first.name.to_lowercase())).await;
+        assert_eq!(
+            got.reply.text,
+            format!(
+                "{id} from {} received: {short} of {new_quantity} × {}, the other lines as ordered.",
+                po.vendor_name, first.name
+            ),
+            "{label}"
+        );
+        let booked = app.store.purchase_order(&id).await.unwrap().unwrap();
+        assert_eq!(booked.state, "received");
+        assert_eq!(booked.lines[0].received, Some(tillpilot::domain::Quantity::from_units(i64::from(short))));
+        assert!(
+            booked.lines[1..]
+                .iter()
+                .all(|l| l.received == Some(tillpilot::domain::Quantity::from_units(i64::from(l.quantity))))
+        );
+        let again = common::ask(&app, "Maria", &format!("{id} received")).await;
+        assert!(again.reply.text.contains("nothing to receive"), "{label}: {}", again.reply.text);
     }
 }
 

@@ -19,14 +19,66 @@ use serde_json::json;
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Change {
     Show,
-    Set { item: String, quantity: u32 },
-    Drop { item: String },
+    Set {
+        item: String,
+        quantity: u32,
+    },
+    Drop {
+        item: String,
+    },
+    /// The delivery came: everything as ordered, or with one line short (`short`).
+    Receive {
+        short: Option<(String, u32)>,
+    },
 }
 
 /// Words that are about the asking, not the item.
 const FILLER: &[&str] = &[
-    "po", "purchase", "order", "on", "the", "to", "from", "of", "off", "line", "make", "it", "set", "change", "show",
-    "me", "what", "is", "in", "a", "an", "please", "units", "x", "drop", "remove", "delete", "take", "cut",
+    "po",
+    "purchase",
+    "order",
+    "on",
+    "the",
+    "to",
+    "from",
+    "of",
+    "off",
+    "line",
+    "make",
+    "it",
+    "set",
+    "change",
+    "show",
+    "me",
+    "what",
+    "is",
+    "in",
+    "a",
+    "an",
+    "please",
+    "units",
+    "x",
+    "drop",
+    "remove",
+    "delete",
+    "take",
+    "cut",
+    "received",
+    "receive",
+    "arrived",
+    "came",
+    "delivered",
+    "but",
+    "only",
+    "all",
+    "everything",
+    "got",
+    "has",
+    "have",
+    "was",
+    "we",
+    "as",
+    "ordered",
 ];
 
 /// The PO number in `text` (`PO-1043`, `po 1043`, `purchase order 1043`) and what is asked.
@@ -57,6 +109,8 @@ fn parse(text: &str) -> Option<(String, Change)> {
     }
     let number = format!("PO-{}", number?);
     let dropping = words.iter().any(|w| matches!(w.as_str(), "drop" | "remove" | "delete" | "take" | "cut"));
+    let receiving =
+        words.iter().any(|w| matches!(w.as_str(), "received" | "receive" | "arrived" | "came" | "delivered"));
     let quantity = words
         .iter()
         .enumerate()
@@ -74,6 +128,12 @@ fn parse(text: &str) -> Option<(String, Change)> {
         .collect();
     let item = item.join(" ");
     let change = match (dropping, quantity) {
+        _ if receiving => Change::Receive {
+            short: match quantity {
+                Some((_, Some(quantity))) if !item.is_empty() => Some((item, quantity)),
+                _ => None,
+            },
+        },
         _ if item.is_empty() => Change::Show,
         (true, _) => Change::Drop { item },
         (false, Some((_, Some(quantity)))) => Change::Set { item, quantity },
@@ -154,6 +214,9 @@ pub async fn run(app: &Shop, person: &Person, args: &str, entities: &Entities) -
         }
         return Ok(reply);
     }
+    if let Change::Receive { short } = &change {
+        return receive(app, person, &po, short.as_ref(), entities).await;
+    }
     let Some(approval) = approval.filter(|_| po.state == "draft") else {
         return Ok(Reply::text(format!(
             "{} is {}, so it can no longer be changed. Nothing was changed.",
@@ -170,7 +233,7 @@ pub async fn run(app: &Shop, person: &Person, args: &str, entities: &Entities) -
     let (item, quantity) = match &change {
         Change::Set { item, quantity } => (item.as_str(), *quantity),
         Change::Drop { item } => (item.as_str(), 0),
-        Change::Show => unreachable!("shown above"),
+        Change::Show | Change::Receive { .. } => unreachable!("answered above"),
     };
     let at = match find_line(&po, item, entities) {
         Ok(at) => at,
@@ -229,6 +292,39 @@ pub async fn run(app: &Shop, person: &Person, args: &str, entities: &Entities) -
     Ok(reply)
 }
 
+/// `PO-1043 received` (all of it as ordered) or `PO-1043 received, oat milk 100` (one line
+/// short): the PO is booked in with what arrived.
+async fn receive(
+    app: &Shop,
+    person: &Person,
+    po: &PurchaseOrder,
+    short: Option<&(String, u32)>,
+    entities: &Entities,
+) -> Result<Reply, StoreError> {
+    if !matches!(po.state.as_str(), "approved" | "sent") {
+        return Ok(Reply::text(format!(
+            "{} is {}, so there is nothing to receive. Nothing was changed.",
+            po.id,
+            state_words(po)
+        )));
+    }
+    let mut received: Vec<crate::domain::Quantity> =
+        po.lines.iter().map(|l| crate::domain::Quantity::from_milli(i64::from(l.quantity) * 1000)).collect();
+    let mut note = format!("{} line{} as ordered", po.lines.len(), if po.lines.len() == 1 { "" } else { "s" });
+    if let Some((item, quantity)) = short {
+        let at = match find_line(po, item, entities) {
+            Ok(at) => at,
+            Err(why) => return Ok(Reply::text(format!("{why} Nothing was changed."))),
+        };
+        received[at] = crate::domain::Quantity::from_milli(i64::from(*quantity) * 1000);
+        note = format!("{} of {} × {}, the other lines as ordered", quantity, po.lines[at].quantity, po.lines[at].name);
+    }
+    if !app.store.receive_po(&po.id, &received, &person.name, now_ms()).await? {
+        return Ok(Reply::text(format!("{} was booked in a moment ago. Nothing was changed.", po.id)));
+    }
+    Ok(Reply::text(format!("{} from {} received: {note}.", po.id, po.vendor_name)))
+}
+
 fn state_words(po: &PurchaseOrder) -> String {
     match po.state.as_str() {
         "draft" => "waiting for approval".into(),
@@ -264,5 +360,10 @@ mod tests {
             Some(("PO-1043".into(), drop("whole milk")))
         );
         assert_eq!(parse("oat milk 24"), None, "no number, no guess");
+        assert_eq!(parse("PO-1043 received"), Some(("PO-1043".into(), Change::Receive { short: None })));
+        assert_eq!(
+            parse("po 1043 arrived but only 100 oat milk"),
+            Some(("PO-1043".into(), Change::Receive { short: Some(("oat milk".into(), 100)) }))
+        );
     }
 }
