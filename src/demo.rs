@@ -4,10 +4,9 @@
 
 use crate::app::App;
 use crate::config::{Config, LoyaltyRule, PosProvider, ReviewConfig};
-use crate::domain::{Money, Quantity};
 use crate::jobs::sync;
 use crate::pos::sim::{SimOptions, SimPos, SimShop, demo_team, generate};
-use crate::store::purchase_orders::SentOrder;
+use crate::store::purchase_orders::{PoLine, PurchaseOrder};
 use crate::store::{AuditEntry, Store, Tx, now_ms};
 use anyhow::Context;
 use chrono::NaiveDate;
@@ -90,7 +89,7 @@ pub async fn open(
     if fresh {
         sync::pull(pos.as_ref(), &app.store, app.clock.now_ms(), HISTORY_DAYS, &mut progress).await?;
         let mut tx = app.store.begin().await?;
-        seed_purchase_orders(pos.shop(), &mut tx).await?;
+        seed_purchase_orders(&app.store, pos.shop(), &mut tx).await?;
         app.store.set_meta(&mut tx, "demo.seed", &seed.to_string()).await?;
         app.store.set_meta(&mut tx, "demo.today", &today.to_string()).await?;
         app.store
@@ -111,7 +110,7 @@ pub async fn open(
 }
 
 /// Two purchase orders already with vendors, so "on order" shows up in stock answers.
-async fn seed_purchase_orders(shop: &SimShop, tx: &mut Tx) -> anyhow::Result<()> {
+async fn seed_purchase_orders(store: &crate::store::Store, shop: &SimShop, tx: &mut Tx) -> anyhow::Result<()> {
     let now = now_ms();
     // (purchase order id, [(item, variation, units)])
     type Wanted = &'static [(&'static str, &'static str, i64)];
@@ -135,17 +134,44 @@ async fn seed_purchase_orders(shop: &SimShop, tx: &mut Tx) -> anyhow::Result<()>
             }
         }
         let Some((first, _)) = lines.first() else { continue };
-        let total: Money = lines.iter().map(|(t, qty)| t.unit_cost * *qty).sum();
-        let lines: Vec<(crate::domain::VariationId, Quantity, Money)> =
-            lines.iter().map(|(t, qty)| (t.variation_id.clone(), Quantity::from_units(*qty), t.unit_cost)).collect();
-        let sent = SentOrder {
-            id,
-            vendor_id: &first.vendor_id,
-            location_id: "L-MAIN",
-            lines: &lines,
-            at_ms: now - 86_400_000,
+        let vendor = shop.vendors.iter().find(|v| v.id == first.vendor_id);
+        let po_lines: Vec<PoLine> = lines
+            .iter()
+            .map(|(terms, qty)| {
+                let (name, sku) = shop.catalog.variation(&terms.variation_id).map_or_else(
+                    || (terms.variation_id.to_string(), None),
+                    |(item, v)| (item.display_name(v), v.sku.clone()),
+                );
+                PoLine {
+                    variation_id: terms.variation_id.clone(),
+                    sku,
+                    name,
+                    quantity: u32::try_from(*qty).unwrap_or(0),
+                    unit_cost: terms.unit_cost,
+                    explanation: "demo stock already on its way".into(),
+                    reason: "demo stock already on its way".into(),
+                    on_hand_at_draft: 0.0,
+                    received: None,
+                }
+            })
+            .collect();
+        let location = shop.locations.iter().find(|l| l.id.as_str() == "L-MAIN");
+        let po = PurchaseOrder {
+            id: id.to_owned(),
+            draft_key: String::new(),
+            vendor_id: first.vendor_id.clone(),
+            vendor_name: vendor.map_or_else(|| first.vendor_id.to_string(), |v| v.name.clone()),
+            vendor_email: vendor.and_then(|v| v.email.clone()),
+            location_id: crate::domain::LocationId::new("L-MAIN"),
+            location_name: location.map_or_else(|| "Main St".to_owned(), |l| l.name.clone()),
+            state: "sent".into(),
+            total: lines.iter().map(|(t, qty)| t.unit_cost * *qty).sum(),
+            lines: po_lines,
+            created_at_ms: now - 86_400_000,
+            pos_order_id: None,
+            accounting_id: None,
         };
-        crate::store::Store::record_sent_po(tx, &sent, total).await?;
+        store.record_sent_po(tx, &po, "Maria", now - 86_400_000).await?;
     }
     Ok(())
 }

@@ -372,3 +372,62 @@ async fn a_shop_whose_pos_keeps_no_vendors_orders_from_configured_ones_at_their_
     let err = config.validate().unwrap_err().to_string();
     assert!(err.contains("vendors[0].items[0].tiers[0]"), "{err}");
 }
+
+/// The demo's stock on its way is two purchase orders already with their vendors: they read
+/// back whole (vendor, location, named lines), so the nightly run's receipt check and `po`
+/// work on them like on any other.
+#[tokio::test]
+async fn the_demo_stock_on_its_way_reads_back_as_whole_purchase_orders() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = tillpilot::demo::open(tillpilot::config::Config::default(), dir.path(), None, |_, _| {}).await.unwrap();
+    let sent = app.store.purchase_orders_in("sent").await.unwrap();
+    let ids: Vec<&str> = sent.iter().map(|po| po.id.as_str()).collect();
+    assert_eq!(ids, ["PO-DEMO-1", "PO-DEMO-2"]);
+    assert_eq!(sent[0].location_name, "Main St");
+    assert!(
+        !sent[0].vendor_name.is_empty() && sent[0].vendor_name != sent[0].vendor_id.as_str(),
+        "{}",
+        sent[0].vendor_name
+    );
+    assert!(sent[0].lines.iter().any(|l| l.name == "Oat Milk 1L" && l.quantity == 48), "{:?}", sent[0].lines);
+    tillpilot::workflows::reorder::check_received(&app).await.unwrap();
+}
+
+/// A PO sent more than its vendor's lead time ago with nothing booked in: the owner channels
+/// hear it once, with how to book it in; one still within its lead time stays quiet.
+#[tokio::test]
+async fn a_delivery_past_its_lead_time_is_reported_once() {
+    for db in common::databases().await {
+        let label = db.label;
+        let mut config = common::config(&db);
+        config.slack = Some(tillpilot::config::SlackConfig {
+            bot_token: tillpilot::config::Secret::new("xoxb-test"),
+            signing_secret: tillpilot::config::Secret::new("slack-signing-secret"),
+            api_base_url: "http://127.0.0.1:9/api".into(),
+            owner_channel: Some("C0OWNER".into()),
+            app_token: None,
+        });
+        let pos = std::sync::Arc::new(tillpilot::pos::sim::SimPos::new(common::shop()));
+        let app = tillpilot::app::App::start_with_clock(config, Some(pos.clone()), common::clock()).await.unwrap();
+        tillpilot::jobs::sync::pull(pos.as_ref(), &app.store, common::now_ms(), 35, |_, _| {}).await.unwrap();
+        let mut plan = tillpilot::workflows::reorder::plan(&app, common::today()).await.unwrap();
+        plan.drafts.truncate(2);
+        tillpilot::workflows::reorder::run(&app, &mut plan, "scheduler").await.unwrap();
+        let day = 86_400_000;
+        let (late, on_time) = (&plan.drafts[0], &plan.drafts[1]);
+        for (po, sent) in [(late, common::now_ms() - 6 * day), (on_time, common::now_ms() - 3_600_000)] {
+            app.store.move_po(&po.id, &["draft"], "approved", "Maria", sent).await.unwrap();
+            app.store.move_po(&po.id, &["approved"], "sent", "tillpilot", sent).await.unwrap();
+        }
+        assert_eq!(tillpilot::workflows::reorder::alert_late(&app).await.unwrap(), vec![late.id.clone()], "{label}");
+        assert!(tillpilot::workflows::reorder::alert_late(&app).await.unwrap().is_empty(), "{label}: once");
+        let told: Vec<(String,)> = sqlx::query_as("SELECT payload FROM outbox WHERE target = 'C0OWNER'")
+            .fetch_all(app.store.pool())
+            .await
+            .unwrap();
+        let alerts: Vec<&String> = told.iter().map(|(p,)| p).filter(|p| p.contains("has not been booked in")).collect();
+        assert_eq!(alerts.len(), 1, "{label}: {alerts:?}");
+        assert!(alerts[0].contains(&format!("{} to {}", late.id, late.vendor_name)), "{label}: {}", alerts[0]);
+        assert!(alerts[0].contains(&format!("reply \\\"{} received\\\"", late.id)), "{label}: {}", alerts[0]);
+    }
+}

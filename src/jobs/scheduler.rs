@@ -89,9 +89,16 @@ pub async fn run_due(app: &Shop, clock: &dyn Clock, worker: &str) -> Result<Vec<
             }
             Job::Reorder => {
                 let received = crate::workflows::reorder::check_received(app).await?;
+                let late = crate::workflows::reorder::alert_late(app).await?;
                 let mut plan = crate::workflows::reorder::plan(app, day).await?;
                 let report = crate::workflows::reorder::run(app, &mut plan, "scheduler").await?;
-                format!("{} drafted, {} shadow, {} received", report.drafted.len(), report.shadow.len(), received.len())
+                format!(
+                    "{} drafted, {} shadow, {} received, {} late",
+                    report.drafted.len(),
+                    report.shadow.len(),
+                    received.len(),
+                    late.len()
+                )
             }
         };
         app.store.finish_run(job.name(), day, &outcome, now_ms()).await?;

@@ -51,47 +51,32 @@ pub struct PurchaseOrder {
     pub accounting_id: Option<String>,
 }
 
-/// A purchase order already with its vendor, recorded as it was sent (the demo's stock on
-/// its way).
-pub struct SentOrder<'a> {
-    pub id: &'a str,
-    pub vendor_id: &'a VendorId,
-    pub location_id: &'a str,
-    /// Variation, quantity, unit cost.
-    pub lines: &'a [(VariationId, crate::domain::Quantity, Money)],
-    pub at_ms: i64,
-}
-
 impl Store {
-    /// Records `sent` (approved by the owner and sent at its time) unless its id exists.
-    pub async fn record_sent_po(tx: &mut Tx, sent: &SentOrder<'_>, total: Money) -> Result<bool, StoreError> {
-        let inserted = sqlx::query(
-            "INSERT INTO purchase_orders (id, vendor_id, location_id, state, total_cents, created_at_ms, decided_by, decided_at_ms, sent_at_ms) \
-             VALUES ($1, $2, $3, 'sent', $4, $5, 'Maria', $5, $5) ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(sent.id)
-        .bind(sent.vendor_id.as_str())
-        .bind(sent.location_id)
-        .bind(total.minor())
-        .bind(sent.at_ms)
-        .execute(&mut **tx)
-        .await?;
-        if inserted.rows_affected() == 0 {
+    /// Records `po` as already approved by `by` and sent at `at_ms` (the demo's stock on its
+    /// way) unless its id exists.
+    pub async fn record_sent_po(
+        &self,
+        tx: &mut Tx,
+        po: &PurchaseOrder,
+        by: &str,
+        at_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let exists: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM purchase_orders WHERE id = $1")
+            .bind(&po.id)
+            .fetch_optional(&mut **tx)
+            .await?;
+        let mut po = po.clone();
+        po.state = "sent".into();
+        po.draft_key.clear();
+        if exists.is_some() || !self.insert_po(tx, &po).await? {
             return Ok(false);
         }
-        for (n, (variation, quantity, cost)) in sent.lines.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO purchase_order_lines (po_id, line_no, variation_id, quantity_milli, unit_cost_cents, explanation) \
-                 VALUES ($1, $2, $3, $4, $5, 'demo stock already on its way')",
-            )
-            .bind(sent.id)
-            .bind(n as i64)
-            .bind(variation.as_str())
-            .bind(quantity.milli())
-            .bind(cost.minor())
+        sqlx::query("UPDATE purchase_orders SET decided_by = $1, decided_at_ms = $2, sent_at_ms = $2 WHERE id = $3")
+            .bind(by)
+            .bind(at_ms)
+            .bind(&po.id)
             .execute(&mut **tx)
             .await?;
-        }
         Ok(true)
     }
 
@@ -239,6 +224,28 @@ impl Store {
             .await?;
         }
         Ok(true)
+    }
+
+    /// Sent POs not yet received nor reported late, with when each was sent, oldest first.
+    pub async fn sent_pos_not_reported_late(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, sent_at_ms FROM purchase_orders WHERE state = 'sent' AND sent_at_ms IS NOT NULL \
+             AND late_alerted_at_ms IS NULL ORDER BY sent_at_ms, id",
+        )
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// Marks a PO reported late inside `tx`; false when it already was.
+    pub async fn mark_po_late(&self, tx: &mut Tx, id: &str, now_ms: i64) -> Result<bool, StoreError> {
+        let updated = sqlx::query(
+            "UPDATE purchase_orders SET late_alerted_at_ms = $1 WHERE id = $2 AND late_alerted_at_ms IS NULL",
+        )
+        .bind(now_ms)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+        Ok(updated.rows_affected() == 1)
     }
 
     /// Remembers the accounting platform's id of a PO recorded there, and audits it.

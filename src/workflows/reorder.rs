@@ -540,6 +540,62 @@ pub async fn record_receipt(app: &Shop, receipt: &crate::domain::Receipt) -> Res
     Ok(moved.then_some(po.id))
 }
 
+/// Tells the owner channels, once per PO, of a sent PO whose vendor's lead time has passed by
+/// a whole day with nothing booked in. Returns the ids reported.
+pub async fn alert_late(app: &Shop) -> Result<Vec<String>, StoreError> {
+    use chrono::TimeZone;
+    let due = app.store.sent_pos_not_reported_late().await?;
+    if due.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (vendors, terms) = app.store.mirror_vendors().await?;
+    let configured = super::vendors::configured(app).await?;
+    let (vendors, _, _) = super::vendors::merge(&configured, &app.catalog().catalog, vendors, terms);
+    let today = app.today();
+    let mut reported = Vec::new();
+    for (id, sent_at_ms) in due {
+        let Some(po) = app.store.purchase_order(&id).await? else { continue };
+        let Some(vendor) = vendors.iter().find(|v| v.id == po.vendor_id) else { continue };
+        let Some(sent) = app.timezone.timestamp_millis_opt(sent_at_ms).single().map(|t| t.date_naive()) else {
+            continue;
+        };
+        let due_day = sent + chrono::Duration::days(i64::from(vendor.lead_time_days));
+        if today <= due_day {
+            continue;
+        }
+        let text = format!(
+            "{id} to {} ({}), sent {} with a {}-day lead time, was due {} and has not been booked in. \
+             When it comes, reply \"{id} received\" (or \"{id} arrived but only 10 oat milk\" when a line is short).",
+            po.vendor_name,
+            po.total,
+            sent.format("%a %b %-d"),
+            vendor.lead_time_days,
+            due_day.format("%a %b %-d"),
+        );
+        let mut tx = app.store.begin().await?;
+        if !app.store.mark_po_late(&mut tx, &id, now_ms()).await? {
+            tx.rollback().await?;
+            continue;
+        }
+        for (channel, target) in app.owner_targets(Role::Manager) {
+            let post =
+                crate::store::outbox::Outgoing::Post { reply: crate::message::Reply::text(&text), approval: None };
+            app.store.enqueue(&mut tx, channel, &target, &post, now_ms()).await?;
+        }
+        let entry = AuditEntry {
+            actor: "tillpilot".into(),
+            channel: "tillpilot".into(),
+            kind: "po.late".into(),
+            subject: id.clone(),
+            detail: json!({ "vendor": po.vendor_name, "sent": sent.to_string(), "due": due_day.to_string() }),
+        };
+        app.store.audit(&mut tx, &entry).await?;
+        tx.commit().await?;
+        reported.push(id);
+    }
+    Ok(reported)
+}
+
 /// Marks sent POs received: one the POS holds once the POS has booked it in, any other once
 /// stock for every line has risen by at least half of what was ordered. Returns the ids
 /// received.
