@@ -168,10 +168,7 @@ async fn vendors_are_imported_from_a_spreadsheet_and_reordered_from() {
     use tillpilot::jobs::import_vendors::import_vendors;
     for db in common::databases().await {
         let label = db.label;
-        let mut shop = (*common::shop()).clone();
-        shop.vendors.clear();
-        shop.vendor_terms.clear();
-        let shop = std::sync::Arc::new(shop);
+        let shop = common::shop_without_vendors();
         let sku = |name: &str| {
             shop.catalog.items.iter().find(|i| i.name == name).and_then(|i| i.variations[0].sku.clone()).unwrap()
         };

@@ -321,10 +321,7 @@ async fn the_owner_edits_a_draft_in_chat_and_the_vendor_gets_the_edited_lines() 
 async fn a_shop_whose_pos_keeps_no_vendors_orders_from_configured_ones_at_their_price_tiers() {
     for db in common::databases().await {
         let label = db.label;
-        let mut shop = (*common::shop()).clone();
-        shop.vendors.clear();
-        shop.vendor_terms.clear();
-        let shop = std::sync::Arc::new(shop);
+        let shop = common::shop_without_vendors();
         let sku = |name: &str| {
             shop.catalog.items.iter().find(|i| i.name == name).and_then(|i| i.variations[0].sku.clone()).unwrap()
         };

@@ -256,14 +256,18 @@ pub async fn send_due(app: &Shop, worker: &str, pacing: &mut Pacing) -> Result<S
                         }
                         Ok(Outgoing::PurchaseOrderToAccounting { purchase_order }) => {
                             if let Some(accounting_id) = &external_ref {
+                                let held_by = crate::store::purchase_orders::HeldBy::Accounting;
                                 app.store
-                                    .set_po_accounting(&mut tx, &purchase_order, &row.target, accounting_id)
+                                    .set_po_external_id(&mut tx, &purchase_order, held_by, &row.target, accounting_id)
                                     .await?;
                             }
                         }
                         Ok(Outgoing::PurchaseOrderToPos { purchase_order }) => {
                             if let Some(pos_id) = &external_ref {
-                                app.store.set_po_pos_order(&mut tx, &purchase_order, &row.target, pos_id).await?;
+                                let held_by = crate::store::purchase_orders::HeldBy::Pos;
+                                app.store
+                                    .set_po_external_id(&mut tx, &purchase_order, held_by, &row.target, pos_id)
+                                    .await?;
                             }
                             app.store
                                 .move_po_in(&mut tx, &purchase_order, &["approved"], "sent", "tillpilot", now_ms())

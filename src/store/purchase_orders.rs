@@ -51,6 +51,15 @@ pub struct PurchaseOrder {
     pub accounting_id: Option<String>,
 }
 
+/// Which system outside Tillpilot holds a copy of a PO.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HeldBy {
+    /// The POS's own purchase orders (a Lightspeed supplier order).
+    Pos,
+    /// The accounting platform (QuickBooks).
+    Accounting,
+}
+
 impl Store {
     /// Records `po` as already approved by `by` and sent at `at_ms` (the demo's stock on its
     /// way) unless its id exists.
@@ -104,6 +113,25 @@ impl Store {
         }
     }
 
+    /// Writes `po`'s lines, numbered in order, inside `tx`.
+    async fn insert_po_lines(tx: &mut Tx, po: &PurchaseOrder) -> Result<(), StoreError> {
+        for (n, line) in po.lines.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO purchase_order_lines (po_id, line_no, variation_id, quantity_milli, unit_cost_cents, explanation) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(&po.id)
+            .bind(n as i64)
+            .bind(line.variation_id.as_str())
+            .bind(i64::from(line.quantity) * 1000)
+            .bind(line.unit_cost.minor())
+            .bind(&line.explanation)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(())
+    }
+
     /// Records a draft; false (and nothing written) when its draft key is already recorded.
     pub async fn insert_po(&self, tx: &mut Tx, po: &PurchaseOrder) -> Result<bool, StoreError> {
         let detail = serde_json::to_string(po).map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -124,20 +152,7 @@ impl Store {
         if inserted.rows_affected() == 0 {
             return Ok(false);
         }
-        for (n, line) in po.lines.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO purchase_order_lines (po_id, line_no, variation_id, quantity_milli, unit_cost_cents, explanation) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(&po.id)
-            .bind(n as i64)
-            .bind(line.variation_id.as_str())
-            .bind(i64::from(line.quantity) * 1000)
-            .bind(line.unit_cost.minor())
-            .bind(&line.explanation)
-            .execute(&mut **tx)
-            .await?;
-        }
+        Self::insert_po_lines(tx, po).await?;
         Ok(true)
     }
 
@@ -170,25 +185,29 @@ impl Store {
         }
     }
 
-    /// Remembers the POS's id of a PO placed there, and audits it.
-    pub async fn set_po_pos_order(
+    /// Remembers the id another system gave a PO (`system` names it: `lightspeed`,
+    /// `quickbooks`), and audits it.
+    pub async fn set_po_external_id(
         &self,
         tx: &mut Tx,
         id: &str,
-        provider: &str,
-        pos_order_id: &str,
+        held_by: HeldBy,
+        system: &str,
+        external_id: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE purchase_orders SET pos_order_id = $1 WHERE id = $2")
-            .bind(pos_order_id)
-            .bind(id)
-            .execute(&mut **tx)
-            .await?;
+        let (sql, kind) = match held_by {
+            HeldBy::Pos => ("UPDATE purchase_orders SET pos_order_id = $1 WHERE id = $2", "po.placed_in_pos"),
+            HeldBy::Accounting => {
+                ("UPDATE purchase_orders SET accounting_id = $1 WHERE id = $2", "po.recorded_in_accounting")
+            }
+        };
+        sqlx::query(sql).bind(external_id).bind(id).execute(&mut **tx).await?;
         let entry = AuditEntry {
             actor: "tillpilot".into(),
-            channel: provider.to_owned(),
-            kind: "po.placed_in_pos".into(),
+            channel: system.to_owned(),
+            kind: kind.into(),
             subject: id.to_owned(),
-            detail: json!({ "pos": provider, "pos_order_id": pos_order_id }),
+            detail: json!({ "system": system, "id": external_id }),
         };
         self.audit(tx, &entry).await?;
         Ok(())
@@ -209,20 +228,7 @@ impl Store {
             return Ok(false);
         }
         sqlx::query("DELETE FROM purchase_order_lines WHERE po_id = $1").bind(&po.id).execute(&mut **tx).await?;
-        for (n, line) in po.lines.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO purchase_order_lines (po_id, line_no, variation_id, quantity_milli, unit_cost_cents, explanation) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(&po.id)
-            .bind(n as i64)
-            .bind(line.variation_id.as_str())
-            .bind(i64::from(line.quantity) * 1000)
-            .bind(line.unit_cost.minor())
-            .bind(&line.explanation)
-            .execute(&mut **tx)
-            .await?;
-        }
+        Self::insert_po_lines(tx, po).await?;
         Ok(true)
     }
 
@@ -246,30 +252,6 @@ impl Store {
         .execute(&mut **tx)
         .await?;
         Ok(updated.rows_affected() == 1)
-    }
-
-    /// Remembers the accounting platform's id of a PO recorded there, and audits it.
-    pub async fn set_po_accounting(
-        &self,
-        tx: &mut Tx,
-        id: &str,
-        platform: &str,
-        accounting_id: &str,
-    ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE purchase_orders SET accounting_id = $1 WHERE id = $2")
-            .bind(accounting_id)
-            .bind(id)
-            .execute(&mut **tx)
-            .await?;
-        let entry = AuditEntry {
-            actor: "tillpilot".into(),
-            channel: platform.to_owned(),
-            kind: "po.recorded_in_accounting".into(),
-            subject: id.to_owned(),
-            detail: json!({ "platform": platform, "id": accounting_id }),
-        };
-        self.audit(tx, &entry).await?;
-        Ok(())
     }
 
     /// Records what was booked in against each line (by line position) of a sent PO and marks

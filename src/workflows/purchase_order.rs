@@ -335,9 +335,7 @@ fn state_words(po: &PurchaseOrder) -> String {
 
 /// The vendor's minimum order, as the reorder run knows it (the POS's, or the configuration's).
 async fn vendor_minimum(app: &Shop, po: &PurchaseOrder) -> Result<Option<Money>, StoreError> {
-    let (vendors, terms) = app.store.mirror_vendors().await?;
-    let configured = super::vendors::configured(app).await?;
-    let (vendors, _, _) = super::vendors::merge(&configured, &app.catalog().catalog, vendors, terms);
+    let (vendors, _, _) = super::vendors::to_order_from(app).await?;
     Ok(vendors.into_iter().find(|v| v.id == po.vendor_id).map(|v| v.minimum_order).filter(|m| m.minor() > 0))
 }
 

@@ -59,10 +59,8 @@ pub async fn plan(app: &Shop, today: NaiveDate) -> Result<Plan, StoreError> {
         })
         .collect();
     let selection = Selection::learn(histories.iter().map(Vec::as_slice));
-    let (vendors, terms) = app.store.mirror_vendors().await?;
     let view = app.catalog();
-    let configured = super::vendors::configured(app).await?;
-    let (vendors, terms, unknown) = super::vendors::merge(&configured, &view.catalog, vendors, terms);
+    let (vendors, terms, unknown) = super::vendors::to_order_from(app).await?;
     for (vendor, sku) in &unknown {
         tracing::warn!(vendor = %vendor, sku = %sku, "a configured vendor item's SKU is not in the catalog");
     }
@@ -548,9 +546,7 @@ pub async fn alert_late(app: &Shop) -> Result<Vec<String>, StoreError> {
     if due.is_empty() {
         return Ok(Vec::new());
     }
-    let (vendors, terms) = app.store.mirror_vendors().await?;
-    let configured = super::vendors::configured(app).await?;
-    let (vendors, _, _) = super::vendors::merge(&configured, &app.catalog().catalog, vendors, terms);
+    let (vendors, _, _) = super::vendors::to_order_from(app).await?;
     let today = app.today();
     let mut reported = Vec::new();
     for (id, sent_at_ms) in due {

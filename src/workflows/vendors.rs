@@ -12,6 +12,16 @@ pub const CONFIG_PREFIX: &str = "config:";
 /// Where `tillpilot import vendors` keeps the vendors it read (the `meta` table, as JSON).
 pub const IMPORTED_KEY: &str = "vendors.imported";
 
+/// The vendors and terms to order from: the mirror's (what the POS knows) with the shop's own
+/// word merged over them (see `configured`), and the configured SKUs the catalog lacks.
+pub async fn to_order_from(
+    app: &crate::workflows::Shop,
+) -> Result<(Vec<Vendor>, Vec<VendorItem>, UnknownSkus), crate::store::StoreError> {
+    let (vendors, terms) = app.store.mirror_vendors().await?;
+    let configured = configured(app).await?;
+    Ok(merge(&configured, &app.catalog().catalog, vendors, terms))
+}
+
 /// The shop's own word on its vendors: `[[vendors]]` from the configuration, then the imported
 /// ones it does not name (the configuration wins for a vendor in both).
 pub async fn configured(app: &crate::workflows::Shop) -> Result<Vec<VendorConfig>, crate::store::StoreError> {

@@ -82,6 +82,14 @@ pub fn shop() -> Arc<SimShop> {
     SHOP.get_or_init(|| Arc::new(generate(&SimOptions::new(42, today())))).clone()
 }
 
+/// The simulated shop as a POS that keeps no vendor records sees it (Clover, Shopify).
+pub fn shop_without_vendors() -> Arc<SimShop> {
+    let mut shop = (*shop()).clone();
+    shop.vendors.clear();
+    shop.vendor_terms.clear();
+    Arc::new(shop)
+}
+
 pub fn config(db: &TestDb) -> Config {
     let mut config = Config::default();
     config.database.url = db.url.clone();
