@@ -145,6 +145,7 @@ async fn seed_purchase_orders(store: &crate::store::Store, shop: &SimShop, tx: &
                 PoLine {
                     variation_id: terms.variation_id.clone(),
                     sku,
+                    vendor_sku: terms.vendor_sku.clone(),
                     name,
                     quantity: u32::try_from(*qty).unwrap_or(0),
                     unit_cost: terms.unit_cost,
@@ -170,6 +171,7 @@ async fn seed_purchase_orders(store: &crate::store::Store, shop: &SimShop, tx: &
             created_at_ms: now - 86_400_000,
             pos_order_id: None,
             accounting_id: None,
+            budget: None,
         };
         store.record_sent_po(tx, &po, "Maria", now - 86_400_000).await?;
     }

@@ -1209,7 +1209,7 @@ async fn a_purchase_order_approved_in_slack_is_emailed_to_the_vendor_and_a_rejec
         let sent = mails.last().unwrap();
         assert!(sent.to[0].contains(first.vendor_email.as_deref().unwrap()), "{:?}", sent.to);
         assert!(sent.data.contains(&format!("Subject: Purchase order {}", first.id)), "{}", sent.data);
-        assert!(sent.data.contains("sku,item,quantity,unit_cost,line_total"), "the CSV is attached");
+        assert!(sent.data.contains("sku,vendor_sku,item,quantity,unit_cost,line_total"), "the CSV is attached");
         assert!(sent.data.contains(&format!("{}.csv", first.id)));
 
         // The second is rejected: nothing is emailed.

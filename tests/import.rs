@@ -197,10 +197,10 @@ async fn vendors_are_imported_from_a_spreadsheet_and_reordered_from() {
         assert_eq!(kept, None, "{label}: nothing kept from a bad file");
 
         let good = format!(
-            "Vendor,Email,Lead_Time_Days,Minimum_Order,SKU,Unit_Cost,Pack_Size,Tiers\n\
-             Valley Dairy,orders@valleydairy.example,2,50,{},1.99,6,500:0.50\n\
-             Valley Dairy,,,,{},1.45,12,\n\
-             Valley Dairy,,,,NOT-IN-THE-CATALOG,3.00,1,\n",
+            "Vendor,Email,Lead_Time_Days,Minimum_Order,Order_Days,Budget,SKU,Vendor_SKU,Unit_Cost,Pack_Size,Tiers\n\
+             Valley Dairy,orders@valleydairy.example,2,50,mon thu,900,{},VD-0112,1.99,6,500:0.50\n\
+             Valley Dairy,,,,,,{},,1.45,12,\n\
+             Valley Dairy,,,,,,NOT-IN-THE-CATALOG,,3.00,1,\n",
             sku("Oat Milk 1L"),
             sku("Whole Milk 1L")
         );
@@ -208,8 +208,9 @@ async fn vendors_are_imported_from_a_spreadsheet_and_reordered_from() {
         assert_eq!((report.vendors, report.items), (1, 3), "{label}");
         assert_eq!(report.unknown_skus, [("Valley Dairy".to_owned(), "NOT-IN-THE-CATALOG".to_owned())]);
         let plan = tillpilot::workflows::reorder::plan(&app, common::today()).await.unwrap();
-        assert!(!plan.drafts.is_empty(), "{label}: drafts from the imported vendor");
+        assert!(!plan.drafts.is_empty(), "{label}: drafts from the imported vendor, who takes orders on Thursdays");
         for po in &plan.drafts {
+            assert_eq!(po.budget.as_ref().map(|b| b.text()).as_deref(), Some("Valley Dairy's $900.00 budget"));
             assert_eq!(
                 (po.vendor_name.as_str(), po.vendor_email.as_deref()),
                 ("Valley Dairy", Some("orders@valleydairy.example"))
@@ -218,7 +219,22 @@ async fn vendors_are_imported_from_a_spreadsheet_and_reordered_from() {
                 assert!(line.name == "Oat Milk 1L" || line.name == "Whole Milk 1L", "{label}: {}", line.name);
                 let pack = if line.name == "Oat Milk 1L" { 6 } else { 12 };
                 assert_eq!(line.quantity % pack, 0, "{label}: whole packs: {line:?}");
+                let code = if line.name == "Oat Milk 1L" { Some("VD-0112") } else { None };
+                assert_eq!(line.vendor_sku.as_deref(), code, "{label}");
             }
+        }
+        let friday = tillpilot::workflows::reorder::plan(&app, common::today() + chrono::Duration::days(1)).await;
+        let friday = friday.unwrap();
+        assert!(friday.drafts.is_empty(), "{label}: no orders on a Friday");
+        assert_eq!(friday.held, ["Valley Dairy takes orders on Mon and Thu; next Mon Nov 30: nothing drafted today"]);
+
+        let days = "vendor,sku,unit_cost,lead_time_days,order_days\nA,X,1.00,2,mon\nA,Y,1.00,,someday\n";
+        match tillpilot::jobs::import_vendors::parse(days.as_bytes()) {
+            Err(ImportError::BadRows(rows)) => {
+                assert_eq!(rows.iter().map(|r| r.line).collect::<Vec<_>>(), [3], "{rows:?}");
+                assert!(rows[0].reason.contains("\"someday\" is not a weekday"), "{rows:?}");
+            }
+            other => panic!("{label}: {other:?}"),
         }
 
         // Importing again replaces the first import.

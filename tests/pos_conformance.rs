@@ -45,6 +45,9 @@ struct Expected {
     orders: Vec<Order>,
     payments: Vec<Payment>,
     vendors: Vec<String>,
+    /// What each variation costs from its vendor, `(variation, vendor name, cost)` sorted, where
+    /// the POS says it.
+    costs: Option<Vec<(String, String, i64)>>,
 }
 
 impl Expected {
@@ -56,6 +59,7 @@ impl Expected {
             orders: shop.orders.clone(),
             payments: tillpilot::pos::sim::payments::payments(&shop.orders),
             vendors: shop.vendors.iter().map(|v| v.name.clone()).collect(),
+            costs: None,
         }
     }
 
@@ -92,7 +96,7 @@ impl Expected {
     }
 
     /// Shopify's categories are product types (named, not numbered), its quantities whole
-    /// units; it has no low-stock thresholds and no vendors.
+    /// units; it has no low-stock thresholds, and its vendors are the names on products, by name.
     fn as_shopify_sees_it(shop: &SimShop) -> Expected {
         let mut expected = Expected::of(shop);
         let names: Vec<(CategoryId, String)> =
@@ -121,7 +125,25 @@ impl Expected {
                 payment.card_last4 = None;
             }
         }
-        expected.vendors.clear();
+        expected.vendors.sort();
+        // A product's vendor is its first variant's (the fake names one per product).
+        let mut costs: Vec<(String, String, i64)> = Vec::new();
+        for item in &shop.catalog.items {
+            let vendor_of =
+                |v: &tillpilot::domain::Variation| shop.vendor_terms.iter().find(|t| t.variation_id == v.id);
+            let Some(vendor) = item.variations.first().and_then(vendor_of).and_then(|t| {
+                shop.vendors.iter().find(|vendor| vendor.id == t.vendor_id).map(|vendor| vendor.name.clone())
+            }) else {
+                continue;
+            };
+            for variation in &item.variations {
+                if let Some(term) = vendor_of(variation) {
+                    costs.push((variation.id.to_string(), vendor.clone(), term.unit_cost.minor()));
+                }
+            }
+        }
+        costs.sort();
+        expected.costs = Some(costs);
         expected
     }
 
@@ -233,6 +255,18 @@ async fn conformance(pos: &dyn Pos, expected: &Expected) {
 
     let vendors = pos.vendors().await.unwrap();
     assert_eq!(vendors.iter().map(|v| v.name.clone()).collect::<Vec<_>>(), expected.vendors, "{name}: vendors");
+    if let Some(costs) = &expected.costs {
+        let name_of = |id: &tillpilot::domain::VendorId| vendors.iter().find(|v| v.id == *id).unwrap().name.clone();
+        let mut got: Vec<(String, String, i64)> = pos
+            .vendor_terms()
+            .await
+            .unwrap()
+            .iter()
+            .map(|t| (t.variation_id.to_string(), name_of(&t.vendor_id), t.unit_cost.minor()))
+            .collect();
+        got.sort();
+        assert_eq!(&got, costs, "{name}: what each variation costs from its vendor");
+    }
 
     // A stock count written (twice, as a retry would) reads back once.
     let variation = &some[0];
@@ -875,6 +909,7 @@ fn published_lightspeed_examples_map_to_the_domain() {
     assert_eq!(items[0].variations[0].name, "Black, Cotton, Cotton");
     let terms = ls::vendor_terms(std::slice::from_ref(&bravo.data)).unwrap();
     assert!(!terms.is_empty(), "the product's supplier and what it charges");
+    assert_eq!(terms[0].vendor_sku.as_deref(), Some("code"), "the supplier's code for the product");
 
     let inventory: ls::Page<ls::LsInventory> = read("product_inventory_response.json");
     let level = inventory.data[0].to_domain(5).unwrap();

@@ -428,3 +428,135 @@ async fn a_delivery_past_its_lead_time_is_reported_once() {
         assert!(alerts[0].contains(&format!("reply \\\"{} received\\\"", late.id)), "{label}: {}", alerts[0]);
     }
 }
+
+/// A vendor's order days, budget and own item codes, from the configuration: on a day it takes
+/// orders its drafts cover demand until its next order day and stay within its budget, the
+/// approval shows whose budget it is, and its codes are on the lines the vendor gets; a vendor
+/// that does not take orders today gets nothing drafted, and the plan says when it will.
+#[tokio::test]
+async fn a_vendors_order_days_budget_and_codes_shape_its_drafts() {
+    for db in common::databases().await {
+        let label = db.label;
+        let shop = common::shop_without_vendors();
+        let sku = |name: &str| {
+            shop.catalog.items.iter().find(|i| i.name == name).and_then(|i| i.variations[0].sku.clone()).unwrap()
+        };
+        assert_eq!(chrono::Datelike::weekday(&common::today()), chrono::Weekday::Thu);
+        let configured: tillpilot::config::Config = toml::from_str(&format!(
+            r#"
+            [[vendors]]
+            name = "Valley Dairy"
+            email = "orders@valleydairy.example"
+            lead_time_days = 2
+            order_days = ["mon", "thu"]
+            budget = 60.0
+            items = [
+                {{ sku = "{oat}", vendor_sku = "VD-0112", unit_cost = 1.99, pack_size = 6 }},
+                {{ sku = "{whole}", unit_cost = 1.45, pack_size = 12 }},
+            ]
+
+            [[vendors]]
+            name = "Rise Bakery"
+            lead_time_days = 1
+            order_days = ["mon"]
+            items = [{{ sku = "{bread}", unit_cost = 2.10 }}]
+            "#,
+            oat = sku("Oat Milk 1L"),
+            whole = sku("Whole Milk 1L"),
+            bread = sku("Sourdough Loaf"),
+        ))
+        .unwrap();
+        configured.validate().unwrap();
+        let mut config = common::config(&db);
+        config.vendors = configured.vendors;
+        let pos = std::sync::Arc::new(tillpilot::pos::sim::SimPos::new(shop.clone()));
+        let app = tillpilot::app::App::start_with_clock(config, Some(pos.clone()), common::clock()).await.unwrap();
+        tillpilot::jobs::sync::pull(pos.as_ref(), &app.store, common::now_ms(), 35, |_, _| {}).await.unwrap();
+
+        let plan = tillpilot::workflows::reorder::plan(&app, common::today()).await.unwrap();
+        assert!(!plan.drafts.is_empty(), "{label}: Valley Dairy takes orders on Thursdays");
+        assert!(plan.drafts.iter().all(|po| po.vendor_name == "Valley Dairy"), "{label}: nothing from the bakery");
+        assert!(
+            plan.held.iter().any(|h| h == "Rise Bakery takes orders on Mon; next Mon Nov 30: nothing drafted today"),
+            "{label}: {:?}",
+            plan.held
+        );
+        for po in &plan.drafts {
+            assert!(po.total.minor() <= 6000, "{label}: {} is within the $60 budget", po.total);
+            let text = tillpilot::workflows::reorder::approval_text(po, "the nightly reorder run");
+            assert!(text.contains(&format!("{} of Valley Dairy's $60.00 budget", po.total)), "{label}: {text}");
+            for line in &po.lines {
+                assert!(
+                    line.explanation.contains("lead time 2 days + review 4 days"),
+                    "{label}: Thursday to Monday: {}",
+                    line.explanation
+                );
+            }
+        }
+        let oat = plan.drafts.iter().flat_map(|po| po.lines.iter()).find(|l| l.name == "Oat Milk 1L").unwrap();
+        assert_eq!(oat.vendor_sku.as_deref(), Some("VD-0112"), "{label}");
+        let po = plan.drafts.iter().find(|po| po.lines.iter().any(|l| l.name == "Oat Milk 1L")).unwrap();
+        let csv = tillpilot::workflows::purchase_email::csv(po).unwrap();
+        assert!(csv.contains(",VD-0112,Oat Milk 1L,"), "{label}: {csv}");
+        assert!(tillpilot::workflows::purchase_email::body(po, "Corner Shop").contains("(your code VD-0112)"));
+        let cut: Vec<_> =
+            plan.drafts.iter().flat_map(|po| &po.lines).filter(|l| l.explanation.contains("budget")).collect();
+        assert!(
+            cut.iter().all(|l| l.explanation.contains("to stay within Valley Dairy's $60.00 budget")),
+            "{label}: {cut:?}"
+        );
+    }
+
+    let bad = "[[vendors]]\nname = \"A\"\nlead_time_days = 2\norder_days = [\"someday\"]";
+    let config: tillpilot::config::Config = toml::from_str(bad).unwrap();
+    let err = config.validate().unwrap_err().to_string();
+    assert!(err.contains("vendors[0].order_days") && err.contains("\"someday\""), "{err}");
+}
+
+/// Deliveries that take longer than the vendor quotes move its lead time: the next drafts say
+/// so and plan for it, and the late alert waits for it.
+#[tokio::test]
+async fn observed_deliveries_correct_a_vendors_lead_time() {
+    for db in common::databases().await {
+        let label = db.label;
+        let app = common::app(&db).await;
+        let day = 86_400_000;
+        let first = tillpilot::workflows::reorder::plan(&app, common::today()).await.unwrap();
+        let po = first.drafts.first().expect("a draft").clone();
+        let vendor = po.vendor_name.clone();
+        let quoted = number_after(&po.lines[0].explanation, "lead time ") as i64;
+        let mut plan = tillpilot::workflows::reorder::Plan { drafts: vec![po], held: Vec::new() };
+        tillpilot::workflows::reorder::run(&app, &mut plan, "scheduler").await.unwrap();
+        // Three earlier deliveries of this vendor's, each 6 days late.
+        for n in 0..3 {
+            let mut earlier = plan.drafts[0].clone();
+            earlier.id = format!("PO-90{n}");
+            earlier.draft_key = format!("old-{n}");
+            let sent = common::now_ms() - (40 - 10 * n) * day;
+            let mut tx = app.store.begin().await.unwrap();
+            app.store.record_sent_po(&mut tx, &earlier, "Maria", sent).await.unwrap();
+            tx.commit().await.unwrap();
+            let received = vec![tillpilot::domain::Quantity::from_units(1); earlier.lines.len()];
+            let booked = app.store.receive_po(&earlier.id, &received, "Maria", sent + (quoted + 6) * day).await;
+            assert!(booked.unwrap(), "{label}");
+        }
+        let again =
+            tillpilot::workflows::reorder::plan(&app, common::today() + chrono::Duration::days(1)).await.unwrap();
+        let line = again
+            .drafts
+            .iter()
+            .filter(|d| d.vendor_name == vendor)
+            .flat_map(|d| d.lines.iter())
+            .next()
+            .expect("the vendor again");
+        // (2 × quoted + 3 × (quoted + 6)) / 5 = quoted + 3.6, rounded.
+        let expected = quoted + 4;
+        assert!(
+            line.reason
+                .contains(&format!("lead {expected} d (quoted {quoted} d; 3 deliveries averaged {}.0 d)", quoted + 6)),
+            "{label}: {}",
+            line.reason
+        );
+        assert!(line.explanation.contains(&format!("lead time {expected} days")), "{label}: {}", line.explanation);
+    }
+}

@@ -8,8 +8,10 @@
 //! email = "orders@valleydairy.example"
 //! lead_time_days = 2
 //! minimum_order = 150.0
+//! order_days = ["mon", "thu"]
+//! budget = 800.0
 //! items = [
-//!     { sku = "OAT-1L", unit_cost = 2.10, pack_size = 12, minimum_quantity = 12 },
+//!     { sku = "OAT-1L", vendor_sku = "VD-0112", unit_cost = 2.10, pack_size = 12, minimum_quantity = 12 },
 //! ]
 //! ```
 
@@ -27,8 +29,24 @@ pub struct VendorConfig {
     /// The smallest order the vendor accepts (major units).
     #[serde(default)]
     pub minimum_order: f64,
+    /// The weekdays the vendor takes orders (`["mon", "thu"]`); any day when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub order_days: Vec<String>,
+    /// The most one purchase order to this vendor may cost (major units).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<f64>,
     #[serde(default)]
     pub items: Vec<VendorItemConfig>,
+}
+
+impl VendorConfig {
+    /// `order_days` as weekdays (validated when the configuration is read).
+    pub fn weekdays(&self) -> Vec<chrono::Weekday> {
+        let mut days: Vec<chrono::Weekday> = self.order_days.iter().filter_map(|d| d.trim().parse().ok()).collect();
+        days.sort_by_key(|d| d.num_days_from_monday());
+        days.dedup();
+        days
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -36,6 +54,9 @@ pub struct VendorConfig {
 pub struct VendorItemConfig {
     /// The item's SKU in the POS.
     pub sku: String,
+    /// The vendor's own code for the item, printed on the order it gets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor_sku: Option<String>,
     /// Cost per unit (major units).
     pub unit_cost: f64,
     /// Units per case; orders are whole cases.
@@ -81,6 +102,14 @@ pub fn validate(vendors: &[VendorConfig]) -> Result<(), ConfigError> {
             && !email.contains('@')
         {
             return Err(invalid(&key("email"), format!("{email:?} is not an email address")));
+        }
+        if let Some(day) = vendor.order_days.iter().find(|d| d.trim().parse::<chrono::Weekday>().is_err()) {
+            return Err(invalid(&key("order_days"), format!("{day:?} is not a weekday (mon, tue, ... sun)")));
+        }
+        if let Some(budget) = vendor.budget
+            && !(budget.is_finite() && budget > 0.0)
+        {
+            return Err(invalid(&key("budget"), "expected an amount above 0"));
         }
         for (i, item) in vendor.items.iter().enumerate() {
             let key = |field: &str| format!("vendors[{n}].items[{i}].{field}");

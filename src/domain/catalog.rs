@@ -98,4 +98,7 @@ pub struct VendorItem {
     /// the vendor has one price.
     #[serde(default)]
     pub price_tiers: Vec<(u32, Money)>,
+    /// The vendor's own code for the item (their SKU), printed on the order they get.
+    #[serde(default)]
+    pub vendor_sku: Option<String>,
 }

@@ -12,7 +12,10 @@
 //! | `lead_time_days` | yes, on a vendor's first row | days from sending an order to goods on the shelf |
 //! | `email` | no | where purchase orders go |
 //! | `minimum_order` | no | the smallest order the vendor takes, in major units |
+//! | `order_days` | no | the weekdays the vendor takes orders: `mon thu` (any day) |
+//! | `budget` | no | the most one purchase order to the vendor may cost, in major units |
 //! | `sku` | yes | the item's SKU in the POS |
+//! | `vendor_sku` | no | the vendor's own code for the item |
 //! | `unit_cost` | yes | cost per unit in major units |
 //! | `pack_size` | no | units per case (1) |
 //! | `minimum_quantity` | no | the fewest units shipped (0) |
@@ -90,6 +93,12 @@ fn row(field: &dyn Fn(&str) -> String, vendors: &mut Vec<VendorConfig>) -> Resul
     let lead: Option<u32> = number(&field("lead_time_days"), "lead_time_days")?;
     let minimum: Option<f64> = number(&field("minimum_order"), "minimum_order")?;
     let email = Some(field("email")).filter(|e| !e.is_empty());
+    let budget: Option<f64> = number(&field("budget"), "budget")?;
+    let order_days: Vec<String> =
+        field("order_days").split([' ', ';', ',', '/']).filter(|d| !d.is_empty()).map(str::to_lowercase).collect();
+    if let Some(day) = order_days.iter().find(|d| d.parse::<chrono::Weekday>().is_err()) {
+        return Err(format!("order_days: {day:?} is not a weekday (mon, tue, ... sun)"));
+    }
     let mut tiers = Vec::new();
     for pair in field("tiers").split([' ', ';', ',']).filter(|p| !p.is_empty()) {
         let (from, cost) = pair.split_once(':').ok_or_else(|| format!("tiers: {pair:?} is not QUANTITY:COST"))?;
@@ -99,6 +108,7 @@ fn row(field: &dyn Fn(&str) -> String, vendors: &mut Vec<VendorConfig>) -> Resul
     }
     let item = VendorItemConfig {
         sku,
+        vendor_sku: Some(field("vendor_sku")).filter(|s| !s.is_empty()),
         unit_cost,
         pack_size: number(&field("pack_size"), "pack_size")?.unwrap_or(1),
         minimum_quantity: number(&field("minimum_quantity"), "minimum_quantity")?.unwrap_or(0),
@@ -112,10 +122,20 @@ fn row(field: &dyn Fn(&str) -> String, vendors: &mut Vec<VendorConfig>) -> Resul
             if email.is_some() && vendor.email.is_some() && email != vendor.email {
                 return Err(format!("email: {name} already has {}", vendor.email.clone().unwrap_or_default()));
             }
+            if !order_days.is_empty() && !vendor.order_days.is_empty() && order_days != vendor.order_days {
+                return Err(format!("order_days: {name} already has {}", vendor.order_days.join(" ")));
+            }
+            if budget.is_some() && vendor.budget.is_some() && budget != vendor.budget {
+                return Err(format!("budget: {name} already has {:.2}", vendor.budget.unwrap_or_default()));
+            }
             if vendor.items.iter().any(|i| i.sku.eq_ignore_ascii_case(&item.sku)) {
                 return Err(format!("sku: {} is listed twice for {name}", item.sku));
             }
             vendor.email = vendor.email.take().or(email);
+            vendor.budget = vendor.budget.or(budget);
+            if vendor.order_days.is_empty() {
+                vendor.order_days = order_days;
+            }
             vendor.items.push(item);
         }
         None => vendors.push(VendorConfig {
@@ -124,6 +144,8 @@ fn row(field: &dyn Fn(&str) -> String, vendors: &mut Vec<VendorConfig>) -> Resul
             phone: None,
             lead_time_days: lead.ok_or("lead_time_days: a vendor's first row needs its lead time")?,
             minimum_order: minimum.unwrap_or(0.0),
+            order_days,
+            budget,
             items: vec![item],
         }),
     }

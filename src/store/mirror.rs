@@ -170,13 +170,14 @@ impl Store {
                     Param::Int(t.unit_cost.minor()),
                     Param::Int(i64::from(t.pack_size)),
                     Param::Int(i64::from(t.minimum_quantity)),
+                    Param::MaybeText(t.vendor_sku.clone()),
                 ]
             })
             .collect();
         upsert(
             tx,
             "vendor_items",
-            &["vendor_id", "variation_id", "unit_cost_cents", "pack_size", "minimum_quantity"],
+            &["vendor_id", "variation_id", "unit_cost_cents", "pack_size", "minimum_quantity", "vendor_sku"],
             "vendor_id, variation_id",
             rows,
         )

@@ -67,8 +67,9 @@ impl Store {
         )
         .fetch_all(self.pool())
         .await?;
-        let terms: Vec<(String, String, i64, i64, i64)> = sqlx::query_as(
-            "SELECT vendor_id, variation_id, unit_cost_cents, pack_size, minimum_quantity FROM vendor_items ORDER BY vendor_id, variation_id",
+        let terms: Vec<(String, String, i64, i64, i64, Option<String>)> = sqlx::query_as(
+            "SELECT vendor_id, variation_id, unit_cost_cents, pack_size, minimum_quantity, vendor_sku FROM vendor_items \
+             ORDER BY vendor_id, variation_id",
         )
         .fetch_all(self.pool())
         .await?;
@@ -86,13 +87,14 @@ impl Store {
                 .collect(),
             terms
                 .into_iter()
-                .map(|(vendor, variation, cost, pack, minimum)| VendorItem {
+                .map(|(vendor, variation, cost, pack, minimum, vendor_sku)| VendorItem {
                     vendor_id: VendorId::new(vendor),
                     variation_id: VariationId::new(variation),
                     unit_cost: Money::from_minor(cost),
                     pack_size: u32::try_from(pack).unwrap_or(1),
                     minimum_quantity: u32::try_from(minimum).unwrap_or(1),
                     price_tiers: Vec::new(),
+                    vendor_sku,
                 })
                 .collect(),
         ))

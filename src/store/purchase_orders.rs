@@ -12,6 +12,9 @@ use std::collections::HashMap;
 pub struct PoLine {
     pub variation_id: VariationId,
     pub sku: Option<String>,
+    /// The vendor's own code for the item, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor_sku: Option<String>,
     pub name: String,
     pub quantity: u32,
     pub unit_cost: Money,
@@ -49,6 +52,28 @@ pub struct PurchaseOrder {
     /// The accounting platform's id of this order, once it is recorded there (QuickBooks).
     #[serde(default)]
     pub accounting_id: Option<String>,
+    /// The cap the draft was kept within, when one applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<PoBudget>,
+}
+
+/// The most a purchase order may cost, and whose limit it is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoBudget {
+    pub cap: Money,
+    /// The vendor whose budget it is; `None` for the shop's cap on any one PO
+    /// (`policy.po_budget`).
+    pub vendor: Option<String>,
+}
+
+impl PoBudget {
+    /// "Valley Dairy's $500.00 budget", "the $800.00 budget per PO".
+    pub fn text(&self) -> String {
+        match &self.vendor {
+            Some(vendor) => format!("{vendor}'s {} budget", self.cap),
+            None => format!("the {} budget per PO", self.cap),
+        }
+    }
 }
 
 /// Which system outside Tillpilot holds a copy of a PO.
@@ -230,6 +255,28 @@ impl Store {
         sqlx::query("DELETE FROM purchase_order_lines WHERE po_id = $1").bind(&po.id).execute(&mut **tx).await?;
         Self::insert_po_lines(tx, po).await?;
         Ok(true)
+    }
+
+    /// How long each delivery took, in days from sending the PO to booking it in, as
+    /// `(vendor, days)`, newest first; at most `per_vendor` for each vendor.
+    pub async fn delivery_days(&self, per_vendor: usize) -> Result<Vec<(VendorId, f64)>, StoreError> {
+        let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+            "SELECT vendor_id, sent_at_ms, received_at_ms FROM purchase_orders WHERE state = 'received' \
+             AND sent_at_ms IS NOT NULL AND received_at_ms IS NOT NULL AND received_at_ms >= sent_at_ms \
+             ORDER BY received_at_ms DESC, id",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        let mut counted: HashMap<String, usize> = HashMap::new();
+        Ok(rows
+            .into_iter()
+            .filter(|(vendor, _, _)| {
+                let seen = counted.entry(vendor.clone()).or_default();
+                *seen += 1;
+                *seen <= per_vendor
+            })
+            .map(|(vendor, sent, received)| (VendorId::new(vendor), (received - sent) as f64 / 86_400_000.0))
+            .collect())
     }
 
     /// Sent POs not yet received nor reported late, with when each was sent, oldest first.

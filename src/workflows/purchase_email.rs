@@ -12,7 +12,11 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 pub fn body(po: &PurchaseOrder, shop: &str) -> String {
     let mut text = format!("Purchase order {} from {shop}, for delivery to {}.\n\n", po.id, po.location_name);
     for line in &po.lines {
-        let sku = line.sku.as_deref().map_or_else(String::new, |s| format!(" (SKU {s})"));
+        let sku = match (&line.vendor_sku, &line.sku) {
+            (Some(code), _) => format!(" (your code {code})"),
+            (None, Some(sku)) => format!(" (SKU {sku})"),
+            (None, None) => String::new(),
+        };
         let total = line.unit_cost.times_milli(i64::from(line.quantity) * 1000);
         text.push_str(&format!("  {} x {}{sku} at {} = {}\n", line.quantity, line.name, line.unit_cost, total));
     }
@@ -23,16 +27,19 @@ pub fn body(po: &PurchaseOrder, shop: &str) -> String {
     text
 }
 
-/// The lines as CSV: sku, item, quantity, unit cost, line total.
+/// The lines as CSV: sku, the vendor's code, item, quantity, unit cost, line total.
 pub fn csv(po: &PurchaseOrder) -> Result<String, String> {
     let mut writer = csv::Writer::from_writer(Vec::new());
-    writer.write_record(["sku", "item", "quantity", "unit_cost", "line_total"]).map_err(|e| e.to_string())?;
+    writer
+        .write_record(["sku", "vendor_sku", "item", "quantity", "unit_cost", "line_total"])
+        .map_err(|e| e.to_string())?;
     for line in &po.lines {
         let cents = |m: crate::domain::Money| format!("{}.{:02}", m.minor() / 100, m.minor() % 100);
         let total = line.unit_cost.times_milli(i64::from(line.quantity) * 1000);
         writer
             .write_record([
                 line.sku.clone().unwrap_or_default(),
+                line.vendor_sku.clone().unwrap_or_default(),
                 line.name.clone(),
                 line.quantity.to_string(),
                 cents(line.unit_cost),

@@ -191,7 +191,6 @@ pub async fn run(app: &Shop, person: &Person, args: &str, entities: &Entities) -
         .await?
         .into_iter()
         .find(|a| a.kind == APPROVAL_KIND && a.subject == po.id && a.expires_at_ms > now_ms());
-    let budget = app.config.policy.po_budget.map(|b| Money::from_minor((b * 100.0).round() as i64));
     if change == Change::Show {
         let mut reply = Reply::text(format!(
             "Purchase order {} to {} for {}: {}, {} line{}, {}.",
@@ -259,7 +258,7 @@ pub async fn run(app: &Shop, person: &Person, args: &str, entities: &Entities) -
     let old_total = po.total;
     po.total =
         po.lines.iter().map(|l| l.unit_cost.times_milli(i64::from(l.quantity) * 1000)).fold(Money::ZERO, |a, b| a + b);
-    let detail = approval_text(&po, budget, &asked_by(&approval.requested_by));
+    let detail = approval_text(&po, &asked_by(&approval.requested_by));
     let mut tx = app.store.begin().await?;
     if !app.store.replace_po_lines(&mut tx, &po).await? {
         tx.rollback().await?;
@@ -336,7 +335,11 @@ fn state_words(po: &PurchaseOrder) -> String {
 /// The vendor's minimum order, as the reorder run knows it (the POS's, or the configuration's).
 async fn vendor_minimum(app: &Shop, po: &PurchaseOrder) -> Result<Option<Money>, StoreError> {
     let (vendors, _, _) = super::vendors::to_order_from(app).await?;
-    Ok(vendors.into_iter().find(|v| v.id == po.vendor_id).map(|v| v.minimum_order).filter(|m| m.minor() > 0))
+    Ok(vendors
+        .into_iter()
+        .find(|v| v.vendor.id == po.vendor_id)
+        .map(|v| v.vendor.minimum_order)
+        .filter(|m| m.minor() > 0))
 }
 
 #[cfg(test)]

@@ -13,9 +13,10 @@ use crate::forecast::policy::{ItemPosition, Suggestion, suggest, within_budget};
 use crate::forecast::series::{build_series, censored_days, impute_censored};
 use crate::store::approvals::Approval;
 use crate::store::flags::FlagState;
-use crate::store::purchase_orders::{PoLine, PurchaseOrder};
+use crate::store::purchase_orders::{PoBudget, PoLine, PurchaseOrder};
 use crate::store::{AuditEntry, StoreError, now_ms};
 use crate::workflows::Shop;
+use crate::workflows::vendors::Supplier;
 use chrono::NaiveDate;
 use serde::Serialize;
 use serde_json::json;
@@ -74,13 +75,26 @@ pub async fn plan(app: &Shop, today: NaiveDate) -> Result<Plan, StoreError> {
     let on_order = app.store.on_order_by_location().await?;
     let policy = &app.config.policy;
     let mut groups: BTreeMap<(String, LocationId), Vec<Candidate>> = BTreeMap::new();
+    let mut not_today: Vec<&Supplier> = Vec::new();
     for (s, history) in series.iter().zip(&histories) {
         // The cheapest vendor for the item.
         let Some(term) = terms.iter().filter(|t| t.variation_id == s.variation_id).min_by_key(|t| t.unit_cost.minor())
         else {
             continue;
         };
-        let Some(vendor) = vendors.iter().find(|v| v.id == term.vendor_id) else { continue };
+        let Some(supplier) = vendors.iter().find(|v| v.vendor.id == term.vendor_id) else { continue };
+        if !supplier.orders_on(today) {
+            if !not_today.contains(&supplier) {
+                not_today.push(supplier);
+            }
+            continue;
+        }
+        // An order placed today covers demand until the vendor's next order day.
+        let review_days = match supplier.next_order_day(today) {
+            Some(next) => u32::try_from((next - today).num_days()).unwrap_or(policy.review_days),
+            None => policy.review_days,
+        };
+        let vendor = &supplier.vendor;
         let choice = selection.choose(history);
         let daily = choice.daily_forecast(history, 14);
         let key = (s.variation_id.clone(), s.location_id.clone());
@@ -95,7 +109,7 @@ pub async fn plan(app: &Shop, today: NaiveDate) -> Result<Plan, StoreError> {
             on_hand,
             on_order: ordered,
             lead_time_days: vendor.lead_time_days,
-            review_days: policy.review_days,
+            review_days,
             service_level: policy.service_level,
             pack_size: term.pack_size,
             minimum_units: term.minimum_quantity,
@@ -116,14 +130,15 @@ pub async fn plan(app: &Shop, today: NaiveDate) -> Result<Plan, StoreError> {
         let line = PoLine {
             variation_id: s.variation_id.clone(),
             sku,
+            vendor_sku: term.vendor_sku.clone(),
             name,
             quantity: suggestion.quantity,
             unit_cost: suggestion.unit_cost,
             explanation: suggestion.explanation.clone(),
             reason: format!(
-                "{daily:.1}/day, {on_hand:.0} on hand{}, lead {} d{history_note}",
+                "{daily:.1}/day, {on_hand:.0} on hand{}, {}{history_note}",
                 if ordered > 0.0 { format!(" + {ordered:.0} on order") } else { String::new() },
-                vendor.lead_time_days
+                supplier.lead_time.note()
             ),
             on_hand_at_draft: on_hand,
             received: None,
@@ -136,19 +151,38 @@ pub async fn plan(app: &Shop, today: NaiveDate) -> Result<Plan, StoreError> {
         ));
     }
     let mut out = Plan::default();
+    for supplier in not_today {
+        let next =
+            supplier.next_order_day(today).map_or_else(String::new, |d| format!("; next {}", d.format("%a %b %-d")));
+        out.held.push(format!(
+            "{} takes orders on {}{next}: nothing drafted today",
+            supplier.vendor.name,
+            supplier.order_days_text()
+        ));
+    }
+    let shop_cap =
+        policy.po_budget.map(|b| PoBudget { cap: Money::from_minor((b * 100.0).round() as i64), vendor: None });
     for ((vendor_id, location_id), mut lines) in groups {
-        let Some(vendor) = vendors.iter().find(|v| v.id.as_str() == vendor_id) else { continue };
-        if let Some(budget) = policy.po_budget {
-            let cap = Money::from_minor((budget * 100.0).round() as i64);
+        let Some(supplier) = vendors.iter().find(|v| v.vendor.id.as_str() == vendor_id) else { continue };
+        let vendor = &supplier.vendor;
+        // The tighter of the vendor's budget and the shop's cap on any one PO.
+        let vendor_cap = supplier.budget.map(|cap| PoBudget { cap, vendor: Some(vendor.name.clone()) });
+        let budget = match (vendor_cap, shop_cap.clone()) {
+            (Some(v), Some(shop)) => Some(if shop.cap < v.cap { shop } else { v }),
+            (v, shop) => v.or(shop),
+        };
+        if let Some(budget) = &budget {
             let budget_lines: Vec<(Suggestion, u32, u32)> =
                 lines.iter().map(|(s, _, p, m)| (s.clone(), *p, *m)).collect();
-            let kept = within_budget(&budget_lines, cap);
+            let kept = within_budget(&budget_lines, budget.cap);
             for ((_, line, _, _), quantity) in lines.iter_mut().zip(kept) {
                 if quantity < line.quantity {
                     line.explanation.push_str(&format!(
-                        "; cut from {} to {quantity} to stay within the {cap} budget",
-                        line.quantity
+                        "; cut from {} to {quantity} to stay within {}",
+                        line.quantity,
+                        budget.text()
                     ));
+                    line.reason.push_str(&format!(", cut from {} for the budget", line.quantity));
                     line.quantity = quantity;
                 }
             }
@@ -185,6 +219,7 @@ pub async fn plan(app: &Shop, today: NaiveDate) -> Result<Plan, StoreError> {
             created_at_ms: now_ms(),
             pos_order_id: None,
             accounting_id: None,
+            budget,
         });
     }
     Ok(out)
@@ -209,8 +244,8 @@ const APPROVAL_LINES: usize = 12;
 
 /// The approval request an owner decides on: the total against the budget, who asked, and
 /// each line with its quantity, unit cost, line total and why.
-pub fn approval_text(po: &PurchaseOrder, budget: Option<Money>, asked_by: &str) -> String {
-    let budget = budget.map_or_else(String::new, |b| format!(" of the {b} budget"));
+pub fn approval_text(po: &PurchaseOrder, asked_by: &str) -> String {
+    let budget = po.budget.as_ref().map_or_else(String::new, |b| format!(" of {}", b.text()));
     let count = po.lines.len();
     let mut text = format!(
         "Purchase order {} to {} for {}: {}{budget}, {count} line{}, asked for by {asked_by}.",
@@ -257,7 +292,6 @@ pub async fn run(app: &Shop, plan: &mut Plan, actor: &str) -> Result<RunReport, 
     let mut report =
         RunReport { drafted: Vec::new(), shadow: Vec::new(), already_drafted: Vec::new(), approvals: Vec::new() };
     let owner_over = Money::from_minor((app.config.policy.po_owner_approval_over * 100.0).round() as i64);
-    let budget = app.config.policy.po_budget.map(|b| Money::from_minor((b * 100.0).round() as i64));
     for po in &mut plan.drafts {
         match super::flags::state(app, "reorder", Some(&po.location_id)).await? {
             FlagState::Off => continue,
@@ -308,7 +342,7 @@ pub async fn run(app: &Shop, plan: &mut Plan, actor: &str) -> Result<RunReport, 
                     super::approvals::NewApproval {
                         kind: APPROVAL_KIND.into(),
                         subject: po.id.clone(),
-                        detail: approval_text(po, budget, &asked_by(actor)),
+                        detail: approval_text(po, &asked_by(actor)),
                         required_role: if po.total > owner_over { Role::Owner } else { Role::Manager },
                         ttl_ms: APPROVAL_HOURS * 3_600_000,
                         requested_by: actor.to_owned(),
@@ -551,7 +585,7 @@ pub async fn alert_late(app: &Shop) -> Result<Vec<String>, StoreError> {
     let mut reported = Vec::new();
     for (id, sent_at_ms) in due {
         let Some(po) = app.store.purchase_order(&id).await? else { continue };
-        let Some(vendor) = vendors.iter().find(|v| v.id == po.vendor_id) else { continue };
+        let Some(vendor) = vendors.iter().find(|v| v.vendor.id == po.vendor_id).map(|s| &s.vendor) else { continue };
         let Some(sent) = app.timezone.timestamp_millis_opt(sent_at_ms).single().map(|t| t.date_naive()) else {
             continue;
         };

@@ -188,13 +188,22 @@ fn products(fake: &FakeShopify, variables: &Value) -> Value {
                 .iter()
                 .map(|v| {
                     let title = if v.name == "Regular" { "Default Title" } else { v.name.as_str() };
-                    let price = v.price.minor();
+                    let decimal = |minor: i64| format!("{}.{:02}", minor / 100, minor % 100);
+                    let cost = shop.vendor_terms.iter().find(|t| t.variation_id == v.id).map(|t| decimal(t.unit_cost.minor()));
                     json!({ "id": gid("ProductVariant", v.id.as_str()), "title": title, "sku": v.sku.clone().unwrap_or_default(),
-                        "price": format!("{}.{:02}", price / 100, price % 100) })
+                        "price": decimal(v.price.minor()),
+                        "inventoryItem": { "unitCost": cost.map(|amount| json!({ "amount": amount, "currencyCode": "USD" })) } })
                 })
                 .collect();
+            // The product's `vendor` is free text: the name of whoever supplies its first variant.
+            let vendor = item
+                .variations
+                .first()
+                .and_then(|v| shop.vendor_terms.iter().find(|t| t.variation_id == v.id))
+                .and_then(|t| shop.vendors.iter().find(|vendor| vendor.id == t.vendor_id))
+                .map_or("", |vendor| vendor.name.as_str());
             json!({ "id": gid("Product", item.id.as_str()), "title": item.name, "productType": category.unwrap_or(""),
-                "status": "ACTIVE", "variants": { "nodes": variants } })
+                "vendor": vendor, "status": "ACTIVE", "variants": { "nodes": variants } })
         })
         .collect();
     json!({ "products": connection(all, variables, fake.page_size) })

@@ -149,6 +149,8 @@ pub struct VariantOption {
 pub struct ProductSupplier {
     pub supplier_id: Option<String>,
     pub price: Option<Decimal>,
+    /// The supplier's code for the product.
+    pub code: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -231,7 +233,7 @@ pub fn catalog(products: &[LsProduct]) -> Result<(Vec<Category>, Vec<Item>), Pos
 pub fn vendor_terms(products: &[LsProduct]) -> Result<Vec<VendorItem>, PosError> {
     let mut terms = Vec::new();
     for product in products.iter().filter(|p| p.sellable()) {
-        let mut add = |supplier: &str, cost: Money| {
+        let mut add = |supplier: &str, cost: Money, code: Option<&String>| {
             terms.push(VendorItem {
                 vendor_id: VendorId::new(supplier),
                 variation_id: VariationId::new(&product.id),
@@ -239,17 +241,18 @@ pub fn vendor_terms(products: &[LsProduct]) -> Result<Vec<VendorItem>, PosError>
                 pack_size: 1,
                 minimum_quantity: 1,
                 price_tiers: Vec::new(),
+                vendor_sku: code.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()),
             })
         };
         if product.product_suppliers.is_empty() {
             let supplier = product.supplier_id.clone().or_else(|| product.supplier.as_ref().and_then(|s| s.id.clone()));
             if let Some(supplier) = supplier {
-                add(&supplier, money(&product.supply_price)?);
+                add(&supplier, money(&product.supply_price)?, None);
             }
         }
         for entry in &product.product_suppliers {
             if let Some(supplier) = &entry.supplier_id {
-                add(supplier, money(&entry.price)?);
+                add(supplier, money(&entry.price)?, entry.code.as_ref());
             }
         }
     }

@@ -7,6 +7,7 @@
 use crate::domain::{
     Category, CategoryId, Customer, CustomerId, Fulfilment, FulfilmentKind, FulfilmentState, Item, ItemId, Location,
     LocationId, Money, Order, OrderId, OrderLine, OrderState, Phone, Quantity, StockLevel, Variation, VariationId,
+    Vendor, VendorId, VendorItem,
 };
 use crate::pos::PosError;
 use serde::Deserialize;
@@ -102,6 +103,9 @@ pub struct ShopifyProduct {
     pub id: String,
     pub title: String,
     pub product_type: Option<String>,
+    /// Free text naming who supplies the product.
+    #[serde(default)]
+    pub vendor: Option<String>,
     pub status: Option<String>,
     pub variants: Connection<ShopifyVariant>,
 }
@@ -113,6 +117,54 @@ pub struct ShopifyVariant {
     pub title: String,
     pub sku: Option<String>,
     pub price: String,
+    #[serde(default)]
+    pub inventory_item: Option<VariantCost>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VariantCost {
+    pub unit_cost: Option<Amount>,
+}
+
+/// The vendors the products name (one per distinct `vendor`, sorted by name; Shopify keeps no
+/// lead time or contact, so those come from the configuration), and what each supplies: the
+/// variants with a unit cost on their inventory item.
+pub fn vendors(products: &[ShopifyProduct]) -> Result<(Vec<Vendor>, Vec<VendorItem>), PosError> {
+    let mut vendors: Vec<Vendor> = Vec::new();
+    let mut terms = Vec::new();
+    for product in products.iter().filter(|p| p.status.as_deref() != Some("ARCHIVED")) {
+        let Some(name) = product.vendor.as_deref().map(str::trim).filter(|n| !n.is_empty()) else { continue };
+        let id = VendorId::new(name);
+        if !vendors.iter().any(|v| v.id == id) {
+            vendors.push(Vendor {
+                id: id.clone(),
+                name: name.to_owned(),
+                email: None,
+                phone: None,
+                lead_time_days: 0,
+                minimum_order: Money::ZERO,
+            });
+        }
+        for variant in &product.variants.nodes {
+            let Some(cost) = variant.inventory_item.as_ref().and_then(|i| i.unit_cost.as_ref()) else { continue };
+            let unit_cost = decimal_money(&cost.amount)?;
+            if unit_cost.minor() <= 0 {
+                continue;
+            }
+            terms.push(VendorItem {
+                vendor_id: id.clone(),
+                variation_id: VariationId::new(tail(&variant.id)),
+                unit_cost,
+                pack_size: 1,
+                minimum_quantity: 1,
+                price_tiers: Vec::new(),
+                vendor_sku: None,
+            });
+        }
+    }
+    vendors.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok((vendors, terms))
 }
 
 /// Items from products (archived ones left out), and categories from their product types.

@@ -12,7 +12,9 @@
 //!   hours with the original payload. Dedupe key: `X-Shopify-Webhook-Id`; the topic is in
 //!   `X-Shopify-Topic`.
 //! - Order numbers: the order's `name` (`#1001`); customers type it with or without `#`.
-//! - Shopify keeps no vendor records (only a free-text vendor per product).
+//! - Shopify keeps no vendor records, only a free-text `vendor` per product; each name is a
+//!   vendor here (lead time and contact come from `[[vendors]]` of that name), supplying its
+//!   products at their inventory items' `unitCost`.
 
 pub mod client;
 pub mod mapping;
@@ -36,7 +38,8 @@ const STOCK_BATCH: usize = 100;
 const LOCATIONS: &str = "query Locations($after: String) { shop { ianaTimezone } \
     locations(first: 250, after: $after) { nodes { id name isActive } pageInfo { hasNextPage endCursor } } }";
 const PRODUCTS: &str = "query Products($after: String) { products(first: 100, after: $after) { \
-    nodes { id title productType status variants(first: 100) { nodes { id title sku price } } } \
+    nodes { id title productType vendor status \
+    variants(first: 100) { nodes { id title sku price inventoryItem { unitCost { amount } } } } } \
     pageInfo { hasNextPage endCursor } } }";
 const ORDER_FIELDS: &str = "fragment OrderFields on Order { id name createdAt cancelledAt closed customer { id } \
     retailLocation { id } totalPriceSet { shopMoney { amount } } totalDiscountsSet { shopMoney { amount } } \
@@ -170,6 +173,14 @@ impl ShopifyPos {
         ShopifyPos { client }
     }
 
+    async fn products(&self) -> Result<Vec<ShopifyProduct>, PosError> {
+        self.pages(PRODUCTS, json!({}), |d: ProductsData| {
+            let next = d.products.next_cursor();
+            (d.products.nodes, next)
+        })
+        .await
+    }
+
     /// Follows `after` through a connection query.
     async fn pages<D: serde::de::DeserializeOwned, T>(
         &self,
@@ -279,22 +290,16 @@ impl Pos for ShopifyPos {
     }
 
     async fn catalog(&self) -> Result<Catalog, PosError> {
-        let products = self
-            .pages(PRODUCTS, json!({}), |d: ProductsData| {
-                let next = d.products.next_cursor();
-                (d.products.nodes, next)
-            })
-            .await?;
-        let (categories, items) = mapping::catalog(&products)?;
+        let (categories, items) = mapping::catalog(&self.products().await?)?;
         Ok(Catalog { categories, items })
     }
 
     async fn vendors(&self) -> Result<Vec<Vendor>, PosError> {
-        Ok(Vec::new())
+        Ok(mapping::vendors(&self.products().await?)?.0)
     }
 
     async fn vendor_terms(&self) -> Result<Vec<VendorItem>, PosError> {
-        Ok(Vec::new())
+        Ok(mapping::vendors(&self.products().await?)?.1)
     }
 
     async fn stock_levels(

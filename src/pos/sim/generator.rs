@@ -232,6 +232,7 @@ fn build_vendors(catalog: &Catalog, rng: &mut Rng) -> (Vec<Vendor>, Vec<VendorIt
                     pack_size: category.pack_size,
                     minimum_quantity: category.pack_size,
                     price_tiers: Vec::new(),
+                    vendor_sku: None,
                 });
             }
         }

@@ -161,6 +161,7 @@ pub fn catalog(objects: &[CatalogObject]) -> (Vec<Category>, Vec<Item>, Vec<Vend
                                     pack_size: 1,
                                     minimum_quantity: 1,
                                     price_tiers: Vec::new(),
+                                    vendor_sku: None,
                                 });
                             }
                         }
