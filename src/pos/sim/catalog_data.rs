@@ -111,6 +111,20 @@ pub const COMPANIONS: &[(&str, &str, f64)] = &[
     ("Pour Over Filters 100 Pack", "House Blend Coffee Beans 250g", 0.08),
 ];
 
+/// Items bought now and then by the case or the tray as well as one at a time (an office
+/// restocking its coffee, a party's focaccia): `(item, chance a day at a location, fewest,
+/// most)` of such a bulk buy. They make those items' demand lumpy, as real shops' is.
+pub const BULK_BUYS: &[(&str, f64, u32, u32)] = &[
+    ("Espresso Roast Beans 1kg", 0.02, 4, 10),
+    ("House Blend Coffee Beans 250g", 0.015, 6, 12),
+    ("Rosemary Focaccia", 0.02, 6, 12),
+    ("Brie 150g", 0.015, 4, 8),
+    ("Ginger Kombucha 330ml", 0.02, 12, 24),
+    ("Cold Pressed Green Juice 350ml", 0.02, 6, 12),
+    ("Extra Virgin Olive Oil 500ml", 0.015, 4, 8),
+    ("Wildflower Honey 500g", 0.01, 4, 8),
+];
+
 const fn item(name: &'static str, price_cents: i64, daily: f64, season: Season) -> ItemSpec {
     ItemSpec { name, price_cents, daily, season, options: &[], by_weight: false }
 }

@@ -1,9 +1,14 @@
 //! The deterministic generator behind the simulated shop. Demand is modelled per variation and
 //! location as Poisson draws around a rate that carries the category's weekly pattern, the
 //! item's season, a mild growth trend and the planted events; the day's units are then packed
-//! into baskets. A splitmix64 stream keeps it identical for the same seed on every platform.
+//! into baskets. Like a real shop's, the history is not tidy: some items are now and then bought
+//! in bulk, promotions lift an item for a week (and the week after sags while customers use up
+//! what they bought), and items run out for a few days at a time. Those events stay out of the
+//! last nine weeks, the window the anomaly alerts judge "usual" by, so an alert still means
+//! the planted event. A splitmix64 stream keeps it identical for the same seed on every
+//! platform.
 
-use super::catalog_data::{CATEGORIES, Season, VENDORS};
+use super::catalog_data::{BULK_BUYS, CATEGORIES, Season, VENDORS};
 use super::shop::{PlantedAnomaly, SimShop};
 use crate::domain::{
     Catalog, Category, CategoryId, Customer, CustomerId, Fulfilment, FulfilmentKind, FulfilmentState, Item, ItemId,
@@ -292,6 +297,98 @@ struct History<'a> {
     anomaly: Option<PlantedAnomaly>,
     stockout: (VariationId, LocationId, NaiveDate, NaiveDate),
     receipt: u64,
+    events: Events,
+}
+
+/// Promotions at this share off...
+const PROMOTION_DISCOUNT: f64 = 0.2;
+/// ...sell this many times the usual units for their week, and the week after sells this share.
+const PROMOTION_LIFT: f64 = 1.8;
+const AFTER_PROMOTION: f64 = 0.8;
+/// Promotions a year, each a week long.
+const PROMOTIONS: usize = 8;
+/// Stock-out spells per variation and location a year, on average, each one to six days.
+const SPELLS_PER_YEAR: f64 = 0.5;
+/// The latest days, kept free of promotions and stock-out spells: the anomaly alerts' baseline
+/// (eight weeks) and the day they judge.
+const QUIET_DAYS: u32 = 63;
+
+/// The untidy part of the history, drawn from a stream of its own so the ordinary sales stay
+/// as they were: stock-out spells per `(variation, location)`, promotions, and bulk buys.
+struct Events {
+    rng: Rng,
+    /// `[variation * locations + location]` → `(first day, last day)` index pairs.
+    spells: Vec<Vec<(u32, u32)>>,
+    /// `(variation, first day, last day)`.
+    promotions: Vec<(usize, u32, u32)>,
+    /// Per variation: `(chance a day, fewest, most)`.
+    bulk: Vec<Option<(f64, u32, u32)>>,
+    /// Days before this index may have events.
+    eventful: u32,
+}
+
+impl Events {
+    fn draw(seed: u64, days: u32, variations: &[(&Item, &Variation)], demand: &[Demand]) -> Events {
+        let mut rng = Rng(seed ^ 0x0E7E_27A1_5EED);
+        let eventful = days.saturating_sub(QUIET_DAYS);
+        let mut spells = vec![Vec::new(); variations.len() * LOCATIONS.len()];
+        let mut promotions = Vec::new();
+        if eventful > 60 {
+            let year = f64::from(days) / 365.0;
+            for spell in &mut spells {
+                for _ in 0..rng.poisson(SPELLS_PER_YEAR * year) {
+                    let start = 14 + rng.below((eventful - 20) as usize) as u32;
+                    spell.push((start, start + rng.below(6) as u32));
+                }
+            }
+            let candidates: Vec<usize> = (0..variations.len())
+                .filter(|v| demand[*v].base >= 0.5 && !demand[*v].by_weight)
+                .filter(|v| !BULK_BUYS.iter().any(|(name, ..)| *name == variations[*v].0.name))
+                .collect();
+            for _ in 0..((PROMOTIONS as f64 * year).round() as usize) {
+                let v = candidates[rng.below(candidates.len())];
+                let start = 21 + rng.below((eventful - 35) as usize) as u32;
+                promotions.push((v, start, start + 6));
+            }
+        }
+        let bulk = variations
+            .iter()
+            .map(|(item, _)| {
+                BULK_BUYS.iter().find(|(name, ..)| *name == item.name).map(|(_, p, lo, hi)| (*p, *lo, *hi))
+            })
+            .collect();
+        Events { rng, spells, promotions, bulk, eventful }
+    }
+
+    fn out_of_stock(&self, v: usize, location: usize, day: u32) -> bool {
+        self.spells[v * LOCATIONS.len() + location].iter().any(|(from, to)| (*from..=*to).contains(&day))
+    }
+
+    /// How promotions move the variation's demand on `day`, and whether it is on promotion.
+    fn promotion(&self, v: usize, day: u32) -> (f64, bool) {
+        for (p, from, to) in &self.promotions {
+            if *p != v {
+                continue;
+            }
+            if (*from..=*to).contains(&day) {
+                return (PROMOTION_LIFT, true);
+            }
+            if (to + 1..=to + 7).contains(&day) {
+                return (AFTER_PROMOTION, false);
+            }
+        }
+        (1.0, false)
+    }
+
+    /// Units of a bulk buy of the variation on `day`, if one happens.
+    fn bulk_buy(&mut self, v: usize, day: u32) -> u32 {
+        match self.bulk[v] {
+            Some((chance, lo, hi)) if day < self.eventful && self.rng.chance(chance) => {
+                lo + self.rng.below((hi - lo + 1) as usize) as u32
+            }
+            _ => 0,
+        }
+    }
 }
 
 impl<'a> History<'a> {
@@ -300,8 +397,10 @@ impl<'a> History<'a> {
             catalog.items.iter().flat_map(|i| i.variations.iter().map(move |v| (i, v))).collect();
         let croissant = variations.iter().find(|(i, _)| i.name == "Butter Croissant").map(|(_, v)| v.id.clone());
         let start = options.today - Duration::days(60);
+        let events = Events::draw(options.seed, options.days, &variations, demand);
         History {
             options,
+            events,
             variations,
             demand,
             anomaly: None,
@@ -335,28 +434,26 @@ impl<'a> History<'a> {
         let mut orders = Vec::new();
         for day in 0..self.options.days {
             let date = self.options.today - Duration::days(i64::from(self.options.days - day));
-            for (location_id, _, factor) in LOCATIONS {
-                let lines = self.day_lines(rng, day, date, location_id, factor);
+            for (location, (location_id, _, factor)) in LOCATIONS.iter().enumerate() {
+                let lines = self.day_lines(rng, day, date, location, *factor);
                 orders.extend(self.baskets(rng, lines, date, location_id, customers));
             }
         }
         orders
     }
 
-    fn day_lines(
-        &mut self,
-        rng: &mut Rng,
-        day: u32,
-        date: NaiveDate,
-        location_id: &str,
-        factor: f64,
-    ) -> Vec<OrderLine> {
+    fn day_lines(&mut self, rng: &mut Rng, day: u32, date: NaiveDate, location: usize, factor: f64) -> Vec<OrderLine> {
+        let location_id = LOCATIONS[location].0;
         let mut lines = Vec::new();
         let yesterday = day + 1 == self.options.days;
         for v in 0..self.variations.len() {
             let (item, variation) = self.variations[v];
             let lambda = self.rate(v, factor, day, date);
-            let mut units = rng.poisson(lambda);
+            let (lift, on_promotion) = self.events.promotion(v, day);
+            let mut units = rng.poisson(lambda * lift) + self.events.bulk_buy(v, day);
+            if self.events.out_of_stock(v, location, day) {
+                units = 0;
+            }
             if variation.id == self.stockout.0
                 && location_id == self.stockout.1.as_str()
                 && (self.stockout.2..=self.stockout.3).contains(&date)
@@ -385,12 +482,19 @@ impl<'a> History<'a> {
                 } else {
                     Quantity::from_units(1)
                 };
+                let discount = if on_promotion {
+                    Money::from_minor(
+                        (price.times_milli(quantity.milli()).minor() as f64 * PROMOTION_DISCOUNT).round() as i64
+                    )
+                } else {
+                    Money::ZERO
+                };
                 lines.push(OrderLine {
                     variation_id: Some(variation.id.clone()),
                     name: item.display_name(variation),
                     quantity,
                     unit_price: price,
-                    discount: Money::ZERO,
+                    discount,
                 });
             }
         }
@@ -421,7 +525,10 @@ impl<'a> History<'a> {
             for line in basket {
                 match merged.iter_mut().find(|m| m.variation_id == line.variation_id && m.unit_price == line.unit_price)
                 {
-                    Some(m) => m.quantity += line.quantity,
+                    Some(m) => {
+                        m.quantity += line.quantity;
+                        m.discount += line.discount;
+                    }
                     None => merged.push(line.clone()),
                 }
             }
@@ -434,7 +541,7 @@ impl<'a> History<'a> {
             let discounted = rng.chance(0.06);
             if discounted {
                 for line in &mut merged {
-                    line.discount = Money::from_minor(line.gross().minor() / 10);
+                    line.discount = line.discount.max(Money::from_minor(line.gross().minor() / 10));
                 }
             }
             let discount: Money = merged.iter().map(|l| l.discount).sum();
@@ -659,5 +766,47 @@ mod tests {
         let shop = small(3);
         assert_eq!(shop.anomaly.date, shop.today - Duration::days(1));
         assert!(shop.anomaly.actual_units.as_f64() < shop.anomaly.expected_units * 0.6);
+    }
+
+    /// A year of the shop is as untidy as a real one: every demand class is there, steady
+    /// sellers run out for days at a time, promotions sell at 20% off, and bulk buys make some
+    /// items lumpy; the last nine weeks are free of all of it.
+    #[test]
+    fn a_year_has_stock_outs_promotions_and_lumpy_demand() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
+        let shop = generate(&SimOptions::new(42, today));
+        let first = today - Duration::days(365);
+        let quiet_from = today - Duration::days(i64::from(QUIET_DAYS));
+        let mut daily: HashMap<(VariationId, LocationId), Vec<f64>> = HashMap::new();
+        let mut promoted_days: HashSet<(VariationId, NaiveDate)> = HashSet::new();
+        for order in &shop.orders {
+            let Some(at) = shop.timezone.timestamp_millis_opt(order.created_at_ms).single() else { continue };
+            let date = at.date_naive();
+            let Ok(day) = usize::try_from((date - first).num_days()) else { continue };
+            for line in &order.lines {
+                let Some(variation) = &line.variation_id else { continue };
+                let series =
+                    daily.entry((variation.clone(), order.location_id.clone())).or_insert_with(|| vec![0.0; 365]);
+                if let Some(units) = series.get_mut(day) {
+                    *units += line.quantity.as_f64();
+                }
+                // A promotion's 20% is above the 10% a discounted basket gets.
+                if line.discount.minor() * 100 >= line.gross().minor() * 19 && line.gross().minor() > 0 {
+                    promoted_days.insert((variation.clone(), date));
+                }
+            }
+        }
+        let classes: HashSet<crate::forecast::DemandClass> =
+            daily.values().map(|d| crate::forecast::classify(d)).collect();
+        assert_eq!(classes.len(), 4, "smooth, erratic, intermittent and lumpy: {classes:?}");
+        assert!(promoted_days.len() >= 40, "eight week-long promotions: {} item-days", promoted_days.len());
+        assert!(promoted_days.iter().all(|(_, d)| *d < quiet_from), "none in the last nine weeks");
+        // Steady sellers (five a day or more) with a run of three days or more without a sale.
+        let runs = daily
+            .values()
+            .filter(|d| d.iter().sum::<f64>() / 365.0 >= 5.0)
+            .filter(|d| d.windows(3).any(|w| w.iter().all(|u| *u == 0.0)))
+            .count();
+        assert!(runs >= 5, "steady sellers out of stock for days: {runs}");
     }
 }
