@@ -429,6 +429,49 @@ async fn a_delivery_past_its_lead_time_is_reported_once() {
     }
 }
 
+/// `po pending`, `po approved` and `po sent` in chat: the purchase orders in each state with
+/// their vendor, location and total, and a sent one with when it was due; staff get no list.
+#[tokio::test]
+async fn the_owner_lists_purchase_orders_by_state() {
+    for db in common::databases().await {
+        let label = db.label;
+        let app = common::app(&db).await;
+        let empty = common::ask(&app, "Maria", "po pending").await;
+        assert_eq!(empty.reply.text, "No purchase orders are waiting for approval.", "{label}");
+        let drafted = common::ask(&app, "Maria", "reorder").await;
+        let drafts: Vec<String> = drafted.reply.fields.iter().map(|f| f.label.clone()).collect();
+        assert!(drafts.len() >= 2, "{label}: {}", drafted.reply.text);
+
+        let pending = common::ask(&app, "Maria", "which purchase orders are waiting for approval?").await;
+        assert_eq!(pending.intent.as_deref(), Some("po"), "{label}");
+        assert!(pending.reply.text.starts_with(&format!("{} purchase orders waiting for approval, $", drafts.len())));
+        let listed: Vec<&str> =
+            pending.reply.fields.iter().map(|f| f.label.as_str()).filter(|l| l.starts_with("PO-")).collect();
+        assert_eq!(listed, drafts.iter().map(String::as_str).collect::<Vec<_>>(), "{label}");
+
+        let day = 86_400_000;
+        let (late, fresh) = (&drafts[0], &drafts[1]);
+        for (po, sent) in [(late, common::now_ms() - 9 * day), (fresh, common::now_ms())] {
+            app.store.move_po(po, &["draft"], "approved", "Maria", sent).await.unwrap();
+            app.store.move_po(po, &["approved"], "sent", "tillpilot", sent).await.unwrap();
+        }
+        let sent = common::ask(&app, "Maria", "po sent").await;
+        assert!(
+            sent.reply.text.starts_with("2 purchase orders sent, not yet booked in"),
+            "{label}: {}",
+            sent.reply.text
+        );
+        let line = |id: &str| sent.reply.fields.iter().find(|f| f.label == id).map(|f| f.value.clone()).unwrap();
+        assert!(line(late).contains("; sent Tue Nov 17, was due "), "{label}: {}", line(late));
+        assert!(line(fresh).contains("; sent Thu Nov 26, due "), "{label}: {}", line(fresh));
+        let approved = common::ask(&app, "Maria", "po approved").await;
+        assert_eq!(approved.reply.text, "No purchase orders are approved, not yet sent.", "{label}");
+
+        let staff = common::ask(&app, "Sam", "po sent").await;
+        assert!(staff.reply.fields.is_empty(), "{label}: staff see no purchase orders: {}", staff.reply.text);
+    }
+}
+
 /// A vendor's order days, budget and own item codes, from the configuration: on a day it takes
 /// orders its drafts cover demand until its next order day and stay within its budget, the
 /// approval shows whose budget it is, and its codes are on the lines the vendor gets; a vendor

@@ -279,6 +279,15 @@ impl Store {
             .collect())
     }
 
+    /// Sent POs not yet received, with when each was sent.
+    pub async fn sent_pos_not_received(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, sent_at_ms FROM purchase_orders WHERE state = 'sent' AND sent_at_ms IS NOT NULL ORDER BY sent_at_ms, id",
+        )
+        .fetch_all(self.pool())
+        .await?)
+    }
+
     /// Sent POs not yet received nor reported late, with when each was sent, oldest first.
     pub async fn sent_pos_not_reported_late(&self) -> Result<Vec<(String, i64)>, StoreError> {
         Ok(sqlx::query_as(

@@ -1,3 +1,4 @@
+//! `po pending|approved|sent`: the purchase orders in that state, one line each; and
 //! `po <number> [<item> <quantity> | drop <item>]`: one purchase order, shown, or changed
 //! before it is approved. A change is made only to a draft whose approval is still open, by
 //! someone who may approve it; the draft's lines and total are rewritten, the approval request
@@ -176,10 +177,79 @@ fn find_line(po: &PurchaseOrder, item: &str, entities: &Entities) -> Result<usiz
     }
 }
 
+/// Which list a message without a PO number asks for: drafts waiting for a decision, approved
+/// ones not yet sent, or sent ones not yet booked in.
+fn list_asked(text: &str) -> Option<&'static str> {
+    let words: Vec<String> =
+        text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect();
+    let has = |options: &[&str]| words.iter().any(|w| options.contains(&w.as_str()));
+    if has(&["pending", "waiting", "draft", "drafts", "undecided", "unapproved"]) {
+        Some("draft")
+    } else if has(&["sent", "way", "outstanding", "due", "expected", "open"]) {
+        Some("sent")
+    } else if has(&["approved"]) {
+        Some("approved")
+    } else {
+        None
+    }
+}
+
+/// The purchase orders in `state`, oldest first, each in a line: number, vendor, location,
+/// total, and for a sent one when it was due (late ones say so).
+async fn list(app: &Shop, state: &str) -> Result<Reply, StoreError> {
+    use chrono::TimeZone;
+    let orders = app.store.purchase_orders_in(state).await?;
+    let heading = match state {
+        "draft" => "waiting for approval",
+        "approved" => "approved, not yet sent",
+        _ => "sent, not yet booked in",
+    };
+    if orders.is_empty() {
+        return Ok(Reply::text(format!("No purchase orders are {heading}.")));
+    }
+    let sent_at: std::collections::HashMap<String, i64> = if state == "sent" {
+        app.store.sent_pos_not_received().await?.into_iter().collect()
+    } else {
+        Default::default()
+    };
+    let (vendors, _, _) = if state == "sent" { super::vendors::to_order_from(app).await? } else { Default::default() };
+    let today = app.today();
+    let total: Money = orders.iter().map(|po| po.total).sum();
+    let mut reply = Reply::text(format!(
+        "{} purchase order{} {heading}, {total} in all:",
+        orders.len(),
+        if orders.len() == 1 { "" } else { "s" }
+    ));
+    for po in &orders {
+        let lines = format!("{} line{}", po.lines.len(), if po.lines.len() == 1 { "" } else { "s" });
+        let mut value = format!("{} for {}: {}, {lines}", po.vendor_name, po.location_name, po.total);
+        let sent = sent_at.get(&po.id).and_then(|ms| app.timezone.timestamp_millis_opt(*ms).single());
+        let lead = vendors.iter().find(|v| v.vendor.id == po.vendor_id).map(|v| v.lead_time.days);
+        if let (Some(sent), Some(lead)) = (sent, lead) {
+            let due = sent.date_naive() + chrono::Duration::days(i64::from(lead));
+            let when = if due < today { "was due" } else { "due" };
+            value.push_str(&format!("; sent {}, {when} {}", sent.format("%a %b %-d"), due.format("%a %b %-d")));
+        }
+        reply = reply.field(po.id.clone(), value);
+    }
+    if state == "draft" {
+        reply = reply.field("To change one", "\"PO-1043 oat milk 24\" or \"PO-1043 drop brie\", then approve it");
+    } else if state == "sent" {
+        reply = reply.field("When one comes", "\"PO-1043 received\" (or \"PO-1043 arrived but only 10 oat milk\")");
+    }
+    Ok(reply)
+}
+
 pub async fn run(app: &Shop, person: &Person, args: &str, entities: &Entities) -> Result<Reply, StoreError> {
+    if parse(args).is_none()
+        && let Some(state) = list_asked(args)
+    {
+        return list(app, state).await;
+    }
     let Some((number, change)) = parse(args) else {
         return Ok(Reply::text(
-            "Which purchase order? Say its number, like \"po PO-1043\", \"PO-1043 oat milk 24\" or \"PO-1043 drop brie\".",
+            "Which purchase order? Say its number, like \"po PO-1043\", \"PO-1043 oat milk 24\" or \"PO-1043 drop brie\"; \
+             or \"po pending\", \"po approved\" or \"po sent\" for a list.",
         ));
     };
     let Some(mut po) = app.store.purchase_order(&number).await? else {
