@@ -561,6 +561,43 @@ async fn inbox_rows(h: &Harness) -> i64 {
     n
 }
 
+/// A card number, its code and a secret typed into chat on any platform are masked before
+/// anything keeps them: not in the inbox's copy of the message, the audit log or what goes
+/// out, on both databases.
+#[tokio::test]
+async fn card_numbers_codes_and_secrets_typed_into_chat_are_never_stored() {
+    let seeded = "stock oat milk, my card 4111 1111 1111 1111 cvv 123 and the token xoxb-1234567890-abcdefghijklmnop";
+    for db in common::databases().await {
+        let label = db.label;
+        let h = harness_on(db).await;
+        for channel in [ChannelKind::Slack, ChannelKind::Telegram, ChannelKind::Discord, ChannelKind::Sms] {
+            let (status, body) = h.say(channel, &MARIA, seeded).await;
+            assert_eq!(status, 200, "{label} {channel}: {body}");
+        }
+        h.drain().await;
+        let mut kept = String::new();
+        for table in ["inbox", "outbox"] {
+            let rows: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT payload FROM {table}")))
+                .fetch_all(h.app.store.pool())
+                .await
+                .unwrap();
+            kept.extend(rows.into_iter().map(|(p,)| p));
+        }
+        for record in h.app.store.audit_since(0).await.unwrap() {
+            kept.push_str(&record.detail);
+        }
+        for secret in ["4111 1111 1111 1111", "4111111111111111", "cvv 123", "xoxb-1234567890"] {
+            assert!(!kept.contains(secret), "{label}: {secret:?} was kept");
+        }
+        assert_eq!(
+            kept.matches("cvv [code] and the token [secret]").count(),
+            8,
+            "{label}: inbox and audit, 4 channels"
+        );
+        assert_eq!(h.sent_texts(ChannelKind::Sms).len(), 1, "{label}: the question is still answered");
+    }
+}
+
 #[tokio::test]
 async fn forged_stale_and_replayed_requests_get_401_and_write_nothing() {
     let h = harness().await;

@@ -70,11 +70,21 @@ pub trait Channel: Send + Sync {
 }
 
 /// The inbox row for a chat event: the platform's id for it is the dedupe key, and events of
-/// one conversation are processed in order.
+/// one conversation are processed in order. What was said is stored with card numbers, card
+/// codes and secrets masked (`nlu::text::mask_sensitive`): the inbox never holds them.
 pub fn inbox_event(source: &'static str, event_id: String, event: &ChatEvent) -> crate::inbound::WebhookEvent {
     let kind = match event.what {
         ChatAction::Said { .. } => "chat.said",
         ChatAction::Clicked { .. } => "chat.clicked",
+    };
+    let masked;
+    let event = match &event.what {
+        ChatAction::Said { text } => {
+            masked =
+                ChatEvent { what: ChatAction::Said { text: crate::nlu::text::mask_sensitive(text) }, ..event.clone() };
+            &masked
+        }
+        ChatAction::Clicked { .. } => event,
     };
     crate::inbound::WebhookEvent {
         source,

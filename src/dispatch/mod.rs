@@ -8,7 +8,7 @@ pub mod understand;
 
 use crate::channels::{ChannelKind, Reply};
 use crate::domain::{Person, Role};
-use crate::nlu::text::mask_card_numbers;
+use crate::nlu::text::mask_sensitive;
 use crate::nlu::{Entities, ProductResolution};
 use crate::store::{AuditEntry, StoreError};
 use crate::workflows;
@@ -112,7 +112,7 @@ fn reject_reason(text: &str) -> Option<(&'static str, String)> {
 pub async fn handle(app: &Shop, inbound: Inbound) -> Result<Outcome, DispatchError> {
     let channel = inbound.channel;
     let actor = inbound.sender.audit_name();
-    let masked = mask_card_numbers(&inbound.text);
+    let masked = mask_sensitive(&inbound.text);
     let stored: String = masked.chars().take(MAX_MESSAGE_CHARS).collect();
     app.metrics.increment("tillpilot_messages_received_total", &format!("channel=\"{channel}\""));
     let in_seq = app

@@ -136,6 +136,109 @@ pub fn mask_card_numbers(text: &str) -> String {
     out
 }
 
+/// Masks what must never be stored or forwarded from a chat message: card numbers (see
+/// `mask_card_numbers`), the code after a word like "cvv" or "security code", and secrets (API
+/// keys and tokens by their published shapes, and whatever follows "password" or "api key").
+/// Runs before the inbox, the audit log, conversation state or an LLM prompt see the text.
+pub fn mask_sensitive(text: &str) -> String {
+    let text = mask_card_numbers(text);
+    let mut out = String::with_capacity(text.len());
+    // What the words before asked for: a card code within the next three words, or the next
+    // word as a secret.
+    let (mut code_within, mut secret_next) = (0u8, false);
+    let mut previous = String::new();
+    for piece in text.split_inclusive(char::is_whitespace) {
+        let word = piece.trim_end();
+        let space = &piece[word.len()..];
+        let bare = word.trim_matches(|c: char| matches!(c, ',' | '.' | ';' | '!' | '?' | '(' | ')' | '"' | '\''));
+        let lower = bare.to_lowercase();
+        let is_code = (3..=4).contains(&bare.len()) && bare.chars().all(|c| c.is_ascii_digit());
+        if code_within > 0 && is_code {
+            out.push_str(&word.replace(bare, "[code]"));
+            code_within = 0;
+        } else if let Some((key, value)) = bare.split_once(['=', ':'])
+            && SECRET_WORDS.contains(&key.to_lowercase().as_str())
+            && !value.is_empty()
+        {
+            out.push_str(&word.replace(value, "[secret]"));
+        } else if looks_like_secret(bare)
+            || (secret_next && !bare.is_empty() && !matches!(lower.as_str(), "is" | ":" | "=" | "was"))
+        {
+            out.push_str(&word.replace(bare, "[secret]"));
+            secret_next = false;
+        } else {
+            out.push_str(word);
+        }
+        out.push_str(space);
+        code_within = code_within.saturating_sub(1);
+        let key = lower.trim_end_matches([':', '=']);
+        if matches!(key, "cvv" | "cvv2" | "cvc" | "cvc2" | "csc" | "cid") || (previous == "security" && key == "code") {
+            code_within = 4;
+        }
+        if SECRET_WORDS.contains(&key) || (previous == "api" && key == "key") {
+            secret_next = true;
+        } else if !matches!(lower.as_str(), "is" | ":" | "=" | "was" | "my" | "the") && !bare.is_empty() {
+            secret_next = secret_next && looks_like_secret(bare);
+        }
+        previous = key.to_owned();
+    }
+    out
+}
+
+/// Words after which the next word is a secret ("password hunter2", "token: abc").
+const SECRET_WORDS: &[&str] =
+    &["password", "passwd", "pwd", "passcode", "passphrase", "token", "apikey", "api_key", "secret"];
+
+/// The shapes of keys and tokens the shop's platforms issue: Slack (`xoxb-`, `xapp-`), OpenAI-style
+/// (`sk-`), Stripe (`sk_live_`, `rk_live_`), GitHub (`ghp_`, `github_pat_`), Shopify (`shpat_`,
+/// `shpss_`), Square (`EAAA`, `sq0atp-`, `sq0csp-`), AWS (`AKIA`), webhook secrets (`whsec_`),
+/// Telegram bot tokens (`123456789:AA…`), and any 40 characters or more of mixed letters and
+/// digits.
+fn looks_like_secret(word: &str) -> bool {
+    const PREFIXES: &[&str] = &[
+        "xoxb-",
+        "xoxp-",
+        "xoxa-",
+        "xoxr-",
+        "xoxs-",
+        "xapp-",
+        "sk-",
+        "sk_live_",
+        "sk_test_",
+        "rk_live_",
+        "rk_test_",
+        "ghp_",
+        "gho_",
+        "ghs_",
+        "github_pat_",
+        "shpat_",
+        "shpss_",
+        "shpca_",
+        "EAAA",
+        "sq0atp-",
+        "sq0csp-",
+        "AKIA",
+        "whsec_",
+    ];
+    let keyish = |s: &str| s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if PREFIXES.iter().any(|p| word.strip_prefix(p).is_some_and(|rest| rest.len() >= 16 && keyish(rest))) {
+        return true;
+    }
+    if let Some((bot, key)) = word.split_once(':')
+        && (8..=10).contains(&bot.len())
+        && bot.chars().all(|c| c.is_ascii_digit())
+        && key.len() >= 30
+        && keyish(key)
+    {
+        return true;
+    }
+    word.len() >= 40
+        && keyish(word)
+        && word.chars().any(|c| c.is_ascii_digit())
+        && word.chars().any(|c| c.is_ascii_lowercase())
+        && word.chars().any(|c| c.is_ascii_uppercase())
+}
+
 fn luhn(digits: &str) -> bool {
     let mut sum = 0;
     for (i, c) in digits.chars().rev().enumerate() {
@@ -337,6 +440,25 @@ mod tests {
         assert_eq!(masked, "card [card ••••1111] exp 12/29, order 1042, phone 3125550142");
         assert_eq!(mask_card_numbers("4111-1111-1111-1112"), "4111-1111-1111-1112"); // fails Luhn
         assert_eq!(mask_card_numbers("5500005555555559"), "[card ••••5559]");
+    }
+
+    #[test]
+    fn masks_card_codes_and_secrets_and_leaves_the_rest() {
+        assert_eq!(
+            mask_sensitive("card 4111 1111 1111 1111 exp 12/29 cvv 123, order 1042"),
+            "card [card ••••1111] exp 12/29 cvv [code], order 1042"
+        );
+        assert_eq!(mask_sensitive("the security code is 4321"), "the security code is [code]");
+        assert_eq!(mask_sensitive("stock 123 oat milk"), "stock 123 oat milk");
+        assert_eq!(mask_sensitive("my password is hunter2 ok"), "my password is [secret] ok");
+        assert_eq!(mask_sensitive("password=hunter2"), "password=[secret]");
+        assert_eq!(mask_sensitive("api key: abc123def"), "api key: [secret]");
+        assert_eq!(mask_sensitive("use xoxb-1234567890-abcdefghijklmnop for slack"), "use [secret] for slack");
+        assert_eq!(mask_sensitive("bot 123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"), "bot [secret]");
+        assert_eq!(mask_sensitive("sk-proj-abcdefghijklmnopqrstuvwx."), "[secret].");
+        assert_eq!(mask_sensitive("where is order 1042?"), "where is order 1042?");
+        assert_eq!(mask_sensitive("PO-1001 oat milk 120"), "PO-1001 oat milk 120");
+        assert_eq!(mask_sensitive("how many tokens do we have"), "how many tokens do we have");
     }
 
     #[test]
