@@ -561,6 +561,35 @@ async fn inbox_rows(h: &Harness) -> i64 {
     n
 }
 
+/// "Which one do you mean?" by SMS comes with numbered choices; texting the number answers it,
+/// from what the conversation remembers, not from the words "2" alone.
+#[tokio::test]
+async fn a_numbered_choice_by_sms_is_answered_by_its_number() {
+    for db in common::databases().await {
+        let label = db.label;
+        let h = harness_on(db).await;
+        assert_eq!(h.say(ChannelKind::Sms, &SAM, "do we have milk").await.0, 200);
+        h.drain().await;
+        let asked = h.sent_texts(ChannelKind::Sms);
+        assert!(asked[0].starts_with("Which one do you mean?"), "{label}: {}", asked[0]);
+        let second = asked[0].split("2 ").nth(1).and_then(|rest| rest.split(',').next()).unwrap().trim().to_owned();
+        assert_eq!(h.say(ChannelKind::Sms, &SAM, "2").await.0, 200);
+        h.drain().await;
+        let answered = h.sent_texts(ChannelKind::Sms);
+        assert_eq!(answered.len(), 2, "{label}: {answered:?}");
+        assert!(
+            answered[1].starts_with(&format!("{second}:")),
+            "{label}: the second choice, {second}: {}",
+            answered[1]
+        );
+        // The choice is used once: the answer had none, so a later "2" is a new message.
+        assert_eq!(h.say(ChannelKind::Sms, &SAM, "2").await.0, 200);
+        h.drain().await;
+        let again = h.sent_texts(ChannelKind::Sms);
+        assert!(!again[2].starts_with(&format!("{second}:")), "{label}: {}", again[2]);
+    }
+}
+
 /// A card number, its code and a secret typed into chat on any platform are masked before
 /// anything keeps them: not in the inbox's copy of the message, the audit log or what goes
 /// out, on both databases.

@@ -448,6 +448,9 @@ async fn the_owner_lists_purchase_orders_by_state() {
         let listed: Vec<&str> =
             pending.reply.fields.iter().map(|f| f.label.as_str()).filter(|l| l.starts_with("PO-")).collect();
         assert_eq!(listed, drafts.iter().map(String::as_str).collect::<Vec<_>>(), "{label}");
+        let hint = pending.reply.fields.iter().find(|f| f.label == "To change one").map(|f| f.value.clone());
+        let hint = hint.unwrap_or_default();
+        assert!(hint.starts_with(&format!("\"{} ", drafts[0])) && hint.contains(" 24\""), "{label}: {hint}");
 
         let day = 86_400_000;
         let (late, fresh) = (&drafts[0], &drafts[1]);

@@ -68,6 +68,7 @@ async fn every_table_of_the_design_exists() {
             "vendor_items",
             "consents",
             "llm_calls",
+            "conversations",
         ] {
             let sql = format!("SELECT COUNT(*) FROM {table}");
             let count: (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -240,5 +241,27 @@ async fn the_mirror_holds_what_the_pos_has_and_syncs_idempotently() {
                 .unwrap();
         }
         assert_eq!(store.on_order(std::slice::from_ref(&v)).await.unwrap().get(&v), Some(&Quantity::from_units(18)));
+    }
+}
+
+/// A conversation's choices are kept per channel and person until they expire, and read back
+/// by a store opened afresh on the same database (a restart); an empty state forgets them.
+#[tokio::test]
+async fn a_conversation_remembers_its_choices_until_they_expire() {
+    use tillpilot::store::conversations::ConversationState;
+    for db in common::databases().await {
+        let label = db.label;
+        let store = common::store(&db).await;
+        let state = ConversationState { choices: vec!["stock id:ITEM-001".into(), "stock id:ITEM-002".into()] };
+        store.remember_conversation("sms", "+13125550142", &state, 1_000, 61_000).await.unwrap();
+        let reopened = Store::connect(&db.url).await.unwrap();
+        assert_eq!(reopened.conversation("sms", "+13125550142", 2_000).await.unwrap(), Some(state.clone()), "{label}");
+        assert_eq!(reopened.conversation("slack", "+13125550142", 2_000).await.unwrap(), None, "{label}: per channel");
+        assert_eq!(reopened.conversation("sms", "+13125550142", 61_000).await.unwrap(), None, "{label}: expired");
+        let newer = ConversationState { choices: vec!["stock id:ITEM-009".into()] };
+        reopened.remember_conversation("sms", "+13125550142", &newer, 3_000, 63_000).await.unwrap();
+        assert_eq!(store.conversation("sms", "+13125550142", 4_000).await.unwrap(), Some(newer), "{label}: replaced");
+        store.remember_conversation("sms", "+13125550142", &ConversationState::default(), 5_000, 65_000).await.unwrap();
+        assert_eq!(store.conversation("sms", "+13125550142", 6_000).await.unwrap(), None, "{label}: forgotten");
     }
 }

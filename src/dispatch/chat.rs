@@ -7,7 +7,8 @@ use super::identity::Sender;
 use super::{DispatchError, Inbound};
 use crate::channels::{ChannelKind, ChatAction, ChatEvent, Reply};
 use crate::domain::Phone;
-use crate::store::AuditEntry;
+use crate::store::conversations::ConversationState;
+use crate::store::{AuditEntry, now_ms};
 use crate::workflows::Shop;
 use crate::workflows::approvals;
 use serde_json::json;
@@ -55,6 +56,40 @@ pub async fn process(app: &Shop, event: &ChatEvent) -> Result<Reply, DispatchErr
     {
         return Ok(approvals::decide(app, &id, approve, &sender, event.channel).await?);
     }
+    let text = match chosen(app, event, &text).await? {
+        Some(command) => command,
+        None => text,
+    };
     let outcome = super::handle(app, Inbound { channel: event.channel, sender, text }).await?;
+    remember_choices(app, event, &outcome.reply).await?;
     Ok(outcome.reply)
+}
+
+/// How long a reply's numbered choices can be answered.
+const CHOICES_FOR_MS: i64 = 30 * 60_000;
+
+/// The command of the numbered choice `text` picks ("2", "#2", "2."), from the last reply to
+/// this person on this channel.
+async fn chosen(app: &Shop, event: &ChatEvent, text: &str) -> Result<Option<String>, DispatchError> {
+    let number = text.trim().trim_start_matches('#').trim_end_matches(['.', ')']);
+    let Ok(n) = number.parse::<usize>() else { return Ok(None) };
+    if !(1..=9).contains(&n) {
+        return Ok(None);
+    }
+    let state = app.store.conversation(event.channel.as_str(), &event.user, now_ms()).await?;
+    Ok(state.and_then(|s| s.choices.get(n - 1).cloned()))
+}
+
+/// Keeps the reply's choices (not approval buttons, which carry their own signed decision) so
+/// that the next message can pick one by its number; a reply without choices forgets them.
+async fn remember_choices(app: &Shop, event: &ChatEvent, reply: &Reply) -> Result<(), DispatchError> {
+    let choices: Vec<String> = if reply.actions.iter().any(|b| crate::approval_token::is_token(&b.action)) {
+        Vec::new()
+    } else {
+        reply.actions.iter().map(|b| b.action.clone()).collect()
+    };
+    let now = now_ms();
+    let state = ConversationState { choices };
+    app.store.remember_conversation(event.channel.as_str(), &event.user, &state, now, now + CHOICES_FOR_MS).await?;
+    Ok(())
 }

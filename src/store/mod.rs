@@ -6,6 +6,7 @@ pub mod anomaly_feedback;
 pub mod approvals;
 pub mod audit;
 pub mod consents;
+pub mod conversations;
 pub mod flags;
 pub mod inbox;
 pub mod inbox_claims;

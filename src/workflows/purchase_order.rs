@@ -232,10 +232,20 @@ async fn list(app: &Shop, state: &str) -> Result<Reply, StoreError> {
         }
         reply = reply.field(po.id.clone(), value);
     }
+    // The hints name the first PO listed and one of its lines, so they can be sent as they are.
+    let (first, item) = (
+        &orders[0].id,
+        orders[0]
+            .lines
+            .first()
+            .map_or_else(|| "oat milk".to_owned(), |l| l.name.split(" (").next().unwrap_or(&l.name).to_lowercase()),
+    );
     if state == "draft" {
-        reply = reply.field("To change one", "\"PO-1043 oat milk 24\" or \"PO-1043 drop brie\", then approve it");
+        reply =
+            reply.field("To change one", format!("\"{first} {item} 24\" or \"{first} drop {item}\", then approve it"));
     } else if state == "sent" {
-        reply = reply.field("When one comes", "\"PO-1043 received\" (or \"PO-1043 arrived but only 10 oat milk\")");
+        reply =
+            reply.field("When one comes", format!("\"{first} received\" (or \"{first} arrived but only 10 {item}\")"));
     }
     Ok(reply)
 }

@@ -379,10 +379,12 @@ pub async fn on_demand(
             && entities.locations.first().is_none_or(|l| l.id == po.location_id)
     });
     if plan.drafts.is_empty() {
-        let mut text = "Nothing needs reordering right now: every item is above its reorder point.".to_owned();
-        if !plan.held.is_empty() {
-            text.push_str(&format!(" Held under a vendor's minimum order: {}.", plan.held.join("; ")));
-        }
+        // Held: under a vendor's minimum order, or a vendor that does not take orders today.
+        let text = if plan.held.is_empty() {
+            "Nothing needs reordering right now: every item is above its reorder point.".to_owned()
+        } else {
+            format!("No drafts right now. {}.", plan.held.join("; "))
+        };
         return Ok(Reply::text(text));
     }
     let report = run(app, &mut plan, &person.name).await?;
