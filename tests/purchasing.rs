@@ -14,6 +14,21 @@ fn number_after(text: &str, marker: &str) -> f64 {
     digits.trim_end_matches('.').parse().unwrap_or_else(|_| panic!("no number after {marker:?} in {text}"))
 }
 
+/// The app over `shop` (35 days mirrored) ordering from the `[[vendors]]` of `configured`.
+async fn app_with_vendors(
+    db: &common::TestDb,
+    shop: &std::sync::Arc<tillpilot::pos::sim::SimShop>,
+    configured: tillpilot::config::Config,
+) -> tillpilot::app::App {
+    configured.validate().unwrap();
+    let mut config = common::config(db);
+    config.vendors = configured.vendors;
+    let pos = std::sync::Arc::new(tillpilot::pos::sim::SimPos::new(shop.clone()));
+    let app = tillpilot::app::App::start_with_clock(config, Some(pos.clone()), common::clock()).await.unwrap();
+    tillpilot::jobs::sync::pull(pos.as_ref(), &app.store, common::now_ms(), 35, |_, _| {}).await.unwrap();
+    app
+}
+
 #[tokio::test]
 async fn five_weeks_of_history_order_from_the_recent_rate_and_say_so() {
     for db in common::databases().await {
@@ -164,12 +179,7 @@ async fn configured_vendors_supply_their_items_on_their_own_terms() {
             "#
         ))
         .unwrap();
-        configured.validate().unwrap();
-        let mut config = common::config(&db);
-        config.vendors = configured.vendors;
-        let pos = std::sync::Arc::new(tillpilot::pos::sim::SimPos::new(shop.clone()));
-        let app = tillpilot::app::App::start_with_clock(config, Some(pos.clone()), common::clock()).await.unwrap();
-        tillpilot::jobs::sync::pull(pos.as_ref(), &app.store, common::now_ms(), 35, |_, _| {}).await.unwrap();
+        let app = app_with_vendors(&db, &shop, configured).await;
 
         let plan = tillpilot::workflows::reorder::plan(&app, common::today()).await.unwrap();
         let valley: Vec<_> = plan.drafts.iter().filter(|po| po.vendor_name == "Valley Dairy").collect();
@@ -340,12 +350,7 @@ async fn a_shop_whose_pos_keeps_no_vendors_orders_from_configured_ones_at_their_
             whole = sku("Whole Milk 1L"),
         ))
         .unwrap();
-        configured.validate().unwrap();
-        let mut config = common::config(&db);
-        config.vendors = configured.vendors;
-        let pos = std::sync::Arc::new(tillpilot::pos::sim::SimPos::new(shop.clone()));
-        let app = tillpilot::app::App::start_with_clock(config, Some(pos.clone()), common::clock()).await.unwrap();
-        tillpilot::jobs::sync::pull(pos.as_ref(), &app.store, common::now_ms(), 35, |_, _| {}).await.unwrap();
+        let app = app_with_vendors(&db, &shop, configured).await;
 
         let plan = tillpilot::workflows::reorder::plan(&app, common::today()).await.unwrap();
         assert!(!plan.drafts.is_empty(), "{label}: drafts from the configured vendor");
@@ -512,12 +517,7 @@ async fn a_vendors_order_days_budget_and_codes_shape_its_drafts() {
             bread = sku("Sourdough Loaf"),
         ))
         .unwrap();
-        configured.validate().unwrap();
-        let mut config = common::config(&db);
-        config.vendors = configured.vendors;
-        let pos = std::sync::Arc::new(tillpilot::pos::sim::SimPos::new(shop.clone()));
-        let app = tillpilot::app::App::start_with_clock(config, Some(pos.clone()), common::clock()).await.unwrap();
-        tillpilot::jobs::sync::pull(pos.as_ref(), &app.store, common::now_ms(), 35, |_, _| {}).await.unwrap();
+        let app = app_with_vendors(&db, &shop, configured).await;
 
         let plan = tillpilot::workflows::reorder::plan(&app, common::today()).await.unwrap();
         assert!(!plan.drafts.is_empty(), "{label}: Valley Dairy takes orders on Thursdays");
