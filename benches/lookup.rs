@@ -361,10 +361,84 @@ fn ask_benchmark() {
     });
 }
 
+/// A fake OpenAI-compatible server that waits `delay`, then calls `stock` for oat milk, then
+/// (with the result in hand) answers in one sentence.
+async fn fake_llm(delay: Duration) -> String {
+    use axum::Json;
+    use serde_json::{Value, json};
+    let router = axum::Router::new().route(
+        "/v1/chat/completions",
+        axum::routing::post(move |Json(body): Json<Value>| async move {
+            tokio::time::sleep(delay).await;
+            let answered = body["messages"].as_array().is_some_and(|m| m.iter().any(|m| m["role"] == "tool"));
+            let message = if answered {
+                json!({"role": "assistant", "content": "Here is the oat milk."})
+            } else {
+                json!({"role": "assistant", "content": null, "tool_calls": [{"id": "call_0", "type": "function",
+                    "function": {"name": "stock", "arguments": "{\"product\": \"oat milk\"}"}}]})
+            };
+            Json(json!({"id": "c", "object": "chat.completion", "created": 0, "model": "fake",
+                "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 600, "completion_tokens": 20, "total_tokens": 620}}))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}/v1", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, router).await.expect("serve") });
+    url
+}
+
+/// `ask` for a phrasing the classifier is unsure of, so it goes to the LLM: with the fake model
+/// answering at once, and answering in 2 s against a 1 s timeout (the deterministic answer).
+fn ask_with_llm_benchmark() {
+    tillpilot::telemetry::install_crypto();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    runtime.block_on(async {
+        for (delay, timeout_secs, asks) in [(Duration::ZERO, 20, 200), (Duration::from_secs(2), 1, 10)] {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let mut app = tillpilot::demo::open(tillpilot::config::Config::default(), dir.path(), Some(42), |_, _| {})
+                .await
+                .expect("demo shop");
+            let config = tillpilot::config::LlmConfig {
+                base_url: fake_llm(delay).await,
+                api_key: None,
+                model: "fake".into(),
+                timeout_secs,
+                daily_token_budget: u64::MAX,
+            };
+            app.llm = Some(tillpilot::llm::LlmClient::new(&config).expect("client"));
+            let mut times = Vec::new();
+            let mut intents = HashSet::new();
+            for _ in 0..asks {
+                let sender = app.directory.resolve_terminal("Sam");
+                let inbound = tillpilot::dispatch::Inbound {
+                    channel: tillpilot::channels::ChannelKind::Terminal,
+                    sender,
+                    text: "what's the craic with the white stuff for the coffees".into(),
+                };
+                let started = Instant::now();
+                let outcome = tillpilot::dispatch::handle(&app, inbound).await.expect("ask");
+                times.push(started.elapsed());
+                intents.insert(outcome.intent.unwrap_or_else(|| "none".into()));
+            }
+            times.sort();
+            println!(
+                "ask via the LLM (fake model answers in {delay:?}, timeout {timeout_secs} s): {} round trips, \
+                 p50 {:.2?}  p99 {:.2?}  max {:.2?}; answered as {intents:?}",
+                times.len(),
+                percentile(&times, 0.5),
+                percentile(&times, 0.99),
+                times[times.len() - 1]
+            );
+        }
+    });
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
     lookup_benchmark();
     ask_benchmark();
+    ask_with_llm_benchmark();
 }

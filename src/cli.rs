@@ -347,6 +347,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             let date = date.unwrap_or_else(|| app.today() - chrono::Duration::days(1));
             let summary = crate::workflows::summary::build(&app, date).await?;
             let reply = crate::workflows::summary::reply(&summary);
+            let reply = crate::workflows::summary::with_narrative(&app, &summary, reply).await;
             println!("{}", crate::channels::terminal::render(&reply));
             if let Some(image) = &reply.image {
                 use base64::Engine;

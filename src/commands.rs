@@ -27,6 +27,10 @@ pub struct CommandSpec {
     /// The command needs a person's approval before it acts.
     #[serde(default)]
     pub confirm: bool,
+    /// The command changes something (a flag, a purchase order, a verdict). When the LLM asks
+    /// for it, it is offered to the person as a button instead of run.
+    #[serde(default)]
+    pub writes: bool,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -38,6 +42,12 @@ pub struct ArgSpec {
     #[serde(default)]
     pub required: bool,
     pub description: String,
+    /// The values a `choice` argument takes.
+    #[serde(default)]
+    pub choices: Vec<String>,
+    /// Giving this argument makes the command change something (`po PO-1043 receive`).
+    #[serde(default)]
+    pub writes: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -98,6 +108,12 @@ impl CommandSet {
             }
             if let Some(arg) = spec.args.iter().find(|a| a.name.is_empty() || a.description.trim().is_empty()) {
                 return Err(fail(format!("argument {:?} needs a name and a description", arg.name)));
+            }
+            if let Some(arg) = spec.args.iter().find(|a| (a.kind == ArgKind::Choice) == a.choices.is_empty()) {
+                return Err(fail(format!(
+                    "argument {:?}: a choice lists its choices, and only a choice does",
+                    arg.name
+                )));
             }
             if commands.iter().any(|c| c.name == spec.name) {
                 return Err(fail(format!("command {:?} is defined twice", spec.name)));

@@ -262,3 +262,34 @@ async fn the_owner_asks_how_the_shop_did_in_her_own_words() {
     assert!(staff.reply.text.contains("only for managers and the owner"), "{}", staff.reply.text);
     assert!(staff.reply.image.is_none());
 }
+
+#[tokio::test]
+async fn a_follow_up_naming_only_a_place_asks_the_last_question_there() {
+    for db in common::databases().await {
+        let app = common::app(&db).await;
+        let ask = |text: &str, previous: Option<String>| {
+            let sender = app.directory.resolve_terminal("Dev");
+            let inbound = Inbound { channel: ChannelKind::Terminal, sender, text: text.to_owned() };
+            let app = &app;
+            async move { dispatch::handle_in_conversation(app, inbound, previous.as_deref()).await.unwrap() }
+        };
+        let first = ask("is oat milk in stock at Main St", None).await;
+        let line = first.ran.clone().unwrap();
+        assert!(line.starts_with("stock Oat Milk") && line.ends_with(" at Main St"), "{}: {line}", db.label);
+        let follow = ask("and at Riverside?", first.ran.clone()).await;
+        assert_eq!(follow.intent.as_deref(), Some("stock"), "{}: {}", db.label, follow.reply.text);
+        assert_eq!(follow.ran, Some(line.replace(" at Main St", " at Riverside")));
+        let alone = ask("is oat milk in stock at Riverside", None).await;
+        assert_eq!(follow.reply.text, alone.reply.text, "{}", db.label);
+        assert!(follow.reply.text.contains("Riverside"), "{}", follow.reply.text);
+        // Without a previous question the place alone is not understood as one.
+        let fresh = ask("and at Riverside?", None).await;
+        assert_ne!(fresh.intent.as_deref(), Some("stock"), "{}: {}", db.label, fresh.reply.text);
+        // The summary takes a place too.
+        let summary = ask("summary yesterday", None).await;
+        let there = ask("what about Riverside", summary.ran.clone()).await;
+        let yesterday = common::today().pred_opt().unwrap().format("%Y-%m-%d").to_string();
+        assert_eq!(there.ran, Some(format!("summary {yesterday} at Riverside")), "{}", db.label);
+        assert!(there.reply.text.starts_with("Riverside: "), "{}: {}", db.label, there.reply.text);
+    }
+}

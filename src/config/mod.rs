@@ -363,10 +363,18 @@ pub struct LlmConfig {
     pub model: String,
     #[serde(default = "default_llm_timeout")]
     pub timeout_secs: u64,
+    /// Tokens (prompt and completion) the shop spends on the LLM per day, counted from the
+    /// shop's local midnight; once spent, everything answers on the deterministic path.
+    #[serde(default = "default_llm_daily_tokens")]
+    pub daily_token_budget: u64,
 }
 
 fn default_llm_timeout() -> u64 {
     20
+}
+
+fn default_llm_daily_tokens() -> u64 {
+    500_000
 }
 
 #[derive(Debug, Deserialize)]
@@ -409,6 +417,10 @@ pub struct PolicyConfig {
     pub review_days: u32,
     /// An optional cap on any one purchase order (major units).
     pub po_budget: Option<f64>,
+    /// The shop's rules in plain words ("don't promise delivery dates"), shown to the LLM as
+    /// rules; the ones code can check (`never_discount_categories`) are also checked in code.
+    #[serde(default)]
+    pub rules: Vec<String>,
 }
 
 impl Default for PolicyConfig {
@@ -420,6 +432,7 @@ impl Default for PolicyConfig {
             service_level: default_service_level(),
             review_days: default_review_days(),
             po_budget: None,
+            rules: Vec::new(),
         }
     }
 }

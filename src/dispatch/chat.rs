@@ -56,40 +56,42 @@ pub async fn process(app: &Shop, event: &ChatEvent) -> Result<Reply, DispatchErr
     {
         return Ok(approvals::decide(app, &id, approve, &sender, event.channel).await?);
     }
-    let text = match chosen(app, event, &text).await? {
+    let state = app.store.conversation(event.channel.as_str(), &event.user, now_ms()).await?.unwrap_or_default();
+    let text = match chosen(&state, &text) {
         Some(command) => command,
         None => text,
     };
-    let outcome = super::handle(app, Inbound { channel: event.channel, sender, text }).await?;
-    remember_choices(app, event, &outcome.reply).await?;
+    let inbound = Inbound { channel: event.channel, sender, text };
+    let outcome = super::handle_in_conversation(app, inbound, state.last.as_deref()).await?;
+    remember(app, event, &outcome.reply, outcome.ran).await?;
     Ok(outcome.reply)
 }
 
-/// How long a reply's numbered choices can be answered.
+/// How long a reply's numbered choices (and its command, for a follow-up) are remembered.
 const CHOICES_FOR_MS: i64 = 30 * 60_000;
 
 /// The command of the numbered choice `text` picks ("2", "#2", "2."), from the last reply to
 /// this person on this channel.
-async fn chosen(app: &Shop, event: &ChatEvent, text: &str) -> Result<Option<String>, DispatchError> {
+fn chosen(state: &ConversationState, text: &str) -> Option<String> {
     let number = text.trim().trim_start_matches('#').trim_end_matches(['.', ')']);
-    let Ok(n) = number.parse::<usize>() else { return Ok(None) };
+    let n = number.parse::<usize>().ok()?;
     if !(1..=9).contains(&n) {
-        return Ok(None);
+        return None;
     }
-    let state = app.store.conversation(event.channel.as_str(), &event.user, now_ms()).await?;
-    Ok(state.and_then(|s| s.choices.get(n - 1).cloned()))
+    state.choices.get(n - 1).cloned()
 }
 
 /// Keeps the reply's choices (not approval buttons, which carry their own signed decision) so
-/// that the next message can pick one by its number; a reply without choices forgets them.
-async fn remember_choices(app: &Shop, event: &ChatEvent, reply: &Reply) -> Result<(), DispatchError> {
+/// that the next message can pick one by its number, and the command that answered, for a
+/// follow-up; a reply with neither forgets the conversation.
+async fn remember(app: &Shop, event: &ChatEvent, reply: &Reply, ran: Option<String>) -> Result<(), DispatchError> {
     let choices: Vec<String> = if reply.actions.iter().any(|b| crate::approval_token::is_token(&b.action)) {
         Vec::new()
     } else {
         reply.actions.iter().map(|b| b.action.clone()).collect()
     };
     let now = now_ms();
-    let state = ConversationState { choices };
+    let state = ConversationState { choices, last: ran };
     app.store.remember_conversation(event.channel.as_str(), &event.user, &state, now, now + CHOICES_FOR_MS).await?;
     Ok(())
 }

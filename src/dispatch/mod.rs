@@ -2,6 +2,7 @@
 //! matters appended to the audit log. This is the one place authority is enforced: whatever a
 //! classifier or LLM thinks, a command runs only for the roles its file lists.
 
+pub mod assistant;
 pub mod chat;
 pub use crate::{commands, directory as identity};
 pub mod understand;
@@ -37,6 +38,9 @@ pub struct Outcome {
     pub intent: Option<String>,
     pub entities: EntitiesView,
     pub audit_id: i64,
+    /// The command line that answered, for a follow-up ("and at Riverside?").
+    #[serde(skip)]
+    pub ran: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -110,6 +114,16 @@ fn reject_reason(text: &str) -> Option<(&'static str, String)> {
 
 /// Handles one inbound message end to end and returns the reply.
 pub async fn handle(app: &Shop, inbound: Inbound) -> Result<Outcome, DispatchError> {
+    handle_in_conversation(app, inbound, None).await
+}
+
+/// Handles one message that follows `previous`, the command line that answered the person's
+/// last message, so that "and at Riverside?" asks it again there.
+pub async fn handle_in_conversation(
+    app: &Shop,
+    inbound: Inbound,
+    previous: Option<&str>,
+) -> Result<Outcome, DispatchError> {
     let channel = inbound.channel;
     let actor = inbound.sender.audit_name();
     let masked = mask_sensitive(&inbound.text);
@@ -126,6 +140,7 @@ pub async fn handle(app: &Shop, inbound: Inbound) -> Result<Outcome, DispatchErr
         })
         .await?;
 
+    let mut ran = None;
     let (reply, intent, entities, denied) = match (&inbound.sender, reject_reason(&masked)) {
         (_, Some((why, answer))) => (Reply::text(answer), None, EntitiesView::default(), Some(why.to_owned())),
         (Sender::Unknown { .. }, None) => (
@@ -137,10 +152,117 @@ pub async fn handle(app: &Shop, inbound: Inbound) -> Result<Outcome, DispatchErr
         (Sender::Known(person), None) => {
             let understanding = understand::understand(app, &masked).await;
             let view = EntitiesView::of(understanding.entities());
-            let (reply, intent, denied) = respond(app, person, channel, understanding).await?;
+            let understanding = follow_up(app, understanding, previous);
+            let mut budget_note = false;
+            if !matches!(understanding, Understanding::Command { .. }) {
+                match assistant::assist(app, person, channel, &masked, previous).await? {
+                    assistant::Assisted::Answered { reply, intent, ran: line } => {
+                        ran = line;
+                        return finish(app, &inbound, in_seq, &actor, reply, intent, view, None, ran).await;
+                    }
+                    assistant::Assisted::BudgetSpent => budget_note = true,
+                    assistant::Assisted::Declined => {}
+                }
+            }
+            if let Understanding::Command { name, args, entities } = &understanding {
+                ran = remembered_line(app, name, args, entities);
+            }
+            let (mut reply, intent, denied) = respond(app, person, channel, understanding).await?;
+            if budget_note && intent.is_none() {
+                reply.text.push_str(
+                    "\n\n(Today's allowance for the language assistant is used up, so I'm answering from the basics until midnight.)",
+                );
+            }
+            if denied.is_some() {
+                ran = None;
+            }
             (reply, intent, view, denied)
         }
     };
+    finish(app, &inbound, in_seq, &actor, reply, intent, entities, denied, ran).await
+}
+
+/// "and at Riverside?" after `stock oat milk`: a message that names only a location, when the
+/// classifier cannot place it, asks the previous command again at that location.
+fn follow_up(app: &Shop, understanding: Understanding, previous: Option<&str>) -> Understanding {
+    let (Understanding::Nothing { entities } | Understanding::Unsure { entities, .. }) = &understanding else {
+        return understanding;
+    };
+    let Some(previous) = previous else { return understanding };
+    if !assistant::only_a_location(entities) {
+        return understanding;
+    }
+    let (name, args) = previous.split_once(' ').unwrap_or((previous, ""));
+    let takes_location =
+        app.commands.get(name).is_some_and(|c| c.args.iter().any(|a| a.kind == crate::commands::ArgKind::Location));
+    if !takes_location {
+        return understanding;
+    }
+    // The previous line without its place, then this message's place.
+    let base = match args.rfind(" at ") {
+        Some(at) => &args[..at],
+        None if args.starts_with("at ") => "",
+        None => args,
+    };
+    let place = &entities.locations[0].name;
+    let args = if base.trim().is_empty() { format!("at {place}") } else { format!("{} at {place}", base.trim()) };
+    let view = app.catalog();
+    let entities = Entities::extract(&args, &view.index, &view.locations);
+    Understanding::Command { name: name.to_owned(), args, entities }
+}
+
+/// The command that answered, as a line of our own words (the catalog's product name, the
+/// day as a date, the location's name) for a follow-up to ask again elsewhere; only for
+/// commands that take a location, and never with the person's own wording.
+fn remembered_line(app: &Shop, name: &str, args: &str, entities: &Entities) -> Option<String> {
+    use crate::commands::ArgKind;
+    let spec = app.commands.get(name)?;
+    if spec.writes || !spec.args.iter().any(|a| a.kind == ArgKind::Location) {
+        return None;
+    }
+    let mut words = vec![name.to_owned()];
+    for arg in &spec.args {
+        match arg.kind {
+            ArgKind::Product => match &entities.products {
+                ProductResolution::One(m) if m.narrowed && m.variations.len() == 1 => {
+                    words.push(m.variations[0].1.clone())
+                }
+                ProductResolution::One(m) => words.push(m.item_name.clone()),
+                ProductResolution::Ambiguous(_) => return None,
+                ProductResolution::None if arg.required => return None,
+                ProductResolution::None => {}
+            },
+            ArgKind::OrderNumber => words.extend(entities.order_numbers.iter().map(|n| format!("#{n}"))),
+            ArgKind::Date => {
+                if let Some(day) = workflows::summary::day_asked(args, app.today()) {
+                    words.push(day.format("%Y-%m-%d").to_string());
+                }
+            }
+            ArgKind::Location => {}
+            _ if arg.required => return None,
+            _ => {}
+        }
+    }
+    if let Some(place) = entities.locations.first() {
+        words.push(format!("at {}", place.name));
+    }
+    Some(words.join(" "))
+}
+
+/// Audits the reply (and a refusal's reason) and returns the outcome.
+#[allow(clippy::too_many_arguments)]
+async fn finish(
+    app: &Shop,
+    inbound: &Inbound,
+    in_seq: i64,
+    actor: &str,
+    reply: Reply,
+    intent: Option<String>,
+    entities: EntitiesView,
+    denied: Option<String>,
+    ran: Option<String>,
+) -> Result<Outcome, DispatchError> {
+    let channel = inbound.channel;
 
     let mut tx = app.store.begin().await?;
     if let Some(reason) = &denied {
@@ -148,7 +270,7 @@ pub async fn handle(app: &Shop, inbound: Inbound) -> Result<Outcome, DispatchErr
             .audit(
                 &mut tx,
                 &AuditEntry {
-                    actor: actor.clone(),
+                    actor: actor.to_owned(),
                     channel: channel.to_string(),
                     kind: "message.rejected".into(),
                     subject: intent.clone().unwrap_or_default(),
@@ -181,7 +303,7 @@ pub async fn handle(app: &Shop, inbound: Inbound) -> Result<Outcome, DispatchErr
     tx.commit().await.map_err(StoreError::from)?;
     let intent_label = intent.clone().unwrap_or_else(|| "none".into());
     app.metrics.increment("tillpilot_replies_total", &format!("intent=\"{}\"", crate::telemetry::label(&intent_label)));
-    Ok(Outcome { reply, intent, entities, audit_id })
+    Ok(Outcome { reply, intent, entities, audit_id, ran })
 }
 
 /// Routes an understood message for a known person. Returns the reply, the intent that

@@ -1,6 +1,6 @@
-//! From message text to an intent: a slash-style command when the message starts with one,
-//! otherwise entity extraction and the intent classifier, with the LLM as a second opinion
-//! when the classifier is unsure and one is configured.
+//! From message text to an intent, locally: a slash-style command when the message starts with
+//! one, otherwise entity extraction and the intent classifier. When the classifier is unsure
+//! and an LLM is configured, the assistant (`assistant.rs`) gets the message next.
 
 use crate::nlu::{Entities, IntentScore};
 use crate::workflows::Shop;
@@ -60,19 +60,6 @@ pub async fn understand(app: &Shop, text: &str) -> Understanding {
     let sure = best.probability >= CONFIDENT;
     if let (true, Some(name)) = (sure, &best.intent) {
         return Understanding::Command { name: name.clone(), args: text.to_owned(), entities };
-    }
-    // Unsure, or sure it is nothing we do: a phrasing the examples never covered is where an
-    // LLM helps. It can only name one of our commands; the role check still follows.
-    if let Some(llm) = &app.llm {
-        match llm.classify(&app.store, &app.commands, &app.config.shop.name, text).await {
-            Ok(answer) => {
-                return match answer.command {
-                    Some(name) => Understanding::Command { name, args: text.to_owned(), entities },
-                    None => Understanding::Nothing { entities },
-                };
-            }
-            Err(err) => tracing::warn!(error = %err, "LLM unavailable; using the local classifier"),
-        }
     }
     if sure {
         return Understanding::Nothing { entities };

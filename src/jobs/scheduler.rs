@@ -83,6 +83,7 @@ pub async fn run_due(app: &Shop, clock: &dyn Clock, worker: &str) -> Result<Vec<
             Job::Summary => {
                 let summary = crate::workflows::summary::build(app, day).await?;
                 let reply = crate::workflows::summary::reply(&summary);
+                let reply = crate::workflows::summary::with_narrative(app, &summary, reply).await;
                 let posted = crate::workflows::summary::post(app, &summary, &reply, "scheduler").await?;
                 let anomalies = crate::workflows::anomalies::post_alerts(app, day, "scheduler").await?;
                 format!("summary {posted:?}, {} anomalies", anomalies.len())

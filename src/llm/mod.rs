@@ -1,34 +1,36 @@
-//! The optional LLM: any OpenAI-compatible chat-completions server. It only helps understand
-//! a message the local classifier was unsure about, by naming one of our commands. It decides
-//! nothing: the dispatcher still checks the command exists, checks the sender's role, and runs
-//! the deterministic workflow. Prompts carry no secrets and no customer identity; each call is
-//! recorded in `llm_calls`.
+//! The optional LLM: any OpenAI-compatible chat-completions server, through async-openai's
+//! client and types. It helps in two places: the assistant (`dispatch/assistant.rs`) offers it
+//! our commands as tools when the local classifier is unsure, and the sales summary asks it for
+//! a short narrative. It decides nothing: a tool call is read against the command's schema and
+//! runs through the dispatcher's role check like a typed command, and a narrative that states a
+//! number the summary does not is dropped (`grounded`). Prompts are versioned templates in
+//! `prompts/` and carry no secrets and no customer identity; every call is recorded in
+//! `llm_calls` and counted in the `tillpilot_llm_*` metrics, and a per-day token budget bounds
+//! what it costs.
 
-use crate::commands::{CommandSet, PROMPT_FILES};
+pub mod grounded;
+pub mod prompts;
+pub mod tools;
+
 use crate::config::LlmConfig;
 use crate::store::{Store, now_ms};
+use crate::telemetry::Metrics;
 use async_openai::Client;
 use async_openai::config::OpenAIConfig;
 use async_openai::error::OpenAIError;
 use async_openai::middleware::ReqwestService;
 use async_openai::types::chat::{
-    ChatCompletionRequestSystemMessage, ChatCompletionRequestUserMessage, CreateChatCompletionRequest,
+    ChatCompletionMessageToolCall, ChatCompletionMessageToolCalls, ChatCompletionRequestAssistantMessage,
+    ChatCompletionRequestMessage, ChatCompletionRequestSystemMessage, ChatCompletionRequestToolMessage,
+    ChatCompletionRequestUserMessage, ChatCompletionTools, CreateChatCompletionRequest, FunctionCall,
 };
-use serde::Deserialize;
+use prompts::Prompt;
 use std::time::{Duration, Instant};
-
-/// Bumped whenever `prompts/intent.j2` changes meaning; stored with every call.
-pub const INTENT_PROMPT_VERSION: &str = "intent.j2@1";
 
 pub struct LlmClient {
     client: Client<OpenAIConfig>,
     model: String,
-}
-
-/// Token counts from the answer, when the server reports them.
-struct Usage {
-    prompt_tokens: Option<i64>,
-    completion_tokens: Option<i64>,
+    daily_tokens: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -41,23 +43,49 @@ pub enum LlmError {
     Unusable(String),
     #[error("prompt template error: {0}")]
     Template(String),
+    #[error("today's LLM token budget ({budget}) is spent")]
+    BudgetSpent { budget: u64 },
 }
 
-/// The LLM's reading of a message, after validation against our commands.
+/// One message of a conversation with the model.
+#[derive(Clone, Debug)]
+pub enum Message {
+    /// Our instructions, from a template in `prompts/`.
+    System(String),
+    /// What a person said, or context given as data.
+    User(String),
+    /// The model's earlier turn, sent back with the results of its calls.
+    Assistant { content: Option<String>, calls: Vec<ToolCall> },
+    /// A tool's result, as data.
+    Tool { call_id: String, content: String },
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LlmIntent {
-    pub command: Option<String>,
+pub struct ToolCall {
+    pub id: String,
+    pub name: String,
+    /// JSON text as the model wrote it; read with `tools::read_call` before anything runs.
+    pub arguments: String,
 }
 
-#[derive(Deserialize)]
-struct IntentAnswer {
-    command: Option<String>,
+/// The model's answer to one request: text, tool calls, or both.
+#[derive(Clone, Debug, Default)]
+pub struct Turn {
+    pub content: Option<String>,
+    pub calls: Vec<ToolCall>,
+}
+
+/// Where a call is recorded and counted, and when "today" began for the token budget.
+pub struct CallContext<'a> {
+    pub store: &'a Store,
+    pub metrics: &'a Metrics,
+    pub day_start_ms: i64,
 }
 
 impl LlmClient {
     /// async-openai's client and types over our reqwest client: `with_http_service` takes out
-    /// its built-in retries (a classification that waits for several attempts is slower than
-    /// the deterministic path it would improve), and our timeout bounds the one attempt.
+    /// its built-in retries (a chat answer that waits for several attempts is slower than the
+    /// deterministic path it would improve), and our timeout bounds the one attempt.
     pub fn new(config: &LlmConfig) -> Result<LlmClient, LlmError> {
         crate::telemetry::install_crypto();
         let http = reqwest::Client::builder()
@@ -71,70 +99,139 @@ impl LlmClient {
             openai = openai.with_api_key(key.expose());
         }
         let client = Client::build(http.clone(), openai).with_http_service(ReqwestService::new(http));
-        Ok(LlmClient { client, model: config.model.clone() })
+        Ok(LlmClient { client, model: config.model.clone(), daily_tokens: config.daily_token_budget })
     }
 
-    /// Asks which command `message` is for. `message` must already have card numbers masked.
-    pub async fn classify(
+    /// Sends `messages` with `tools` on offer and returns the model's turn. Refuses before
+    /// sending once today's tokens are spent. `prompt` is the version recorded with the call.
+    pub async fn step(
         &self,
-        store: &Store,
-        commands: &CommandSet,
-        shop_name: &str,
-        message: &str,
-    ) -> Result<LlmIntent, LlmError> {
-        let prompt = render_intent_prompt(commands, shop_name, message)?;
-        let started = Instant::now();
-        let result = self.complete(&prompt).await;
-        let latency = started.elapsed().as_millis() as i64;
-        let (outcome, tokens) = match &result {
-            Ok((_, usage)) => ("ok".to_owned(), usage.as_ref().map(|u| (u.prompt_tokens, u.completion_tokens))),
-            Err(e) => (e.to_string(), None),
+        cx: &CallContext<'_>,
+        prompt: &str,
+        messages: &[Message],
+        tools: Vec<ChatCompletionTools>,
+    ) -> Result<Turn, LlmError> {
+        let spent = cx.store.llm_tokens_since(cx.day_start_ms).await.unwrap_or(0);
+        if u64::try_from(spent).unwrap_or(0) >= self.daily_tokens {
+            cx.metrics.increment("tillpilot_llm_calls_total", "outcome=\"budget_spent\"");
+            return Err(LlmError::BudgetSpent { budget: self.daily_tokens });
+        }
+        let sent_chars: usize = messages.iter().map(Message::chars).sum();
+        let request = CreateChatCompletionRequest {
+            model: self.model.clone(),
+            temperature: Some(0.0),
+            messages: messages.iter().map(Message::to_request).collect(),
+            tools: (!tools.is_empty()).then_some(tools),
+            ..Default::default()
         };
-        let (prompt_tokens, completion_tokens) = tokens.unwrap_or((None, None));
+        let started = Instant::now();
+        let result = self.client.chat().create(request).await.map_err(from_openai);
+        let latency = started.elapsed().as_millis() as i64;
+        // A server that reports no usage still counts against the budget, by an estimate of
+        // four characters a token.
+        let estimate = (sent_chars / 4) as i64;
+        let (outcome, prompt_tokens, completion_tokens) = match &result {
+            Ok(answer) => match &answer.usage {
+                Some(u) => ("ok".to_owned(), i64::from(u.prompt_tokens), i64::from(u.completion_tokens)),
+                None => ("ok".to_owned(), estimate, 0),
+            },
+            Err(e) => (e.to_string(), 0, 0),
+        };
         // Recording the call is best effort: a full disk must not turn into a wrong answer.
         let call = crate::store::llm_calls::LlmCall {
             at_ms: now_ms(),
             model: &self.model,
-            prompt_version: INTENT_PROMPT_VERSION,
-            prompt_tokens,
-            completion_tokens,
+            prompt_version: prompt,
+            prompt_tokens: result.is_ok().then_some(prompt_tokens),
+            completion_tokens: result.is_ok().then_some(completion_tokens),
             latency_ms: latency,
             outcome: &outcome,
         };
-        let _ = store.record_llm_call(&call).await;
-        let (content, _) = result?;
-        let answer: IntentAnswer =
-            serde_json::from_str(extract_json(&content)).map_err(|e| LlmError::Unusable(e.to_string()))?;
-        // Only a command we define counts; anything else is "none".
-        let command = answer.command.filter(|c| commands.get(c).is_some());
-        Ok(LlmIntent { command })
-    }
-
-    async fn complete(&self, prompt: &str) -> Result<(String, Option<Usage>), LlmError> {
-        let request = CreateChatCompletionRequest {
-            model: self.model.clone(),
-            temperature: Some(0.0),
-            messages: vec![
-                ChatCompletionRequestSystemMessage::from(
-                    "You route shop staff and customer messages to commands. Answer with JSON only.",
-                )
-                .into(),
-                ChatCompletionRequestUserMessage::from(prompt).into(),
-            ],
-            ..Default::default()
-        };
-        let completion = self.client.chat().create(request).await.map_err(from_openai)?;
-        let usage = completion.usage.as_ref().map(|u| Usage {
-            prompt_tokens: Some(i64::from(u.prompt_tokens)),
-            completion_tokens: Some(i64::from(u.completion_tokens)),
-        });
-        let content = completion
+        let _ = cx.store.record_llm_call(&call).await;
+        let label = if result.is_ok() { "ok" } else { "error" };
+        cx.metrics.increment("tillpilot_llm_calls_total", &format!("outcome=\"{label}\""));
+        cx.metrics.add("tillpilot_llm_tokens_total", "kind=\"prompt\"", u64::try_from(prompt_tokens).unwrap_or(0));
+        cx.metrics.add(
+            "tillpilot_llm_tokens_total",
+            "kind=\"completion\"",
+            u64::try_from(completion_tokens).unwrap_or(0),
+        );
+        cx.metrics.add("tillpilot_llm_latency_ms_total", "", u64::try_from(latency).unwrap_or(0));
+        let answer = result?;
+        let message = answer
             .choices
             .into_iter()
             .next()
-            .and_then(|c| c.message.content)
+            .map(|c| c.message)
             .ok_or_else(|| LlmError::Unusable("no message in the answer".into()))?;
-        Ok((content, usage))
+        let calls = message
+            .tool_calls
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|call| match call {
+                ChatCompletionMessageToolCalls::Function(f) => {
+                    Some(ToolCall { id: f.id, name: f.function.name, arguments: f.function.arguments })
+                }
+                ChatCompletionMessageToolCalls::Custom(_) => None,
+            })
+            .collect();
+        Ok(Turn { content: message.content.filter(|c| !c.trim().is_empty()), calls })
+    }
+
+    /// A short narrative for the computed `summary`, unchecked: the caller drops it when it
+    /// states a number the summary does not (`grounded::invented_numbers`).
+    pub async fn narrate(
+        &self,
+        cx: &CallContext<'_>,
+        shop_name: &str,
+        rules: &[String],
+        summary: &str,
+    ) -> Result<String, LlmError> {
+        let prompt = Prompt::load("narrative.j2")?;
+        let system = prompt.render(minijinja::context! { shop_name, rules => rules.to_vec() })?;
+        let messages =
+            [Message::System(system), Message::User(format!("The computed summary:\n\"\"\"\n{summary}\n\"\"\""))];
+        let turn = self.step(cx, &prompt.label(), &messages, Vec::new()).await?;
+        turn.content.map(|c| c.trim().to_owned()).ok_or_else(|| LlmError::Unusable("no narrative in the answer".into()))
+    }
+}
+
+impl Message {
+    fn chars(&self) -> usize {
+        match self {
+            Message::System(text) | Message::User(text) => text.len(),
+            Message::Assistant { content, calls } => {
+                content.as_ref().map_or(0, String::len) + calls.iter().map(|c| c.arguments.len()).sum::<usize>()
+            }
+            Message::Tool { content, .. } => content.len(),
+        }
+    }
+
+    fn to_request(&self) -> ChatCompletionRequestMessage {
+        match self {
+            Message::System(text) => ChatCompletionRequestSystemMessage::from(text.as_str()).into(),
+            Message::User(text) => ChatCompletionRequestUserMessage::from(text.as_str()).into(),
+            Message::Assistant { content, calls } => ChatCompletionRequestAssistantMessage {
+                content: content.as_deref().map(Into::into),
+                tool_calls: (!calls.is_empty()).then(|| {
+                    calls
+                        .iter()
+                        .map(|c| {
+                            ChatCompletionMessageToolCalls::Function(ChatCompletionMessageToolCall {
+                                id: c.id.clone(),
+                                function: FunctionCall { name: c.name.clone(), arguments: c.arguments.clone() },
+                            })
+                        })
+                        .collect()
+                }),
+                ..Default::default()
+            }
+            .into(),
+            Message::Tool { call_id, content } => {
+                ChatCompletionRequestToolMessage { content: content.as_str().into(), tool_call_id: call_id.clone() }
+                    .into()
+            }
+        }
     }
 }
 
@@ -148,31 +245,5 @@ fn from_openai(err: OpenAIError) -> LlmError {
         },
         OpenAIError::JSONDeserialize(e, _) => LlmError::Unusable(e.to_string()),
         other => LlmError::Unavailable(other.to_string()),
-    }
-}
-
-fn render_intent_prompt(commands: &CommandSet, shop_name: &str, message: &str) -> Result<String, LlmError> {
-    let template = PROMPT_FILES
-        .iter()
-        .find(|(name, _)| *name == "intent.j2")
-        .map(|(_, text)| *text)
-        .ok_or_else(|| LlmError::Template("prompts/intent.j2 is missing".into()))?;
-    let mut env = minijinja::Environment::new();
-    env.add_template("intent", template).map_err(|e| LlmError::Template(e.to_string()))?;
-    let commands: Vec<minijinja::Value> = commands
-        .all()
-        .iter()
-        .map(|c| minijinja::context! { name => &c.name, summary => &c.summary, usage => &c.usage })
-        .collect();
-    env.get_template("intent")
-        .and_then(|t| t.render(minijinja::context! { shop_name, commands, message }))
-        .map_err(|e| LlmError::Template(e.to_string()))
-}
-
-/// The JSON object inside an answer that may wrap it in prose or a code fence.
-fn extract_json(content: &str) -> &str {
-    match (content.find('{'), content.rfind('}')) {
-        (Some(start), Some(end)) if end > start => &content[start..=end],
-        _ => content,
     }
 }

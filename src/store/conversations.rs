@@ -1,8 +1,9 @@
 //! What a conversation remembers between messages, per channel and person: the choices of the
 //! last reply, in the order shown, so that "2" answers "Which one do you mean?" on SMS (where
 //! choices are numbered keywords, not buttons) and anywhere else a person types the number,
-//! also after a restart. It expires: a number sent long after the question is a new message.
-//! Only our own commands are kept here, never what the person typed.
+//! also after a restart, and the command that answered last, for follow-ups. It expires: a
+//! number sent long after the question is a new message. Only our own command lines are kept
+//! here, never what the person typed.
 
 use super::{Store, StoreError};
 use serde::{Deserialize, Serialize};
@@ -11,6 +12,10 @@ use serde::{Deserialize, Serialize};
 pub struct ConversationState {
     /// The commands the last reply's choices send, 1 first.
     pub choices: Vec<String>,
+    /// The command line that answered the last message, so a follow-up ("and at Riverside?")
+    /// can ask it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last: Option<String>,
 }
 
 impl Store {
@@ -24,7 +29,7 @@ impl Store {
         now_ms: i64,
         expires_at_ms: i64,
     ) -> Result<(), StoreError> {
-        if state.choices.is_empty() {
+        if state.choices.is_empty() && state.last.is_none() {
             sqlx::query("DELETE FROM conversations WHERE channel = $1 AND person = $2")
                 .bind(channel)
                 .bind(person)

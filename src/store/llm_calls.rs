@@ -29,4 +29,15 @@ impl Store {
         .await?;
         Ok(())
     }
+
+    /// Tokens used by the calls since `since_ms` (prompt and completion), for the daily budget.
+    pub async fn llm_tokens_since(&self, since_ms: i64) -> Result<i64, StoreError> {
+        let (tokens,): (Option<i64>,) = sqlx::query_as(
+            "SELECT CAST(SUM(COALESCE(prompt_tokens, 0) + COALESCE(completion_tokens, 0)) AS BIGINT) FROM llm_calls WHERE at_ms >= $1",
+        )
+        .bind(since_ms)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(tokens.unwrap_or(0))
+    }
 }

@@ -253,6 +253,40 @@ pub fn reply(summary: &DaySummary) -> Reply {
     reply
 }
 
+/// The summary with the LLM's short narrative on top, when one is configured and every number
+/// the narrative states is in the summary; otherwise the summary as it is. A day without
+/// orders gets no narrative.
+pub async fn with_narrative(app: &Shop, summary: &DaySummary, mut reply: Reply) -> Reply {
+    let Some(llm) = &app.llm else { return reply };
+    if summary.day.orders == 0.0 {
+        return reply;
+    }
+    let mut facts = reply.text.clone();
+    for field in &reply.fields {
+        facts.push_str(&format!("\n{}: {}", field.label, field.value));
+    }
+    let cx = crate::llm::CallContext {
+        store: &app.store,
+        metrics: &app.metrics,
+        day_start_ms: crate::domain::clock::midnight_ms(app.timezone, app.today()),
+    };
+    let narrative = match llm.narrate(&cx, &app.config.shop.name, &app.rules(), &facts).await {
+        Ok(narrative) => narrative,
+        Err(err) => {
+            tracing::warn!(error = %err, "no narrative for the summary");
+            return reply;
+        }
+    };
+    let invented = crate::llm::grounded::invented_numbers(&narrative, &[&facts]);
+    if !invented.is_empty() || narrative.chars().count() > 400 {
+        tracing::info!(?invented, "the summary's narrative states figures the summary does not; sent without it");
+        app.metrics.increment("tillpilot_llm_text_dropped_total", "why=\"invented_number\"");
+        return reply;
+    }
+    reply.text = format!("{narrative}\n\n{}", reply.text);
+    reply
+}
+
 /// The day a person asked about: "today" (the default, so far), "yesterday", a weekday (the
 /// most recent one, today included), an ISO date (2026-11-20) or a month and day ("nov 20",
 /// "20 nov"), in the year that makes it most recent. `None` when the words name no day.
@@ -346,6 +380,7 @@ pub async fn on_demand(app: &Shop, args: &str, entities: &crate::nlu::Entities) 
             .text
             .push_str(" Tillpilot has no sales recorded for the four weeks before it either: has the first sync run?");
     }
+    let mut reply = with_narrative(app, &summary, reply).await;
     if let Some(asked) = entities.locations.first() {
         let lead = match summary.locations.iter().find(|(name, _)| *name == asked.name) {
             Some((name, figures)) => format!("{name}: {} from {:.0} orders.", money(figures.revenue), figures.orders),
