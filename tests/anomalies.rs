@@ -145,3 +145,45 @@ fn the_planted_anomaly_is_found_whatever_the_date() {
         noise.join("\n")
     );
 }
+
+/// The owner asks again from chat: yesterday's alert with its buttons, any day by date, and a
+/// quiet day says so; a press of Expected is recorded for the person who pressed it.
+#[tokio::test]
+async fn the_owner_asks_for_the_alerts_again_in_chat() {
+    for db in common::databases().await {
+        let app = common::app(&db).await;
+        let shop = common::shop();
+        let planted = &shop.anomaly;
+        assert_eq!(planted.date, common::today().pred_opt().unwrap(), "the planted day is yesterday");
+        let asked = common::ask(&app, "Maria", "any anomalies yesterday").await;
+        assert_eq!(asked.intent.as_deref(), Some("anomalies"), "{}", db.label);
+        let text = common::seen(&asked);
+        assert!(text.starts_with(&format!("Unusual sales on {}:", planted.date.format("%a %b %-d"))), "{text}");
+        assert!(text.contains("Oat Milk") && text.contains("Main St"), "{}: {text}", db.label);
+        let labels: Vec<&str> = asked.reply.actions.iter().map(|b| b.label.as_str()).collect();
+        assert_eq!(labels, ["Expected #1", "Investigate #1"], "{}", db.label);
+
+        let quiet = planted.date - chrono::Duration::days(3);
+        let none = common::ask(&app, "Dev", &format!("anomalies {}", quiet.format("%Y-%m-%d"))).await;
+        assert_eq!(
+            none.reply.text,
+            format!("Nothing unusual on {}: every item sold within its usual range.", quiet.format("%a %b %-d"))
+        );
+        // Staff cannot see them.
+        let staff = common::ask(&app, "Sam", "anomalies").await;
+        assert!(staff.reply.text.contains("only for managers and the owner"), "{}", staff.reply.text);
+
+        let pressed = common::ask(&app, "Dev", &asked.reply.actions[0].action).await;
+        assert_eq!(pressed.intent.as_deref(), Some("anomaly"), "{}: {}", db.label, pressed.reply.text);
+        let verdicts: Vec<String> = app
+            .store
+            .audit_since(0)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.kind.starts_with("anomaly."))
+            .map(|r| format!("{} {}", r.kind, r.actor))
+            .collect();
+        assert!(verdicts.iter().any(|v| v.ends_with(" Dev")), "{}: the verdict is Dev's: {verdicts:?}", db.label);
+    }
+}

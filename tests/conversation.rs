@@ -217,7 +217,21 @@ async fn off_topic_messages_say_what_the_bot_can_do() {
     let names: Vec<&str> = outcome.reply.fields.iter().map(|f| f.label.as_str()).collect();
     assert_eq!(
         names,
-        ["anomalies", "anomaly", "flag", "flags", "help", "order", "po", "reorder", "stock", "summary", "whoami"],
+        [
+            "anomalies",
+            "anomaly",
+            "flag",
+            "flags",
+            "help",
+            "order",
+            "po",
+            "reorder",
+            "rule",
+            "rules",
+            "stock",
+            "summary",
+            "whoami"
+        ],
         "the owner's commands"
     );
     let staff = ask(&app, "Sam", "what's the weather like tomorrow").await;
@@ -291,5 +305,54 @@ async fn a_follow_up_naming_only_a_place_asks_the_last_question_there() {
         let yesterday = common::today().pred_opt().unwrap().format("%Y-%m-%d").to_string();
         assert_eq!(there.ran, Some(format!("summary {yesterday} at Riverside")), "{}", db.label);
         assert!(there.reply.text.starts_with("Riverside: "), "{}: {}", db.label, there.reply.text);
+    }
+}
+
+#[tokio::test]
+async fn the_owner_keeps_the_shop_rules_from_chat() {
+    for db in common::databases().await {
+        let app = common::app(&db).await;
+        let empty = ask(&app, "Dev", "rules").await;
+        assert!(empty.reply.text.starts_with("The shop has no rules yet."), "{}: {}", db.label, empty.reply.text);
+
+        let added = ask(&app, "Maria", "rule add Don't promise delivery dates.").await;
+        assert!(added.reply.text.starts_with("Rule 1 added: Don't promise delivery dates."), "{}", added.reply.text);
+        ask(&app, "Maria", "rule add \"Never recommend alcohol discounts.\"").await;
+        let listed = ask(&app, "Dev", "show the rules").await;
+        assert_eq!(listed.intent.as_deref(), Some("rules"), "{}", db.label);
+        assert!(
+            listed.reply.text.contains("1. Don't promise delivery dates. (added by Maria"),
+            "{}",
+            listed.reply.text
+        );
+        assert!(
+            listed.reply.text.contains("2. Never recommend alcohol discounts. (added by Maria"),
+            "{}",
+            listed.reply.text
+        );
+
+        // Only the owner changes them; a manager and staff are refused, and nothing is written.
+        for who in ["Dev", "Sam"] {
+            let refused = ask(&app, who, "rule add discounts are fine").await;
+            assert!(refused.reply.text.contains("only for the owner"), "{}: {who}: {}", db.label, refused.reply.text);
+        }
+        assert_eq!(app.store.shop_rules().await.unwrap().len(), 2, "{}", db.label);
+
+        let removed = ask(&app, "Maria", "rule remove 1").await;
+        assert_eq!(removed.reply.text, "Rule 1 removed: Don't promise delivery dates.");
+        let again = ask(&app, "Maria", "rule remove 1").await;
+        assert!(again.reply.text.starts_with("There is no rule 1 in force."), "{}", again.reply.text);
+        let rules: Vec<String> = app.store.shop_rules().await.unwrap().into_iter().map(|r| r.text).collect();
+        assert_eq!(rules, vec!["Never recommend alcohol discounts."]);
+        let audited: Vec<String> = app
+            .store
+            .audit_since(0)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.kind.starts_with("rule."))
+            .map(|r| format!("{} {} {}", r.kind, r.subject, r.actor))
+            .collect();
+        assert_eq!(audited, vec!["rule.added rule 1 Maria", "rule.added rule 2 Maria", "rule.removed rule 1 Maria"]);
     }
 }

@@ -32,7 +32,9 @@ async fn no_customer_learns_about_another_customers_order() {
             } else {
                 refused += 1;
                 let expected = format!(
-                    "I couldn't find order #{}. Please check the number on your receipt or confirmation email.",
+                    "I couldn't find order #{0} for this phone number. Please check the number on your receipt or \
+                     confirmation email. If you ordered with another phone number, send the order number with the \
+                     email address on the order, like \"#{0} you@example.com\".",
                     order.number
                 );
                 assert_eq!(text, expected, "{phone} learned about #{}", order.number);
@@ -73,5 +75,41 @@ async fn a_customer_without_a_number_sees_only_their_own_online_orders() {
         } else {
             assert!(mine.iter().any(|n| text.contains(&format!("#{n}"))), "{phone}: {text}");
         }
+    }
+}
+
+#[tokio::test]
+async fn the_email_on_the_order_proves_it_from_another_phone() {
+    for db in common::databases().await {
+        let app = common::app(&db).await;
+        let shop = common::shop();
+        let (order, owner) = shop
+            .orders
+            .iter()
+            .filter(|o| o.fulfilment.is_some())
+            .find_map(|o| {
+                let owner = shop.customers.iter().find(|c| Some(&c.id) == o.customer_id.as_ref())?;
+                owner.email.as_ref().map(|_| (o, owner))
+            })
+            .unwrap();
+        let email = owner.email.clone().unwrap();
+        let someone_else = shop.customers.iter().find(|c| c.id != owner.id && c.email.is_some()).unwrap();
+        let landline = "+13125559876";
+
+        let proved = common::ask(&app, landline, &format!("where is my order #{} {email}", order.number)).await;
+        assert!(
+            common::seen(&proved).contains(&format!("Order #{}", order.number)),
+            "{}: {}",
+            db.label,
+            common::seen(&proved)
+        );
+        // Another customer's email, or none, gets the same words as an order that does not exist.
+        let wrong = format!("where is my order #{} {}", order.number, someone_else.email.clone().unwrap());
+        let refused = common::seen(&common::ask(&app, landline, &wrong).await);
+        let missing = common::seen(&common::ask(&app, landline, "where is my order #999999 x@example.com").await);
+        assert_eq!(refused, missing.replace("999999", &order.number), "{}", db.label);
+        let bare = common::seen(&common::ask(&app, landline, &format!("where is my order #{}", order.number)).await);
+        assert_eq!(bare, refused, "{}", db.label);
+        assert!(refused.contains("send the order number with the email address on the order"), "{refused}");
     }
 }

@@ -304,7 +304,7 @@ async fn a_customer_asks_about_their_layby_and_hears_what_is_left_to_pay() {
 
     let other = stranger.phone.as_ref().unwrap().to_string();
     let text = common::seen(&common::ask(&app, &other, "where is my order #90001").await);
-    assert_eq!(text, "I couldn't find order #90001. Please check the number on your receipt or confirmation email.");
+    assert!(text.starts_with("I couldn't find order #90001 for this phone number."), "{text}");
 }
 
 /// `tillpilot connect lightspeed` as a shop owner runs it: the address to approve the app at

@@ -68,12 +68,13 @@ pub async fn assist(
     };
     let offered = tools::offered(&app.commands, person.role, channel);
     let today = app.today();
+    let rules = crate::workflows::rules::in_force(app).await;
     let system = prompt.render(minijinja::context! {
         shop_name => &app.config.shop.name,
         today => today.format("%A %B %-d, %Y").to_string(),
         role => person.role.as_str(),
         channel => channel.as_str(),
-        rules => app.rules(),
+        rules => rules,
     });
     let system = match system {
         Ok(system) => system,

@@ -18,6 +18,7 @@ pub mod outbox;
 pub mod people;
 pub mod purchase_orders;
 pub mod reviews;
+pub mod rules;
 pub mod scheduled_runs;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};

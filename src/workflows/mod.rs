@@ -11,6 +11,7 @@ pub mod purchase_email;
 pub mod purchase_order;
 pub mod reorder;
 pub mod review;
+pub mod rules;
 pub mod shop;
 pub mod stock;
 pub mod summary;
@@ -47,6 +48,8 @@ pub async fn run(
         "po" => Ok(purchase_order::run(app, person, args, entities).await?),
         "anomalies" => Ok(anomalies::on_demand(app, args).await?),
         "flag" => flags::set(app, person, channel, args, entities).await,
+        "rules" => Ok(rules::list(app).await?),
+        "rule" => Ok(rules::change(app, person, channel, args).await?),
         _ => Ok(help::cannot_do(app, person, channel)),
     }
 }

@@ -42,17 +42,33 @@ fn not_found(number: &str) -> Reply {
     ))
 }
 
+/// The same words whether the order exists or not, so nobody learns which numbers are taken.
+fn not_found_for_customer(number: &str) -> Reply {
+    Reply::text(format!(
+        "I couldn't find order #{number} for this phone number. Please check the number on your receipt or \
+         confirmation email. If you ordered with another phone number, send the order number with the email \
+         address on the order, like \"#{number} you@example.com\"."
+    ))
+}
+
 async fn for_customer(app: &Shop, pos: &dyn Pos, person: &Person, entities: &Entities) -> Result<Reply, PosError> {
     let Some(phone) = &person.phone else {
         return Ok(Reply::text("I can only look up orders for the phone number you text from."));
     };
-    let mine: HashSet<CustomerId> = pos.customers_by_phone(phone).await?.into_iter().map(|c| c.id).collect();
+    let mut mine: HashSet<CustomerId> = pos.customers_by_phone(phone).await?.into_iter().map(|c| c.id).collect();
     if let Some(number) = entities.order_numbers.first() {
+        // The email on the order proves it is theirs as well as the phone does: someone who
+        // ordered with another number (or a landline) sends both.
+        for reference in &entities.customers {
+            if let CustomerRef::Email(email) = reference {
+                mine.extend(pos.customers_by_email(email).await?.into_iter().map(|c| c.id));
+            }
+        }
         let orders = pos.orders_by_number(number).await?;
         let owned = orders.into_iter().find(|o| o.customer_id.as_ref().is_some_and(|c| mine.contains(c)));
         return Ok(match owned {
             Some(order) => describe(app, pos, &order, false).await?,
-            None => not_found(number),
+            None => not_found_for_customer(number),
         });
     }
     let mut orders = Vec::new();
@@ -61,7 +77,7 @@ async fn for_customer(app: &Shop, pos: &dyn Pos, person: &Person, entities: &Ent
     }
     // Customers track online orders; till receipts are not something to chase.
     orders.retain(|o| o.fulfilment.is_some());
-    recent_orders(app, pos, orders, "I couldn't find any orders for this phone number. If you ordered with a different number, text me the order number from your confirmation, like #1042.", false).await
+    recent_orders(app, pos, orders, "I couldn't find any orders for this phone number. If you ordered with a different number, text me the order number from your confirmation followed by the email address on the order.", false).await
 }
 
 async fn for_team(app: &Shop, pos: &dyn Pos, entities: &Entities) -> Result<Reply, PosError> {

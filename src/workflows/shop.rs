@@ -63,17 +63,6 @@ impl Shop {
         self.clock.today(self.timezone)
     }
 
-    /// The shop's rules in plain words, as the LLM is told them: `policy.rules`, and one for
-    /// each rule code also checks (`never_discount_categories`).
-    pub fn rules(&self) -> Vec<String> {
-        let policy = &self.config.policy;
-        let mut rules = policy.rules.clone();
-        if !policy.never_discount_categories.is_empty() {
-            rules.push(format!("Never suggest a discount on {}.", policy.never_discount_categories.join(", ")));
-        }
-        rules
-    }
-
     /// The current catalog view.
     pub fn catalog(&self) -> Arc<CatalogView> {
         match self.catalog.read() {

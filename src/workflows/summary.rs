@@ -270,7 +270,7 @@ pub async fn with_narrative(app: &Shop, summary: &DaySummary, mut reply: Reply) 
         metrics: &app.metrics,
         day_start_ms: crate::domain::clock::midnight_ms(app.timezone, app.today()),
     };
-    let narrative = match llm.narrate(&cx, &app.config.shop.name, &app.rules(), &facts).await {
+    let narrative = match llm.narrate(&cx, &app.config.shop.name, &super::rules::in_force(app).await, &facts).await {
         Ok(narrative) => narrative,
         Err(err) => {
             tracing::warn!(error = %err, "no narrative for the summary");
