@@ -543,6 +543,7 @@ async fn chat(app: &App, sender: Sender) -> Result<(), CliError> {
     println!("Chatting as {name}. Type \"help\", a question, or \"quit\". Answer a numbered choice with its number.");
     let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
     let mut last: Option<Reply> = None;
+    let mut previous: Option<String> = None;
     loop {
         print!("> ");
         let _ = std::io::stdout().flush();
@@ -554,10 +555,11 @@ async fn chat(app: &App, sender: Sender) -> Result<(), CliError> {
             continue;
         }
         let text = terminal::resolve_choice(&line, last.as_ref());
-        let outcome =
-            dispatch::handle(app, Inbound { channel: ChannelKind::Terminal, sender: sender.clone(), text }).await?;
+        let inbound = Inbound { channel: ChannelKind::Terminal, sender: sender.clone(), text };
+        let outcome = dispatch::handle_in_conversation(app, inbound, previous.as_deref()).await?;
         println!("{}\n", terminal::render(&outcome.reply));
         last = Some(outcome.reply);
+        previous = outcome.ran;
     }
     Ok(())
 }

@@ -135,6 +135,10 @@ pub struct ChatEvent {
     /// A short-lived URL to answer through instead of posting (Slack `response_url`, Discord
     /// interaction webhook).
     pub respond_url: Option<String>,
+    /// The id of the message this one answers, in the same conversation: a Slack thread's
+    /// parent `ts`, the Telegram message replied to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -1334,3 +1334,86 @@ async fn a_purchase_order_approved_in_slack_is_emailed_to_the_vendor_and_a_rejec
         }
     }
 }
+
+/// A customer texts "talk to a person": the team's channels get the request with the
+/// conversation so far, and an answer in the Slack thread (or `reply N ...` anywhere) reaches the
+/// customer by SMS. Customers cannot answer handoffs, and a handoff's number alone gives them
+/// nothing.
+#[tokio::test]
+async fn a_customer_who_asks_for_a_person_is_answered_by_sms_from_the_team() {
+    for db in common::databases().await {
+        let label = db.label;
+        let h = harness_on(db).await;
+        let alex = "+13125550142";
+        let to_alex = |h: &Harness| -> Vec<String> {
+            h.twilio
+                .calls()
+                .iter()
+                .filter(|c| c.body["To"] == alex)
+                .filter_map(|c| c.body["Body"].as_str().map(str::to_owned))
+                .collect()
+        };
+        assert_eq!(h.sms_post(alex, "where is my order").await.0, 200);
+        h.drain().await;
+        assert_eq!(h.sms_post(alex, "can I talk to a real person").await.0, 200);
+        h.drain().await;
+        let told = to_alex(&h);
+        assert!(told.last().unwrap().starts_with("I've asked the team at"), "{label}: {told:?}");
+
+        let posts: Vec<String> = h
+            .slack
+            .calls()
+            .iter()
+            .filter(|c| c.method == "chat.postMessage" && c.body["channel"] == "C0OWNERS")
+            .filter_map(|c| c.body["text"].as_str().map(str::to_owned))
+            .collect();
+        let request = posts.iter().find(|t| t.contains("asked to talk to a person")).unwrap();
+        assert!(
+            request.starts_with("Alex Kim (+13125550142) asked to talk to a person (handoff 1)."),
+            "{label}: {request}"
+        );
+        assert!(request.contains("› where is my order") && request.contains("‹ "), "{label}: {request}");
+        assert!(h.sent_texts(ChannelKind::Telegram).iter().any(|t| t.contains("handoff 1")), "{label}");
+        assert!(h.sent_texts(ChannelKind::Discord).iter().any(|t| t.contains("handoff 1")), "{label}");
+
+        // Sam answers in the Slack thread, mentioning the bot.
+        let (ts,): (String,) =
+            sqlx::query_as("SELECT message_id FROM handoff_messages WHERE channel = 'slack' AND handoff_id = 1")
+                .fetch_one(h.app.store.pool())
+                .await
+                .unwrap();
+        let n = h.next();
+        let body = json!({ "type": "event_callback", "event_id": format!("Ev{n}"), "team_id": "T1", "api_app_id": "A0TILLPILOT", "event_time": 1_700_000_000,
+            "event": { "type": "app_mention", "user": SAM.slack, "channel": "C0OWNERS", "text": "<@UBOT> It's packed, collect it after 3pm",
+                       "ts": format!("{n}.0"), "thread_ts": ts } });
+        assert_eq!(h.slack_post("/slack/events", body.to_string().as_bytes(), now(), "application/json").await.0, 200);
+        h.drain().await;
+        let told = to_alex(&h);
+        let shop = h.app.config.shop.name.clone();
+        assert_eq!(told.last().unwrap(), &format!("{shop}: It's packed, collect it after 3pm"), "{label}");
+        assert!(h.sent_texts(ChannelKind::Slack).iter().any(|t| t == "Sent to Alex Kim by SMS."), "{label}");
+
+        // Dev answers from Telegram by number.
+        h.say(ChannelKind::Telegram, &DEV, "reply 1 See you then!").await;
+        h.drain().await;
+        assert_eq!(to_alex(&h).last().unwrap(), &format!("{shop}: See you then!"), "{label}");
+
+        // A customer cannot answer a handoff, their own or anyone's.
+        let before = h.twilio.calls().len();
+        h.sms_post("+13125550143", "reply 1 your refund is approved").await;
+        h.drain().await;
+        let after: Vec<String> = h.twilio.calls()[before..].iter().map(|c| c.body["To"].to_string()).collect();
+        assert_eq!(after, vec!["\"+13125550143\""], "{label}: only the refusal goes out");
+        let replies: Vec<String> = h
+            .app
+            .store
+            .audit_since(0)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.kind.starts_with("handoff."))
+            .map(|r| format!("{} {}", r.kind, r.actor))
+            .collect();
+        assert_eq!(replies, vec!["handoff.opened +13125550142", "handoff.reply Sam", "handoff.reply Dev"], "{label}");
+    }
+}

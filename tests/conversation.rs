@@ -226,6 +226,7 @@ async fn off_topic_messages_say_what_the_bot_can_do() {
             "order",
             "po",
             "reorder",
+            "reply",
             "rule",
             "rules",
             "stock",
@@ -236,7 +237,7 @@ async fn off_topic_messages_say_what_the_bot_can_do() {
     );
     let staff = ask(&app, "Sam", "what's the weather like tomorrow").await;
     let names: Vec<&str> = staff.reply.fields.iter().map(|f| f.label.as_str()).collect();
-    assert_eq!(names, ["help", "order", "stock", "whoami"], "staff do not see owner-only commands");
+    assert_eq!(names, ["help", "order", "reply", "stock", "whoami"], "staff do not see owner-only commands");
     let whoami = ask(&app, "Maria", "whoami").await;
     assert!(whoami.reply.text.starts_with("You're Maria, the owner"));
     assert!(whoami.reply.fields.iter().any(|f| f.label == "Alex Kim"));

@@ -69,7 +69,7 @@ async fn answered_intents(app: &tillpilot::app::App, cases: &[(&str, &str)]) -> 
 
 /// The whole path, dispatcher included, with and without the LLM: a model that understands
 /// every phrasing (here a fake that knows the evaluation set's answers, calling the tool as the
-/// person's words), and one that is down. Neither may answer fewer phrasings right than the
+/// person's words), and one that refuses every call. Neither may answer fewer phrasings right than the
 /// deterministic path alone.
 #[tokio::test]
 async fn the_llm_path_keeps_at_least_the_deterministic_accuracy() {
@@ -107,11 +107,12 @@ async fn the_llm_path_keeps_at_least_the_deterministic_accuracy() {
     });
     let with_llm = answered_intents(&app, &cases).await;
     let asked = fake.request_count();
-    fake.fail_next(&vec![wire::Fault::Status(503, None); 1_000]);
+    // A server that refuses every call (a revoked key: not worth retrying).
+    fake.fail_next(&vec![wire::Fault::Status(401, None); 1_000]);
     let with_llm_down = answered_intents(&app, &cases).await;
     let n = cases.len() as f64;
     println!(
-        "answered right: deterministic {:.1}%, with the LLM {:.1}% ({asked} requests), with the LLM down {:.1}%",
+        "answered right: deterministic {:.1}%, with the LLM {:.1}% ({asked} requests), with the LLM refusing {:.1}%",
         100.0 * deterministic as f64 / n,
         100.0 * with_llm as f64 / n,
         100.0 * with_llm_down as f64 / n

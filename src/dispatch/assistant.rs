@@ -4,8 +4,9 @@
 //! check as a typed command; a command that changes something is never run on the model's say:
 //! the person gets a button that sends it as if they typed it. Each call is audited, results go
 //! back to the model as data, for at most `MAX_ROUNDS` rounds. The person sees what the
-//! commands answered, opened by the model's own sentence only when every number in it came from
-//! those answers. Anything that goes wrong leaves the deterministic answer in place.
+//! commands answered, opened by the model's own sentence only when it states figures, every one
+//! of them from those answers, and every call it made ran. Anything that goes wrong leaves the
+//! deterministic answer in place.
 
 use super::{DispatchError, respond, understand::Understanding};
 use crate::channels::{Button, ButtonStyle, ChannelKind, Reply};
@@ -49,6 +50,8 @@ struct Answers {
     ran: Option<String>,
     /// Every result sent back to the model, for checking the model's own sentence.
     results: Vec<String>,
+    /// Calls refused (not offered, outside the schema, or refused by the role check).
+    refused: usize,
 }
 
 pub async fn assist(
@@ -146,6 +149,7 @@ async fn run_call(
                 ToolRefusal::Invalid(why) => why.clone(),
             };
             app.metrics.increment("tillpilot_llm_tool_calls_total", "outcome=\"refused\"");
+            answers.refused += 1;
             let arguments: String = mask_sensitive(&call.arguments).chars().take(500).collect();
             app.store.audit_now(&audit("llm.tool_refused", json!({ "why": why, "arguments": arguments }))).await?;
             return Ok(json!({ "refused": refusal.to_string() }).to_string());
@@ -167,6 +171,7 @@ async fn run_call(
     app.metrics.increment("tillpilot_llm_tool_calls_total", &format!("outcome=\"{outcome}\""));
     app.store.audit_now(&audit("llm.tool_call", json!({ "command": line, "refused": denied }))).await?;
     if denied.is_some() {
+        answers.refused += 1;
         return Ok(json!({ "refused": reply.text }).to_string());
     }
     let fields: Vec<String> = reply.fields.iter().map(|f| format!("{}: {}", f.label, f.value)).collect();
@@ -184,13 +189,18 @@ fn compose(app: &Shop, closing: Option<String>, answers: Answers) -> Assisted {
         return Assisted::Declined;
     }
     let mut parts = Vec::new();
-    // The model's sentence could claim a change it only proposed: with a proposal, it is left out.
-    let closing = closing.filter(|_| answers.proposals.is_empty());
+    // The model's sentence could claim what did not happen (a change it only proposed, a call
+    // that was refused): unless every call it made ran, it is left out.
+    let closing = closing.filter(|_| answers.proposals.is_empty() && answers.refused == 0);
     if let Some(own) = closing.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()) {
         let sources: Vec<&str> = answers.results.iter().map(String::as_str).collect();
         let invented = grounded::invented_numbers(&own, &sources);
         if own.chars().count() > MAX_OWN_WORDS_CHARS {
             app.metrics.increment("tillpilot_llm_text_dropped_total", "why=\"too_long\"");
+        } else if grounded::numbers_in(&own) == 0 {
+            // Only figures can be checked against the answers; a sentence with none ("Reorder
+            // is off now.") could claim anything, so it is not shown.
+            app.metrics.increment("tillpilot_llm_text_dropped_total", "why=\"nothing_to_check\"");
         } else if !invented.is_empty() {
             tracing::info!(?invented, "the model's sentence states numbers no command gave; dropped");
             app.metrics.increment("tillpilot_llm_text_dropped_total", "why=\"invented_number\"");

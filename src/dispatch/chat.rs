@@ -56,6 +56,12 @@ pub async fn process(app: &Shop, event: &ChatEvent) -> Result<Reply, DispatchErr
     {
         return Ok(approvals::decide(app, &id, approve, &sender, event.channel).await?);
     }
+    // A team member answering a customer's request for a person in its thread: the answer
+    // goes to the customer, as `reply N ...` would send it.
+    let text = match handoff_answered(app, event, &sender).await? {
+        Some(id) => format!("reply {id} {text}"),
+        None => text,
+    };
     let state = app.store.conversation(event.channel.as_str(), &event.user, now_ms()).await?.unwrap_or_default();
     let text = match chosen(&state, &text) {
         Some(command) => command,
@@ -65,6 +71,17 @@ pub async fn process(app: &Shop, event: &ChatEvent) -> Result<Reply, DispatchErr
     let outcome = super::handle_in_conversation(app, inbound, state.last.as_deref()).await?;
     remember(app, event, &outcome.reply, outcome.ran).await?;
     Ok(outcome.reply)
+}
+
+/// The handoff whose post `event` answers in its thread, when a team member sent it.
+async fn handoff_answered(app: &Shop, event: &ChatEvent, sender: &Sender) -> Result<Option<i64>, DispatchError> {
+    let (Some(thread), Sender::Known(person)) = (&event.thread, sender) else { return Ok(None) };
+    if !person.role.is_team() {
+        return Ok(None);
+    }
+    let post =
+        crate::channels::MessageRef { channel: event.channel, target: event.conversation.clone(), id: thread.clone() };
+    Ok(app.store.handoff_of_message(&post).await?)
 }
 
 /// How long a reply's numbered choices (and its command, for a follow-up) are remembered.

@@ -341,6 +341,11 @@ async fn respond(
 
 /// Says who may use the command, from the roles its file lists.
 fn refusal(roles: &[Role], command: &str) -> Reply {
+    if roles == [Role::Customer] {
+        return Reply::text(format!(
+            "\"{command}\" is for customers texting the shop. Say \"help\" to see what you can ask."
+        ));
+    }
     let who = if roles.contains(&Role::Staff) {
         "the shop's team"
     } else if roles.contains(&Role::Manager) {

@@ -217,7 +217,9 @@ async fn deliver(app: &Shop, row: &OutboxRow, pacing: &mut Pacing) -> Result<Opt
     }
     pacing.wait_turn(kind, &row.target).await;
     let result = match &outgoing {
-        Outgoing::Post { reply, .. } => channel.post(&row.target, reply).await.map(Some),
+        Outgoing::Post { reply, .. } | Outgoing::Handoff { reply, .. } => {
+            channel.post(&row.target, reply).await.map(Some)
+        }
         Outgoing::Edit { message, reply } => channel.edit(message, reply).await.map(|()| None),
         Outgoing::Respond { url, reply, replace } => channel.respond(url, reply, *replace).await.map(|()| None),
         Outgoing::PurchaseOrderEmail { .. }
@@ -249,6 +251,13 @@ pub async fn send_due(app: &Shop, worker: &str, pacing: &mut Pacing) -> Result<S
                         app.store.add_approval_message(&mut tx, &id, &message).await?;
                     }
                     match row.outgoing() {
+                        Ok(Outgoing::Handoff { handoff, .. }) => {
+                            if let (Some(kind), Some(message_id)) = (row.channel(), &external_ref) {
+                                let message =
+                                    MessageRef { channel: kind, target: row.target.clone(), id: message_id.clone() };
+                                app.store.add_handoff_message(&mut tx, handoff, &message).await?;
+                            }
+                        }
                         Ok(Outgoing::PurchaseOrderEmail { purchase_order }) => {
                             app.store
                                 .move_po_in(&mut tx, &purchase_order, &["approved"], "sent", "tillpilot", now_ms())

@@ -14,6 +14,11 @@ pub fn invented_numbers(text: &str, sources: &[&str]) -> Vec<String> {
         .collect()
 }
 
+/// How many numbers `text` states.
+pub fn numbers_in(text: &str) -> usize {
+    numbers(text).len()
+}
+
 /// Every number in `text`, as written and as a value: digits with thousands commas and one
 /// decimal point (`1,204.50`, `3`, `12.5`). A sign is not part of it: "down 12%" and "-12%"
 /// both state 12.

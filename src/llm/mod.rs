@@ -31,6 +31,8 @@ pub struct LlmClient {
     client: Client<OpenAIConfig>,
     model: String,
     daily_tokens: u64,
+    /// How long one answer may take, retries included.
+    timeout: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -84,8 +86,8 @@ pub struct CallContext<'a> {
 
 impl LlmClient {
     /// async-openai's client and types over our reqwest client: `with_http_service` takes out
-    /// its built-in retries (a chat answer that waits for several attempts is slower than the
-    /// deterministic path it would improve), and our timeout bounds the one attempt.
+    /// its built-in retries, which would wait longer than a person should; ours (`create`)
+    /// retry within the configured timeout.
     pub fn new(config: &LlmConfig) -> Result<LlmClient, LlmError> {
         crate::telemetry::install_crypto();
         let http = reqwest::Client::builder()
@@ -99,7 +101,12 @@ impl LlmClient {
             openai = openai.with_api_key(key.expose());
         }
         let client = Client::build(http.clone(), openai).with_http_service(ReqwestService::new(http));
-        Ok(LlmClient { client, model: config.model.clone(), daily_tokens: config.daily_token_budget })
+        Ok(LlmClient {
+            client,
+            model: config.model.clone(),
+            daily_tokens: config.daily_token_budget,
+            timeout: Duration::from_secs(config.timeout_secs),
+        })
     }
 
     /// Sends `messages` with `tools` on offer and returns the model's turn. Refuses before
@@ -125,7 +132,7 @@ impl LlmClient {
             ..Default::default()
         };
         let started = Instant::now();
-        let result = self.client.chat().create(request).await.map_err(from_openai);
+        let result = self.create(request, started + self.timeout).await;
         let latency = started.elapsed().as_millis() as i64;
         // A server that reports no usage still counts against the budget, by an estimate of
         // four characters a token.
@@ -176,6 +183,35 @@ impl LlmClient {
             })
             .collect();
         Ok(Turn { content: message.content.filter(|c| !c.trim().is_empty()), calls })
+    }
+
+    /// Sends the request, retried on our schedule (`RetryPolicy::HTTP`) when the server is
+    /// busy or failing, for as long as `deadline` leaves room: a person waits at most the
+    /// configured timeout before the deterministic answer.
+    async fn create(
+        &self,
+        request: CreateChatCompletionRequest,
+        deadline: Instant,
+    ) -> Result<async_openai::types::chat::CreateChatCompletionResponse, LlmError> {
+        let policy = crate::retry::RetryPolicy::HTTP;
+        let mut attempt = 1;
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let result = match tokio::time::timeout(remaining, self.client.chat().create(request.clone())).await {
+                Ok(result) => result.map_err(from_openai),
+                Err(_) => Err(LlmError::Unavailable(format!("no answer within {} s", self.timeout.as_secs()))),
+            };
+            let transient = matches!(&result, Err(LlmError::Status(429 | 500..=599) | LlmError::Unavailable(_)));
+            if transient && attempt < policy.max_attempts {
+                let wait = policy.delay(attempt, None).unwrap_or(policy.max_delay);
+                if Instant::now() + wait < deadline {
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                    continue;
+                }
+            }
+            return result;
+        }
     }
 
     /// A short narrative for the computed `summary`, unchecked: the caller drops it when it

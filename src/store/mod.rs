@@ -8,6 +8,7 @@ pub mod audit;
 pub mod consents;
 pub mod conversations;
 pub mod flags;
+pub mod handoffs;
 pub mod inbox;
 pub mod inbox_claims;
 pub mod leased;

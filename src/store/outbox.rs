@@ -16,6 +16,9 @@ pub enum Outgoing {
     /// A new message; when it carries an approval request, where it lands is remembered so the
     /// decision can be shown on it.
     Post { reply: Reply, approval: Option<String> },
+    /// A customer's request for a person, posted to the team; where it lands is remembered so
+    /// a reply in its thread reaches the customer.
+    Handoff { reply: Reply, handoff: i64 },
     /// Replace a message the bot posted earlier.
     Edit { message: MessageRef, reply: Reply },
     /// Answer through a short-lived reply URL (Slack `response_url`, a Discord interaction).

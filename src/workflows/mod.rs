@@ -5,6 +5,7 @@
 pub mod anomalies;
 pub mod approvals;
 pub mod flags;
+pub mod handoff;
 pub mod help;
 pub mod order_status;
 pub mod purchase_email;
@@ -49,6 +50,8 @@ pub async fn run(
         "anomalies" => Ok(anomalies::on_demand(app, args).await?),
         "flag" => flags::set(app, person, channel, args, entities).await,
         "rules" => Ok(rules::list(app).await?),
+        "talk" => Ok(handoff::start(app, person, channel).await?),
+        "reply" => Ok(handoff::answer(app, person, channel, args).await?),
         "rule" => Ok(rules::change(app, person, channel, args).await?),
         _ => Ok(help::cannot_do(app, person, channel)),
     }

@@ -132,6 +132,7 @@ fn from_command(command: CommandInteraction, webhook: &dyn Fn(&str) -> String) -
         conversation: command.channel_id.to_string(),
         what: ChatAction::Said { text: text.trim().to_owned() },
         respond_url: Some(format!("{}/messages/@original", webhook(&command.token))),
+        thread: None,
     };
     Interaction::Chat { id: command.id.to_string(), token: command.token, event: Box::new(event), is_click: false }
 }
@@ -154,6 +155,7 @@ fn from_component(component: ComponentInteraction, webhook: &dyn Fn(&str) -> Str
             callback_id: None,
         },
         respond_url: Some(webhook(&component.token)),
+        thread: None,
     };
     Interaction::Chat { id: component.id.to_string(), token: component.token, event: Box::new(event), is_click: true }
 }

@@ -65,6 +65,7 @@ fn said(user: String, channel: String, text: &str, respond_url: Option<String>) 
         conversation: channel,
         what: ChatAction::Said { text: without_mention(text) },
         respond_url,
+        thread: None,
     }
 }
 
@@ -107,7 +108,10 @@ pub fn from_callback(callback: SlackPushEventCallback) -> SlackEvent {
     match callback.event {
         SlackEventCallbackBody::AppMention(mention) if mention.edited.is_none() => {
             let text = mention.content.text.unwrap_or_default();
-            SlackEvent::Chat { event_id, event: said(mention.user.0, mention.channel.0, &text, None) }
+            let mut event = said(mention.user.0, mention.channel.0, &text, None);
+            // A mention inside a thread answers the thread's first message.
+            event.thread = mention.origin.thread_ts.filter(|t| *t != mention.origin.ts).map(|t| t.0);
+            SlackEvent::Chat { event_id, event }
         }
         SlackEventCallbackBody::Message(message) => {
             let direct = message.origin.channel_type.as_ref().is_some_and(|t| t.0 == "im");
@@ -212,6 +216,7 @@ fn block_actions(event: SlackInteractionBlockActionsEvent) -> Result<SlackEvent,
                 callback_id: None,
             },
             respond_url: event.response_url.map(|u| u.0.to_string()),
+            thread: None,
         },
     })
 }

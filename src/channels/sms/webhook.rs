@@ -107,6 +107,7 @@ pub fn ingest(config: &TwilioConfig, shop: &str, headers: &dyn Headers, body: &[
                 conversation: from.to_string(),
                 what: ChatAction::Said { text: text.to_owned() },
                 respond_url: None,
+                thread: None,
             };
             Ingress::Record {
                 events: vec![crate::channels::inbox_event("sms", sid.to_owned(), &event)],

@@ -88,6 +88,7 @@ pub fn chat_event(update: &Update) -> Option<ChatEvent> {
                 conversation: message.chat.id.0.to_string(),
                 what: ChatAction::Said { text: typed(message.text()?) },
                 respond_url: None,
+                thread: message.reply_to_message().map(|m| m.id.0.to_string()),
             })
         }
         UpdateKind::CallbackQuery(query) => {
@@ -108,6 +109,7 @@ pub fn chat_event(update: &Update) -> Option<ChatEvent> {
                     callback_id: Some(query.id.0.clone()),
                 },
                 respond_url: None,
+                thread: None,
             })
         }
         UpdateKind::Error(raw) => {
