@@ -543,7 +543,7 @@ async fn chat(app: &App, sender: Sender) -> Result<(), CliError> {
     println!("Chatting as {name}. Type \"help\", a question, or \"quit\". Answer a numbered choice with its number.");
     let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
     let mut last: Option<Reply> = None;
-    let mut previous: Option<String> = None;
+    let mut so_far = crate::store::conversations::ConversationState::default();
     loop {
         print!("> ");
         let _ = std::io::stdout().flush();
@@ -556,10 +556,10 @@ async fn chat(app: &App, sender: Sender) -> Result<(), CliError> {
         }
         let text = terminal::resolve_choice(&line, last.as_ref());
         let inbound = Inbound { channel: ChannelKind::Terminal, sender: sender.clone(), text };
-        let outcome = dispatch::handle_in_conversation(app, inbound, previous.as_deref()).await?;
+        let outcome = dispatch::handle_in_conversation(app, inbound, &so_far).await?;
         println!("{}\n", terminal::render(&outcome.reply));
+        so_far = crate::store::conversations::ConversationState::after(&outcome.reply, outcome.ran);
         last = Some(outcome.reply);
-        previous = outcome.ran;
     }
     Ok(())
 }

@@ -10,6 +10,7 @@ use tillpilot::dispatch::commands::CommandSet;
 use tillpilot::dispatch::identity::Sender;
 use tillpilot::dispatch::{self, Inbound};
 use tillpilot::domain::{LocationId, StockState};
+use tillpilot::store::conversations::ConversationState;
 
 #[tokio::test]
 async fn stock_questions_get_per_location_answers_with_callouts() {
@@ -286,7 +287,8 @@ async fn a_follow_up_naming_only_a_place_asks_the_last_question_there() {
             let sender = app.directory.resolve_terminal("Dev");
             let inbound = Inbound { channel: ChannelKind::Terminal, sender, text: text.to_owned() };
             let app = &app;
-            async move { dispatch::handle_in_conversation(app, inbound, previous.as_deref()).await.unwrap() }
+            let so_far = ConversationState { last: previous, ..ConversationState::default() };
+            async move { dispatch::handle_in_conversation(app, inbound, &so_far).await.unwrap() }
         };
         let first = ask("is oat milk in stock at Main St", None).await;
         let line = first.ran.clone().unwrap();

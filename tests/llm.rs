@@ -423,3 +423,31 @@ async fn a_sentence_of_the_models_with_no_figure_to_check_is_not_shown() {
     assert!(outcome.reply.text.starts_with("Oat Milk"), "{}", outcome.reply.text);
     assert!(!outcome.reply.text.contains("Reorder is off"), "{}", outcome.reply.text);
 }
+
+#[tokio::test]
+async fn the_other_one_is_read_from_the_choices_the_last_answer_offered() {
+    use tillpilot::store::conversations::ConversationState;
+    let (fake, url) = FakeLlm::start().await;
+    let db = common::sqlite_db();
+    let app = app_with_llm(&db, llm_config(&url)).await;
+    let asked = common::ask(&app, "Dev", "do we have milk").await;
+    assert!(asked.reply.text.starts_with("Which one do you mean?"), "{}", asked.reply.text);
+    let second = asked.reply.actions[1].clone();
+    let so_far = ConversationState::after(&asked.reply, asked.ran.clone());
+
+    let product = second.action.strip_prefix("stock ").unwrap().to_owned();
+    fake.script(vec![Answer::call("stock", json!({ "product": product })), Answer::text("There.")]);
+    let sender = app.directory.resolve_terminal("Dev");
+    let inbound = tillpilot::dispatch::Inbound {
+        channel: tillpilot::channels::ChannelKind::Terminal,
+        sender,
+        text: "no, the other one".into(),
+    };
+    let outcome = tillpilot::dispatch::handle_in_conversation(&app, inbound, &so_far).await.unwrap();
+    assert!(outcome.reply.text.starts_with(&second.label), "{}: {}", second.label, outcome.reply.text);
+    let request = &fake.requests()[0].1;
+    let context = messages(request).into_iter().find(|(_, c)| c.starts_with("Context, as data:")).unwrap().1;
+    assert!(context.contains(&format!("2) {} (the command \"{}\")", second.label, second.action)), "{context}");
+    assert_eq!(messages(request)[0].0, "system");
+    assert!(!messages(request)[0].1.contains(&second.label), "choices stay out of the instructions");
+}

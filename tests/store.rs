@@ -252,14 +252,16 @@ async fn a_conversation_remembers_its_choices_until_they_expire() {
     for db in common::databases().await {
         let label = db.label;
         let store = common::store(&db).await;
-        let state =
-            ConversationState { choices: vec!["stock id:ITEM-001".into(), "stock id:ITEM-002".into()], last: None };
+        let state = ConversationState {
+            choices: vec!["stock id:ITEM-001".into(), "stock id:ITEM-002".into()],
+            ..ConversationState::default()
+        };
         store.remember_conversation("sms", "+13125550142", &state, 1_000, 61_000).await.unwrap();
         let reopened = Store::connect(&db.url).await.unwrap();
         assert_eq!(reopened.conversation("sms", "+13125550142", 2_000).await.unwrap(), Some(state.clone()), "{label}");
         assert_eq!(reopened.conversation("slack", "+13125550142", 2_000).await.unwrap(), None, "{label}: per channel");
         assert_eq!(reopened.conversation("sms", "+13125550142", 61_000).await.unwrap(), None, "{label}: expired");
-        let newer = ConversationState { choices: vec!["stock id:ITEM-009".into()], last: None };
+        let newer = ConversationState { choices: vec!["stock id:ITEM-009".into()], ..ConversationState::default() };
         reopened.remember_conversation("sms", "+13125550142", &newer, 3_000, 63_000).await.unwrap();
         assert_eq!(store.conversation("sms", "+13125550142", 4_000).await.unwrap(), Some(newer), "{label}: replaced");
         store.remember_conversation("sms", "+13125550142", &ConversationState::default(), 5_000, 65_000).await.unwrap();

@@ -18,6 +18,7 @@ use crate::llm::{CallContext, LlmError, Message, ToolCall, grounded};
 use crate::nlu::text::mask_sensitive;
 use crate::nlu::{Entities, ProductResolution};
 use crate::store::AuditEntry;
+use crate::store::conversations::ConversationState;
 use crate::workflows::Shop;
 use serde_json::json;
 
@@ -59,7 +60,7 @@ pub async fn assist(
     person: &Person,
     channel: ChannelKind,
     text: &str,
-    previous: Option<&str>,
+    so_far: &ConversationState,
 ) -> Result<Assisted, DispatchError> {
     let Some(llm) = &app.llm else { return Ok(Assisted::Declined) };
     let prompt = match Prompt::load("assistant.j2") {
@@ -87,10 +88,8 @@ pub async fn assist(
         }
     };
     let mut messages = vec![Message::System(system)];
-    if let Some(previous) = previous {
-        messages.push(Message::User(format!(
-            "Context, as data: this person's previous request ran the command \"{previous}\"."
-        )));
+    if let Some(context) = context_of(so_far) {
+        messages.push(Message::User(context));
     }
     messages.push(Message::User(text.to_owned()));
     let cx = CallContext { store: &app.store, metrics: &app.metrics, day_start_ms: midnight_ms(app.timezone, today) };
@@ -123,6 +122,28 @@ pub async fn assist(
         }
     }
     Ok(compose(app, closing, answers))
+}
+
+/// What the conversation so far tells the model, as data: the command that answered last and
+/// the choices that answer offered ("the other one").
+fn context_of(so_far: &ConversationState) -> Option<String> {
+    let mut parts = Vec::new();
+    if let Some(previous) = &so_far.last {
+        parts.push(format!("this person's previous request ran the command \"{previous}\""));
+    }
+    if !so_far.choices.is_empty() {
+        let offered: Vec<String> = so_far
+            .choices
+            .iter()
+            .enumerate()
+            .map(|(n, command)| {
+                let label = so_far.labels.get(n).map_or("", String::as_str);
+                format!("{}) {label} (the command \"{command}\")", n + 1)
+            })
+            .collect();
+        parts.push(format!("the last answer offered these choices: {}", offered.join("; ")));
+    }
+    (!parts.is_empty()).then(|| format!("Context, as data: {}.", parts.join("; ")))
 }
 
 /// Reads, checks and runs (or proposes) one call; returns the result for the model.
@@ -165,6 +186,7 @@ async fn run_call(
     }
     let view = app.catalog();
     let entities = Entities::extract(&command.args, &view.index, &view.locations);
+    let remembered = super::remembered_line(app, &command.name, &command.args, &entities);
     let understanding = Understanding::Command { name: command.name.clone(), args: command.args.clone(), entities };
     let (reply, intent, denied) = respond(app, person, channel, understanding).await?;
     let outcome = if denied.is_some() { "refused" } else { "ran" };
@@ -177,7 +199,7 @@ async fn run_call(
     let fields: Vec<String> = reply.fields.iter().map(|f| format!("{}: {}", f.label, f.value)).collect();
     let result = json!({ "answer": reply.text, "details": fields });
     answers.intent.get_or_insert_with(|| intent.unwrap_or_else(|| command.name.clone()));
-    answers.ran = Some(line);
+    answers.ran = remembered.or(answers.ran.take());
     answers.replies.push(reply);
     Ok(result.to_string())
 }

@@ -68,7 +68,7 @@ pub async fn process(app: &Shop, event: &ChatEvent) -> Result<Reply, DispatchErr
         None => text,
     };
     let inbound = Inbound { channel: event.channel, sender, text };
-    let outcome = super::handle_in_conversation(app, inbound, state.last.as_deref()).await?;
+    let outcome = super::handle_in_conversation(app, inbound, &state).await?;
     remember(app, event, &outcome.reply, outcome.ran).await?;
     Ok(outcome.reply)
 }
@@ -102,13 +102,8 @@ fn chosen(state: &ConversationState, text: &str) -> Option<String> {
 /// that the next message can pick one by its number, and the command that answered, for a
 /// follow-up; a reply with neither forgets the conversation.
 async fn remember(app: &Shop, event: &ChatEvent, reply: &Reply, ran: Option<String>) -> Result<(), DispatchError> {
-    let choices: Vec<String> = if reply.actions.iter().any(|b| crate::approval_token::is_token(&b.action)) {
-        Vec::new()
-    } else {
-        reply.actions.iter().map(|b| b.action.clone()).collect()
-    };
+    let state = ConversationState::after(reply, ran);
     let now = now_ms();
-    let state = ConversationState { choices, last: ran };
     app.store.remember_conversation(event.channel.as_str(), &event.user, &state, now, now + CHOICES_FOR_MS).await?;
     Ok(())
 }

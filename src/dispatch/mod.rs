@@ -11,6 +11,7 @@ use crate::channels::{ChannelKind, Reply};
 use crate::domain::{Person, Role};
 use crate::nlu::text::mask_sensitive;
 use crate::nlu::{Entities, ProductResolution};
+use crate::store::conversations::ConversationState;
 use crate::store::{AuditEntry, StoreError};
 use crate::workflows;
 use crate::workflows::Shop;
@@ -114,16 +115,18 @@ fn reject_reason(text: &str) -> Option<(&'static str, String)> {
 
 /// Handles one inbound message end to end and returns the reply.
 pub async fn handle(app: &Shop, inbound: Inbound) -> Result<Outcome, DispatchError> {
-    handle_in_conversation(app, inbound, None).await
+    handle_in_conversation(app, inbound, &ConversationState::default()).await
 }
 
-/// Handles one message that follows `previous`, the command line that answered the person's
-/// last message, so that "and at Riverside?" asks it again there.
+/// Handles one message in a conversation: after `so_far.last`, the command line that answered
+/// the person's last message, "and at Riverside?" asks it again there, and the LLM (when
+/// configured) sees that command and the last reply's choices as context.
 pub async fn handle_in_conversation(
     app: &Shop,
     inbound: Inbound,
-    previous: Option<&str>,
+    so_far: &ConversationState,
 ) -> Result<Outcome, DispatchError> {
+    let previous = so_far.last.as_deref();
     let channel = inbound.channel;
     let actor = inbound.sender.audit_name();
     let masked = mask_sensitive(&inbound.text);
@@ -155,7 +158,7 @@ pub async fn handle_in_conversation(
             let understanding = follow_up(app, understanding, previous);
             let mut budget_note = false;
             if !matches!(understanding, Understanding::Command { .. }) {
-                match assistant::assist(app, person, channel, &masked, previous).await? {
+                match assistant::assist(app, person, channel, &masked, so_far).await? {
                     assistant::Assisted::Answered { reply, intent, ran: line } => {
                         ran = line;
                         return finish(app, &inbound, in_seq, &actor, reply, intent, view, None, ran).await;

@@ -16,6 +16,24 @@ pub struct ConversationState {
     /// can ask it again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last: Option<String>,
+    /// The choices' labels as shown (our own words: a product's catalog name), for "the other
+    /// one" through the LLM.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
+}
+
+impl ConversationState {
+    /// What to remember after `reply`, answered by the command line `ran`: its choices (not
+    /// approval buttons, which carry their own signed decision) and that command.
+    pub fn after(reply: &crate::message::Reply, ran: Option<String>) -> ConversationState {
+        let approval = reply.actions.iter().any(|b| crate::approval_token::is_token(&b.action));
+        let kept: Vec<&crate::message::Button> = if approval { Vec::new() } else { reply.actions.iter().collect() };
+        ConversationState {
+            choices: kept.iter().map(|b| b.action.clone()).collect(),
+            last: ran,
+            labels: kept.iter().map(|b| b.label.clone()).collect(),
+        }
+    }
 }
 
 impl Store {
