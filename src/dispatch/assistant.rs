@@ -92,7 +92,12 @@ pub async fn assist(
         messages.push(Message::User(context));
     }
     messages.push(Message::User(text.to_owned()));
-    let cx = CallContext { store: &app.store, metrics: &app.metrics, day_start_ms: midnight_ms(app.timezone, today) };
+    let cx = CallContext {
+        store: &app.store,
+        metrics: &app.metrics,
+        now_ms: app.clock.now_ms(),
+        day_start_ms: midnight_ms(app.timezone, today),
+    };
     let mut answers = Answers::default();
     let mut closing = None;
     for _ in 0..MAX_ROUNDS {

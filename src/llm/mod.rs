@@ -13,7 +13,7 @@ pub mod prompts;
 pub mod tools;
 
 use crate::config::LlmConfig;
-use crate::store::{Store, now_ms};
+use crate::store::Store;
 use crate::telemetry::Metrics;
 use async_openai::Client;
 use async_openai::config::OpenAIConfig;
@@ -77,10 +77,12 @@ pub struct Turn {
     pub calls: Vec<ToolCall>,
 }
 
-/// Where a call is recorded and counted, and when "today" began for the token budget.
+/// Where a call is recorded and counted, the shop's clock reading it is recorded at, and when
+/// that day began, for the token budget.
 pub struct CallContext<'a> {
     pub store: &'a Store,
     pub metrics: &'a Metrics,
+    pub now_ms: i64,
     pub day_start_ms: i64,
 }
 
@@ -146,7 +148,7 @@ impl LlmClient {
         };
         // Recording the call is best effort: a full disk must not turn into a wrong answer.
         let call = crate::store::llm_calls::LlmCall {
-            at_ms: now_ms(),
+            at_ms: cx.now_ms,
             model: &self.model,
             prompt_version: prompt,
             prompt_tokens: result.is_ok().then_some(prompt_tokens),

@@ -6,7 +6,7 @@
 use crate::channels::{ChannelKind, Reply};
 use crate::domain::{Person, Role};
 use crate::store::outbox::Outgoing;
-use crate::store::{AuditEntry, StoreError, now_ms};
+use crate::store::{AuditEntry, StoreError};
 use crate::workflows::Shop;
 use serde_json::json;
 
@@ -37,7 +37,7 @@ pub async fn start(app: &Shop, person: &Person, channel: ChannelKind) -> Result<
     };
     let name = name.unwrap_or_else(|| phone.to_string());
     let conversation = conversation(app, &person.name).await?;
-    let now = now_ms();
+    let now = app.clock.now_ms();
     let mut tx = app.store.begin().await?;
     let (id, new) = app.store.open_handoff(&mut tx, &name, ChannelKind::Sms.as_str(), &phone.to_string(), now).await?;
     let mut text = format!("{name} ({phone}) asked to talk to a person (handoff {id}).");
@@ -97,7 +97,7 @@ pub async fn answer(app: &Shop, person: &Person, channel: ChannelKind, args: &st
         )));
     }
     let message = format!("{}: {text}", app.config.shop.name);
-    let now = now_ms();
+    let now = app.clock.now_ms();
     let mut tx = app.store.begin().await?;
     let post = Outgoing::Post { reply: Reply::text(message), approval: None };
     app.store.enqueue(&mut tx, ChannelKind::Sms, &handoff.customer_address, &post, now).await?;
@@ -123,7 +123,7 @@ fn team_targets(app: &Shop) -> Vec<(ChannelKind, String)> {
 
 /// The customer's last messages and our answers, from the audit log (already masked).
 async fn conversation(app: &Shop, actor: &str) -> Result<Vec<String>, StoreError> {
-    let rows = app.store.audit_since(now_ms() - CONVERSATION_MS).await?;
+    let rows = app.store.audit_since(app.clock.now_ms() - CONVERSATION_MS).await?;
     let mut lines = Vec::new();
     for row in rows {
         let detail: serde_json::Value = serde_json::from_str(&row.detail).unwrap_or_default();

@@ -4,7 +4,7 @@
 
 use crate::channels::{ChannelKind, Reply};
 use crate::domain::Person;
-use crate::store::{StoreError, now_ms};
+use crate::store::StoreError;
 use crate::workflows::Shop;
 
 /// The longest rule, in characters.
@@ -84,14 +84,14 @@ pub async fn change(app: &Shop, person: &Person, channel: ChannelKind, args: &st
                     "The shop has {MAX_RULES} rules already. Remove one first (\"rules\" lists them)."
                 )));
             }
-            let id = app.store.add_shop_rule(text, &person.name, channel.as_str(), now_ms()).await?;
+            let id = app.store.add_shop_rule(text, &person.name, channel.as_str(), app.clock.now_ms()).await?;
             Ok(Reply::text(format!("Rule {id} added: {text}\nThe assistant follows it from now on.")))
         }
         "remove" | "delete" | "drop" => {
             let Ok(id) = rest.trim_start_matches('#').parse::<i64>() else {
                 return Ok(Reply::text("Which one? Say its number from \"rules\": rule remove 2"));
             };
-            Ok(match app.store.remove_shop_rule(id, &person.name, channel.as_str(), now_ms()).await? {
+            Ok(match app.store.remove_shop_rule(id, &person.name, channel.as_str(), app.clock.now_ms()).await? {
                 Some(text) => Reply::text(format!("Rule {id} removed: {text}")),
                 None => Reply::text(format!("There is no rule {id} in force. \"rules\" lists them.")),
             })

@@ -268,6 +268,7 @@ pub async fn with_narrative(app: &Shop, summary: &DaySummary, mut reply: Reply) 
     let cx = crate::llm::CallContext {
         store: &app.store,
         metrics: &app.metrics,
+        now_ms: app.clock.now_ms(),
         day_start_ms: crate::domain::clock::midnight_ms(app.timezone, app.today()),
     };
     let narrative = match llm.narrate(&cx, &app.config.shop.name, &super::rules::in_force(app).await, &facts).await {
