@@ -22,7 +22,8 @@ pub fn install_crypto() {
 /// Counters keyed by metric name and label set.
 pub struct Metrics {
     started: Instant,
-    counters: Mutex<BTreeMap<(String, String), u64>>,
+    /// By name, then by labels: a count that exists is found and added to without allocating.
+    counters: Mutex<BTreeMap<String, BTreeMap<String, u64>>>,
 }
 
 impl Default for Metrics {
@@ -43,7 +44,16 @@ impl Metrics {
             Ok(c) => c,
             Err(poisoned) => poisoned.into_inner(),
         };
-        *counters.entry((name.to_owned(), labels.to_owned())).or_default() += n;
+        let by_labels = match counters.get_mut(name) {
+            Some(by_labels) => by_labels,
+            None => counters.entry(name.to_owned()).or_default(),
+        };
+        match by_labels.get_mut(labels) {
+            Some(count) => *count += n,
+            None => {
+                by_labels.insert(labels.to_owned(), n);
+            }
+        }
     }
 
     pub fn get(&self, name: &str, labels: &str) -> u64 {
@@ -51,7 +61,7 @@ impl Metrics {
             Ok(c) => c,
             Err(poisoned) => poisoned.into_inner(),
         };
-        counters.get(&(name.to_owned(), labels.to_owned())).copied().unwrap_or(0)
+        counters.get(name).and_then(|by_labels| by_labels.get(labels)).copied().unwrap_or(0)
     }
 
     /// Prometheus text exposition format.
@@ -64,16 +74,14 @@ impl Metrics {
         out.push_str("# HELP tillpilot_uptime_seconds Seconds since the process started.\n");
         out.push_str("# TYPE tillpilot_uptime_seconds gauge\n");
         out.push_str(&format!("tillpilot_uptime_seconds {}\n", self.started.elapsed().as_secs()));
-        let mut last = String::new();
-        for ((name, labels), value) in counters {
-            if name != last {
-                out.push_str(&format!("# TYPE {name} counter\n"));
-                last = name.clone();
-            }
-            if labels.is_empty() {
-                out.push_str(&format!("{name} {value}\n"));
-            } else {
-                out.push_str(&format!("{name}{{{labels}}} {value}\n"));
+        for (name, by_labels) in counters {
+            out.push_str(&format!("# TYPE {name} counter\n"));
+            for (labels, value) in by_labels {
+                if labels.is_empty() {
+                    out.push_str(&format!("{name} {value}\n"));
+                } else {
+                    out.push_str(&format!("{name}{{{labels}}} {value}\n"));
+                }
             }
         }
         out

@@ -4,7 +4,8 @@
 //! updated in the same transaction as each append: it serialises writers (its row lock on
 //! PostgreSQL, the write lock on SQLite) and makes a truncated tail detectable.
 
-use super::{Store, StoreError, Tx, now_ms};
+use super::json_rows::{self, Kind};
+use super::{Backend, Store, StoreError, Tx, now_ms};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -14,6 +15,18 @@ macro_rules! select_records {
         concat!("SELECT seq, at_ms, actor, channel, kind, subject, detail, prev_hash, hash FROM audit_log ", $rest)
     };
 }
+
+/// An `audit_log` row's own columns, as `audit_many` writes them (`at_ms` is shared).
+const RECORD_COLUMNS: [(&str, Kind); 8] = [
+    ("seq", Kind::Int),
+    ("actor", Kind::Text),
+    ("channel", Kind::Text),
+    ("kind", Kind::Text),
+    ("subject", Kind::Text),
+    ("detail", Kind::Text),
+    ("prev_hash", Kind::Text),
+    ("hash", Kind::Text),
+];
 
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -121,9 +134,9 @@ impl Store {
         seqs.first().copied().ok_or_else(|| StoreError::Corrupt("no sequence number for an audit record".into()))
     }
 
-    /// Appends `entries` in order inside `tx` with one head update and batched inserts, so a
-    /// burst of webhooks costs a few statements rather than a few per event. Returns their
-    /// sequence numbers.
+    /// Appends `entries` in order inside `tx` in two statements whatever their number: one
+    /// takes the head (and with it the write lock) and reserves their sequence numbers, the
+    /// other writes the records and the head's new hash. Returns their sequence numbers.
     pub async fn audit_many(&self, tx: &mut Tx, entries: &[AuditEntry]) -> Result<Vec<i64>, StoreError> {
         if entries.is_empty() {
             return Ok(Vec::new());
@@ -136,7 +149,18 @@ impl Store {
                 .await?;
         let first = last - count + 1;
         let at_ms = now_ms();
-        let mut records = Vec::with_capacity(entries.len());
+        #[derive(Serialize)]
+        struct Row<'a> {
+            seq: i64,
+            actor: &'a str,
+            channel: &'a str,
+            kind: &'a str,
+            subject: &'a str,
+            detail: String,
+            prev_hash: String,
+            hash: String,
+        }
+        let mut rows = Vec::with_capacity(entries.len());
         for (i, entry) in entries.iter().enumerate() {
             let seq = first + i as i64;
             let detail = entry.detail.to_string();
@@ -146,29 +170,34 @@ impl Store {
                 at_ms,
                 [&entry.actor, &entry.channel, &entry.kind, &entry.subject, &detail],
             );
-            records.push((seq, entry, detail, std::mem::replace(&mut prev_hash, hash.clone()), hash));
+            rows.push(Row {
+                seq,
+                actor: &entry.actor,
+                channel: &entry.channel,
+                kind: &entry.kind,
+                subject: &entry.subject,
+                detail,
+                prev_hash: std::mem::replace(&mut prev_hash, hash.clone()),
+                hash,
+            });
         }
-        for chunk in self.batch_shapes(&records, 9) {
-            let sql = format!(
-                "INSERT INTO audit_log (seq, at_ms, actor, channel, kind, subject, detail, prev_hash, hash) VALUES {}",
-                super::values_placeholders(chunk.len(), 9)
-            );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for (seq, entry, detail, prev, hash) in chunk {
-                query = query
-                    .bind(*seq)
-                    .bind(at_ms)
-                    .bind(entry.actor.clone())
-                    .bind(entry.channel.clone())
-                    .bind(entry.kind.clone())
-                    .bind(entry.subject.clone())
-                    .bind(detail.clone())
-                    .bind(prev.clone())
-                    .bind(hash.clone());
+        // The records and the head's new hash in one statement.
+        let insert = format!(
+            "INSERT INTO audit_log (seq, actor, channel, kind, subject, detail, prev_hash, hash, at_ms) {}",
+            json_rows::select(self.backend(), 1, &RECORD_COLUMNS, &["$2"])
+        );
+        let sql = match self.backend() {
+            Backend::Sqlite => format!("{insert}; UPDATE audit_head SET hash = $3 WHERE id = 1"),
+            Backend::Postgres => {
+                format!("WITH appended AS ({insert} RETURNING seq) UPDATE audit_head SET hash = $3 WHERE id = 1")
             }
-            query.execute(&mut **tx).await?;
-        }
-        sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1").bind(&prev_hash).execute(&mut **tx).await?;
+        };
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(json_rows::encode(&rows)?)
+            .bind(at_ms)
+            .bind(&prev_hash)
+            .execute(&mut **tx)
+            .await?;
         Ok((first..=last).collect())
     }
 

@@ -1,6 +1,7 @@
 //! The inbox: verified inbound events, unique on source and provider event id, so a
 //! redelivery is recognised and never processed twice.
 
+use super::json_rows::{self, Kind};
 use super::{AuditEntry, Store, StoreError, Tx};
 use crate::inbound::WebhookEvent;
 use serde_json::json;
@@ -18,55 +19,76 @@ pub struct InboxRow {
     pub attempts: i64,
 }
 
+const INBOX_COLUMNS: [(&str, Kind); 5] = [
+    ("source", Kind::Text),
+    ("event_id", Kind::Text),
+    ("event_type", Kind::Text),
+    ("object_id", Kind::Text),
+    ("payload", Kind::Text),
+];
+
 impl Store {
     /// Records `events` inside `tx`; returns the event ids that were new. Redeliveries (same
-    /// source and event id) are ignored. Rows go in as multi-row inserts and the new ones are
-    /// audited in one record per source listing each event, so a group-committed burst costs
-    /// a handful of statements.
+    /// source and event id) are ignored. The rows go in as one statement (`json_rows`) and the
+    /// new ones are audited in one record per source listing each event, so a group-committed
+    /// burst of any size costs three statements.
     pub async fn receive_events(
         &self,
         tx: &mut Tx,
         events: &[WebhookEvent],
         now_ms: i64,
     ) -> Result<Vec<String>, StoreError> {
-        let mut received: Vec<(&'static str, serde_json::Value)> = Vec::new();
-        let mut new = Vec::new();
-        // Seven columns a row; on PostgreSQL a statement's rows stay within one TCP segment (see
-        // `batch_shapes_within`).
-        let bytes = |e: &WebhookEvent| {
-            64 + e.event_id.len() + e.event_type.len() + e.object_id.as_ref().map_or(0, String::len) + e.payload.len()
-        };
-        for chunk in self.batch_shapes_within(events, 7, bytes) {
-            let sql = format!(
-                "INSERT INTO inbox (source, event_id, event_type, object_id, payload, received_at_ms, next_attempt_at_ms) \
-                 VALUES {} ON CONFLICT (source, event_id) DO NOTHING RETURNING id, event_id",
-                super::values_placeholders(chunk.len(), 7)
-            );
-            let mut query = sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql));
-            for event in chunk {
-                query = query
-                    .bind(event.source)
-                    .bind(event.event_id.clone())
-                    .bind(event.event_type.clone())
-                    .bind(event.object_id.clone())
-                    .bind(event.payload.clone())
-                    .bind(now_ms)
-                    .bind(now_ms);
-            }
-            let mut inserted = query.fetch_all(&mut **tx).await?;
-            inserted.sort_unstable();
-            for (id, event_id) in inserted {
-                // The same id twice in one chunk inserts once; audit it once.
-                let Some(event) = chunk.iter().find(|e| e.event_id == event_id) else { continue };
-                new.push(event_id.clone());
-                received.push((
-                    event.source,
-                    json!({ "inbox_id": id, "event_id": event.event_id, "type": event.event_type, "object_id": event.object_id }),
-                ));
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        #[derive(serde::Serialize)]
+        struct Row<'a> {
+            source: &'a str,
+            event_id: &'a str,
+            event_type: &'a str,
+            object_id: Option<&'a str>,
+            payload: &'a str,
+        }
+        let rows: Vec<Row> = events
+            .iter()
+            .map(|e| Row {
+                source: e.source,
+                event_id: &e.event_id,
+                event_type: &e.event_type,
+                object_id: e.object_id.as_deref(),
+                payload: &e.payload,
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO inbox (source, event_id, event_type, object_id, payload, received_at_ms, next_attempt_at_ms) \
+             {} ON CONFLICT (source, event_id) DO NOTHING RETURNING id, source, event_id",
+            json_rows::select(self.backend(), 1, &INBOX_COLUMNS, &["$2", "$2"])
+        );
+        let mut inserted: Vec<(i64, String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(json_rows::encode(&rows)?)
+            .bind(now_ms)
+            .fetch_all(&mut **tx)
+            .await?;
+        inserted.sort_unstable();
+        let mut received: Vec<(&'static str, serde_json::Value)> = Vec::with_capacity(inserted.len());
+        let mut new = Vec::with_capacity(inserted.len());
+        let by_id: std::collections::HashMap<(&str, &str), &WebhookEvent> =
+            events.iter().map(|e| ((e.source, e.event_id.as_str()), e)).collect();
+        for (id, source, event_id) in inserted {
+            // The same event twice in one batch inserts once, and is audited once.
+            let Some(event) = by_id.get(&(source.as_str(), event_id.as_str())) else { continue };
+            received.push((
+                event.source,
+                json!({ "inbox_id": id, "event_id": event.event_id, "type": event.event_type, "object_id": event.object_id }),
+            ));
+            new.push(event_id);
+        }
+        let mut sources: Vec<&'static str> = Vec::new();
+        for (source, _) in &received {
+            if !sources.contains(source) {
+                sources.push(source);
             }
         }
-        let mut sources: Vec<&'static str> = received.iter().map(|(source, _)| *source).collect();
-        sources.dedup();
         let audits: Vec<AuditEntry> = sources
             .into_iter()
             .map(|source| {

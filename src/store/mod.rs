@@ -11,6 +11,7 @@ pub mod flags;
 pub mod handoffs;
 pub mod inbox;
 pub mod inbox_claims;
+pub mod json_rows;
 pub mod leased;
 pub mod llm_calls;
 pub mod mirror;

@@ -4,10 +4,11 @@
 //! discount decision finds its callback here. Also the reads the assistant mines and replays:
 //! baskets from the mirror, and the POS's gift-card events from the inbox.
 
-use super::{Store, StoreError, Tx, values_placeholders};
+use super::json_rows::{self, Kind};
+use super::{Store, StoreError, Tx};
 
 /// One recorded review.
-#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
 pub struct ReviewRecord {
     pub id: String,
     pub transaction_id: String,
@@ -36,6 +37,28 @@ pub struct ReviewRecord {
 const COLUMNS: &str = "id, transaction_id, store_id, location_id, register_id, cashier_id, loyalty_id, at_ms, \
     total_cents, mode, risk_milli, flagged, gift_cards, voids, overrides, approval_id, callback_url, detail";
 
+/// `COLUMNS` as `insert_reviews` reads them from its rows.
+const ROW_COLUMNS: [(&str, Kind); 18] = [
+    ("id", Kind::Text),
+    ("transaction_id", Kind::Text),
+    ("store_id", Kind::Text),
+    ("location_id", Kind::Text),
+    ("register_id", Kind::Text),
+    ("cashier_id", Kind::Text),
+    ("loyalty_id", Kind::Text),
+    ("at_ms", Kind::Int),
+    ("total_cents", Kind::Int),
+    ("mode", Kind::Text),
+    ("risk_milli", Kind::Int),
+    ("flagged", Kind::Int),
+    ("gift_cards", Kind::Int),
+    ("voids", Kind::Int),
+    ("overrides", Kind::Int),
+    ("approval_id", Kind::Text),
+    ("callback_url", Kind::Text),
+    ("detail", Kind::Text),
+];
+
 /// A day of reviews, for the summary.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ReviewCounts {
@@ -47,36 +70,15 @@ pub struct ReviewCounts {
 
 impl Store {
     /// Records `reviews` inside `tx`; a review id seen before is left as it was.
-    pub async fn insert_reviews(&self, tx: &mut Tx, reviews: &[ReviewRecord]) -> Result<(), StoreError> {
-        for chunk in self.batch_shapes_within(reviews, 18, |r| r.detail.len() + 200) {
-            let sql = format!(
-                "INSERT INTO reviews ({COLUMNS}) VALUES {} ON CONFLICT (id) DO NOTHING",
-                values_placeholders(chunk.len(), 18)
-            );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for r in chunk {
-                query = query
-                    .bind(r.id.clone())
-                    .bind(r.transaction_id.clone())
-                    .bind(r.store_id.clone())
-                    .bind(r.location_id.clone())
-                    .bind(r.register_id.clone())
-                    .bind(r.cashier_id.clone())
-                    .bind(r.loyalty_id.clone())
-                    .bind(r.at_ms)
-                    .bind(r.total_cents)
-                    .bind(r.mode.clone())
-                    .bind(r.risk_milli)
-                    .bind(r.flagged)
-                    .bind(r.gift_cards)
-                    .bind(r.voids)
-                    .bind(r.overrides)
-                    .bind(r.approval_id.clone())
-                    .bind(r.callback_url.clone())
-                    .bind(r.detail.clone());
-            }
-            query.execute(&mut **tx).await?;
+    pub async fn insert_reviews(&self, tx: &mut Tx, reviews: &[&ReviewRecord]) -> Result<(), StoreError> {
+        if reviews.is_empty() {
+            return Ok(());
         }
+        let sql = format!(
+            "INSERT INTO reviews ({COLUMNS}) {} ON CONFLICT (id) DO NOTHING",
+            json_rows::select(self.backend(), 1, &ROW_COLUMNS, &[])
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(json_rows::encode(reviews)?).execute(&mut **tx).await?;
         Ok(())
     }
 

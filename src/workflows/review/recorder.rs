@@ -112,7 +112,7 @@ async fn run(app: Arc<Shop>, mut receiver: mpsc::Receiver<Recorded>) {
 async fn write(app: &Shop, batch: &[Recorded]) -> Result<(), StoreError> {
     let now = now_ms();
     let mut tx = app.store.begin().await?;
-    let records: Vec<ReviewRecord> = batch.iter().map(|r| r.record.clone()).collect();
+    let records: Vec<&ReviewRecord> = batch.iter().map(|r| &r.record).collect();
     app.store.insert_reviews(&mut tx, &records).await?;
     app.store.audit(&mut tx, &audit_of(batch)).await?;
     for recorded in batch {
