@@ -207,3 +207,39 @@ async fn two_workers_share_one_inbox_and_apply_each_event_once() {
         assert!(app.store.audit_verify().await.unwrap().is_ok());
     }
 }
+
+/// The intake writer's own transaction: a batch that mixes new events, a redelivery of an
+/// earlier one and the same event twice records each new one once, in arrival order, answers
+/// which were new, and audits them in one record that keeps the chain whole.
+#[tokio::test]
+async fn a_batch_with_redeliveries_records_and_audits_each_new_event_once() {
+    for db in common::databases().await {
+        let app = common::app(&db).await;
+        let mut conn = app.store.pool().acquire().await.unwrap();
+        let first = app.store.receive_batch(&mut conn, &[order_event("ev-1", "O-1")], now_ms()).await.unwrap();
+        assert_eq!(first, vec!["ev-1".to_owned()], "{}", db.label);
+        let batch = [
+            order_event("ev-2", "O-2"),
+            order_event("ev-1", "O-1"),
+            order_event("ev-3", "O-3"),
+            order_event("ev-2", "O-2"),
+        ];
+        let new = app.store.receive_batch(&mut conn, &batch, now_ms()).await.unwrap();
+        assert_eq!(new, vec!["ev-2".to_owned(), "ev-3".to_owned()], "{}", db.label);
+        let again = app.store.receive_batch(&mut conn, &batch, now_ms()).await.unwrap();
+        assert!(again.is_empty(), "{}: a batch of redeliveries is nothing new", db.label);
+        drop(conn);
+        let rows = app.store.inbox("square").await.unwrap();
+        let ids: Vec<&str> = rows.iter().map(|r| r.event_id.as_str()).collect();
+        assert_eq!(ids, ["ev-1", "ev-2", "ev-3"], "{}", db.label);
+        let received: Vec<_> =
+            app.store.audit_tail(50).await.unwrap().into_iter().filter(|r| r.kind == "webhook.received").collect();
+        assert_eq!(received.len(), 2, "{}: one record per batch with something new", db.label);
+        let listed: Value = serde_json::from_str(&received[1].detail).unwrap();
+        let listed: Vec<&str> =
+            listed["events"].as_array().unwrap().iter().map(|e| e["event_id"].as_str().unwrap()).collect();
+        assert_eq!(listed, ["ev-2", "ev-3"], "{}", db.label);
+        assert_eq!(received[1].actor, "square");
+        assert!(app.store.audit_verify().await.unwrap().is_ok(), "{}: the chain is whole", db.label);
+    }
+}

@@ -96,6 +96,7 @@ impl Intake {
 
 /// The writer: one transaction in flight, the next batch filling meanwhile.
 async fn writer(store: &Store, mut receiver: mpsc::Receiver<Submission>, commits: Arc<AtomicU64>) {
+    let mut connection = None;
     let mut next: Vec<Submission> = Vec::new();
     let mut size = 0;
     let mut open = true;
@@ -114,7 +115,7 @@ async fn writer(store: &Store, mut receiver: mpsc::Receiver<Submission>, commits
         let batch = std::mem::take(&mut next);
         let written = size;
         size = 0;
-        let write = write(store, batch, &commits);
+        let write = write(store, &mut connection, batch, &commits);
         tokio::pin!(write);
         loop {
             tokio::select! {
@@ -151,8 +152,15 @@ async fn writer(store: &Store, mut receiver: mpsc::Receiver<Submission>, commits
 }
 
 /// Writes a batch in one transaction and answers its submitters: each new event counts for the
-/// first submitter that carried it; on failure every submitter gets the error.
-async fn write(store: &Store, batch: Vec<Submission>, commits: &AtomicU64) {
+/// first submitter that carried it; on failure every submitter gets the error. The writer keeps
+/// its connection from batch to batch (a pool hands one out only after checking it is alive,
+/// which is a round trip each time), and after a failure opens a new one for the next batch.
+async fn write(
+    store: &Store,
+    connection: &mut Option<sqlx::pool::PoolConnection<sqlx::Any>>,
+    batch: Vec<Submission>,
+    commits: &AtomicU64,
+) {
     let mut all = Vec::with_capacity(batch.iter().map(|(events, _)| events.len()).sum());
     let mut submitters = Vec::with_capacity(batch.len());
     for (events, ack) in batch {
@@ -160,12 +168,16 @@ async fn write(store: &Store, batch: Vec<Submission>, commits: &AtomicU64) {
         all.extend(events);
     }
     let attempt = async {
-        let mut tx = store.begin().await?;
-        let new = store.receive_events(&mut tx, &all, now_ms()).await?;
-        tx.commit().await.map_err(crate::store::StoreError::from)?;
-        Ok::<_, crate::store::StoreError>(new)
+        let conn = match connection {
+            Some(conn) => conn,
+            None => connection.insert(store.pool().acquire().await.map_err(crate::store::StoreError::from)?),
+        };
+        store.receive_batch(conn, &all, now_ms()).await
     };
     let outcome = attempt.await;
+    if outcome.is_err() {
+        *connection = None;
+    }
     commits.fetch_add(1, Ordering::Relaxed);
     match outcome {
         Ok(new) => {

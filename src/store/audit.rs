@@ -59,6 +59,81 @@ pub struct AuditRecord {
     pub hash: String,
 }
 
+/// Records chained onto a head already taken (its sequence numbers reserved), ready to write.
+pub(super) struct Sealed {
+    /// The rows as `json_rows` reads them.
+    rows: String,
+    at_ms: i64,
+    /// The last record's hash: the head's new hash.
+    head: String,
+}
+
+impl Sealed {
+    /// Seals `entries` as the records from `first` on, chained to `prev_hash`.
+    pub(super) fn new(
+        entries: &[AuditEntry],
+        first: i64,
+        mut prev_hash: String,
+        at_ms: i64,
+    ) -> Result<Sealed, StoreError> {
+        #[derive(Serialize)]
+        struct Row<'a> {
+            seq: i64,
+            actor: &'a str,
+            channel: &'a str,
+            kind: &'a str,
+            subject: &'a str,
+            detail: String,
+            prev_hash: String,
+            hash: String,
+        }
+        let mut rows = Vec::with_capacity(entries.len());
+        for (i, entry) in entries.iter().enumerate() {
+            let seq = first + i as i64;
+            let detail = entry.detail.to_string();
+            let hash = chain_hash(
+                &prev_hash,
+                seq,
+                at_ms,
+                [&entry.actor, &entry.channel, &entry.kind, &entry.subject, &detail],
+            );
+            rows.push(Row {
+                seq,
+                actor: &entry.actor,
+                channel: &entry.channel,
+                kind: &entry.kind,
+                subject: &entry.subject,
+                detail,
+                prev_hash: std::mem::replace(&mut prev_hash, hash.clone()),
+                hash,
+            });
+        }
+        Ok(Sealed { rows: json_rows::encode(&rows)?, at_ms, head: prev_hash })
+    }
+
+    /// The statement that writes the records and the head's new hash. With `commit`, SQLite
+    /// also commits in the same call; PostgreSQL runs one statement a call, so there the
+    /// caller commits.
+    pub(super) fn append(
+        self,
+        backend: Backend,
+        commit: bool,
+    ) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {
+        let then = if commit { "; COMMIT" } else { "" };
+        let insert = format!(
+            "INSERT INTO audit_log (seq, actor, channel, kind, subject, detail, prev_hash, hash, at_ms) {}",
+            json_rows::select(backend, 1, &RECORD_COLUMNS, &["$2"])
+        );
+        let sql = match backend {
+            Backend::Sqlite => format!("{insert}; UPDATE audit_head SET hash = $3 WHERE id = 1{then}"),
+            Backend::Postgres => {
+                format!("WITH appended AS ({insert} RETURNING seq) UPDATE audit_head SET hash = $3 WHERE id = 1")
+            }
+        };
+        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(self.rows).bind(self.at_ms).bind(self.head)
+    }
+}
+
 /// Where and how the chain is broken.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("audit log broken at sequence {seq}: {reason}")]
@@ -142,62 +217,13 @@ impl Store {
             return Ok(Vec::new());
         }
         let count = entries.len() as i64;
-        let (last, mut prev_hash): (i64, String) =
+        let (last, prev_hash): (i64, String) =
             sqlx::query_as("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
                 .bind(count)
                 .fetch_one(&mut **tx)
                 .await?;
         let first = last - count + 1;
-        let at_ms = now_ms();
-        #[derive(Serialize)]
-        struct Row<'a> {
-            seq: i64,
-            actor: &'a str,
-            channel: &'a str,
-            kind: &'a str,
-            subject: &'a str,
-            detail: String,
-            prev_hash: String,
-            hash: String,
-        }
-        let mut rows = Vec::with_capacity(entries.len());
-        for (i, entry) in entries.iter().enumerate() {
-            let seq = first + i as i64;
-            let detail = entry.detail.to_string();
-            let hash = chain_hash(
-                &prev_hash,
-                seq,
-                at_ms,
-                [&entry.actor, &entry.channel, &entry.kind, &entry.subject, &detail],
-            );
-            rows.push(Row {
-                seq,
-                actor: &entry.actor,
-                channel: &entry.channel,
-                kind: &entry.kind,
-                subject: &entry.subject,
-                detail,
-                prev_hash: std::mem::replace(&mut prev_hash, hash.clone()),
-                hash,
-            });
-        }
-        // The records and the head's new hash in one statement.
-        let insert = format!(
-            "INSERT INTO audit_log (seq, actor, channel, kind, subject, detail, prev_hash, hash, at_ms) {}",
-            json_rows::select(self.backend(), 1, &RECORD_COLUMNS, &["$2"])
-        );
-        let sql = match self.backend() {
-            Backend::Sqlite => format!("{insert}; UPDATE audit_head SET hash = $3 WHERE id = 1"),
-            Backend::Postgres => {
-                format!("WITH appended AS ({insert} RETURNING seq) UPDATE audit_head SET hash = $3 WHERE id = 1")
-            }
-        };
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(json_rows::encode(&rows)?)
-            .bind(at_ms)
-            .bind(&prev_hash)
-            .execute(&mut **tx)
-            .await?;
+        Sealed::new(entries, first, prev_hash, now_ms())?.append(self.backend(), false).execute(&mut **tx).await?;
         Ok((first..=last).collect())
     }
 

@@ -1,8 +1,9 @@
 //! The inbox: verified inbound events, unique on source and provider event id, so a
 //! redelivery is recognised and never processed twice.
 
+use super::audit::Sealed;
 use super::json_rows::{self, Kind};
-use super::{AuditEntry, Store, StoreError, Tx};
+use super::{AuditEntry, Backend, Store, StoreError, Tx};
 use crate::inbound::WebhookEvent;
 use serde_json::json;
 
@@ -19,6 +20,111 @@ pub struct InboxRow {
     pub attempts: i64,
 }
 
+/// The source the audit head's row carries among the inserted rows `receive_batch` reads back.
+const HEAD_MARK: &str = "audit_head";
+
+/// The insert of `events`, answering `(id, source, event_id)` for each new row. With
+/// `take_head`, the same call also takes the audit head, reserving one record when any row is
+/// new, and answers it as one more row `(seq, HEAD_MARK, hash)`.
+/// On SQLite, `begin` opens the transaction in the same call.
+fn insert(
+    backend: Backend,
+    events: &[WebhookEvent],
+    now_ms: i64,
+    take_head: bool,
+    begin: bool,
+) -> Result<sqlx::query::QueryAs<'static, sqlx::Any, (i64, String, String), sqlx::any::AnyArguments>, StoreError> {
+    let columns =
+        "INSERT INTO inbox (source, event_id, event_type, object_id, payload, received_at_ms, next_attempt_at_ms)";
+    let rows = match backend {
+        Backend::Sqlite => json_rows::nameless_values(events.len(), 7),
+        Backend::Postgres => json_rows::select(backend, 1, &INBOX_COLUMNS, &["$2", "$2"]),
+    };
+    let insert = format!("{columns} {rows} ON CONFLICT (source, event_id) DO NOTHING");
+    let begin = if begin && backend == Backend::Sqlite { "BEGIN IMMEDIATE; " } else { "" };
+    let sql = match (take_head, backend) {
+        (false, _) => format!("{begin}{insert} RETURNING id, source, event_id"),
+        // `changes()` counts the rows the INSERT just before it added.
+        (true, Backend::Sqlite) => format!(
+            "{begin}{insert} RETURNING id, source, event_id; \
+             UPDATE audit_head SET seq = seq + (changes() > 0) WHERE id = 1 RETURNING seq, '{HEAD_MARK}', hash"
+        ),
+        (true, Backend::Postgres) => format!(
+            "WITH new AS ({insert} RETURNING id, source, event_id), \
+             head AS (UPDATE audit_head SET seq = seq + (SELECT (count(*) > 0)::int FROM new) WHERE id = 1 RETURNING seq, hash) \
+             SELECT id, source, event_id FROM new UNION ALL SELECT seq, '{HEAD_MARK}', hash FROM head"
+        ),
+    };
+    let query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+    Ok(match backend {
+        Backend::Sqlite => events.iter().fold(query, |query, e| {
+            query
+                .bind(e.source)
+                .bind(e.event_id.clone())
+                .bind(e.event_type.clone())
+                .bind(e.object_id.clone())
+                .bind(e.payload.clone())
+                .bind(now_ms)
+                .bind(now_ms)
+        }),
+        Backend::Postgres => query.bind(json_rows::encode(&inbox_rows(events))?).bind(now_ms),
+    })
+}
+
+/// The events as `INBOX_COLUMNS` rows, for `json_rows`.
+fn inbox_rows(events: &[WebhookEvent]) -> Vec<impl serde::Serialize + '_> {
+    #[derive(serde::Serialize)]
+    struct Row<'a> {
+        source: &'a str,
+        event_id: &'a str,
+        event_type: &'a str,
+        object_id: Option<&'a str>,
+        payload: &'a str,
+    }
+    events
+        .iter()
+        .map(|e| Row {
+            source: e.source,
+            event_id: &e.event_id,
+            event_type: &e.event_type,
+            object_id: e.object_id.as_deref(),
+            payload: &e.payload,
+        })
+        .collect()
+}
+
+/// The ids of the new events among `events`, given the rows the insert answered, and the audit
+/// record that lists them (none when every event was a redelivery).
+fn received(events: &[WebhookEvent], mut inserted: Vec<(i64, String, String)>) -> (Vec<String>, Option<AuditEntry>) {
+    inserted.sort_unstable();
+    let by_id: std::collections::HashMap<(&str, &str), &WebhookEvent> =
+        events.iter().map(|e| ((e.source, e.event_id.as_str()), e)).collect();
+    let mut new = Vec::with_capacity(inserted.len());
+    let mut listed = Vec::with_capacity(inserted.len());
+    let mut sources: Vec<&str> = Vec::new();
+    for (id, source, event_id) in inserted {
+        // The same event twice in one batch inserts once, and is listed once.
+        let Some(event) = by_id.get(&(source.as_str(), event_id.as_str())) else { continue };
+        if !sources.contains(&event.source) {
+            sources.push(event.source);
+        }
+        listed.push(json!({ "inbox_id": id, "source": event.source, "event_id": event.event_id,
+            "type": event.event_type, "object_id": event.object_id }));
+        new.push(event_id);
+    }
+    if new.is_empty() {
+        return (new, None);
+    }
+    let audit = AuditEntry {
+        actor: sources.join(", "),
+        channel: "webhook".into(),
+        kind: "webhook.received".into(),
+        subject: format!("{} events", listed.len()),
+        detail: json!({ "events": listed }),
+    };
+    (new, Some(audit))
+}
+
 const INBOX_COLUMNS: [(&str, Kind); 5] = [
     ("source", Kind::Text),
     ("event_id", Kind::Text),
@@ -30,8 +136,8 @@ const INBOX_COLUMNS: [(&str, Kind); 5] = [
 impl Store {
     /// Records `events` inside `tx`; returns the event ids that were new. Redeliveries (same
     /// source and event id) are ignored. The rows go in as one statement (`json_rows`) and the
-    /// new ones are audited in one record per source listing each event, so a group-committed
-    /// burst of any size costs three statements.
+    /// new ones are audited in one record listing each, so a burst of any size costs three
+    /// statements.
     pub async fn receive_events(
         &self,
         tx: &mut Tx,
@@ -41,69 +147,62 @@ impl Store {
         if events.is_empty() {
             return Ok(Vec::new());
         }
-        #[derive(serde::Serialize)]
-        struct Row<'a> {
-            source: &'a str,
-            event_id: &'a str,
-            event_type: &'a str,
-            object_id: Option<&'a str>,
-            payload: &'a str,
+        let inserted = insert(self.backend(), events, now_ms, false, false)?.fetch_all(&mut **tx).await?;
+        let (new, audit) = received(events, inserted);
+        if let Some(audit) = audit {
+            self.audit(tx, &audit).await?;
         }
-        let rows: Vec<Row> = events
-            .iter()
-            .map(|e| Row {
-                source: e.source,
-                event_id: &e.event_id,
-                event_type: &e.event_type,
-                object_id: e.object_id.as_deref(),
-                payload: &e.payload,
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO inbox (source, event_id, event_type, object_id, payload, received_at_ms, next_attempt_at_ms) \
-             {} ON CONFLICT (source, event_id) DO NOTHING RETURNING id, source, event_id",
-            json_rows::select(self.backend(), 1, &INBOX_COLUMNS, &["$2", "$2"])
-        );
-        let mut inserted: Vec<(i64, String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(json_rows::encode(&rows)?)
-            .bind(now_ms)
-            .fetch_all(&mut **tx)
-            .await?;
-        inserted.sort_unstable();
-        let mut received: Vec<(&'static str, serde_json::Value)> = Vec::with_capacity(inserted.len());
-        let mut new = Vec::with_capacity(inserted.len());
-        let by_id: std::collections::HashMap<(&str, &str), &WebhookEvent> =
-            events.iter().map(|e| ((e.source, e.event_id.as_str()), e)).collect();
-        for (id, source, event_id) in inserted {
-            // The same event twice in one batch inserts once, and is audited once.
-            let Some(event) = by_id.get(&(source.as_str(), event_id.as_str())) else { continue };
-            received.push((
-                event.source,
-                json!({ "inbox_id": id, "event_id": event.event_id, "type": event.event_type, "object_id": event.object_id }),
-            ));
-            new.push(event_id);
+        Ok(new)
+    }
+
+    /// `receive_events` in a transaction of its own on `conn`, for the intake writer (which
+    /// owns `conn`), in as few calls whatever the batch as the backend allows: BEGIN; the
+    /// rows' insert, which also takes the audit head (`changes()` on SQLite, a data-modifying
+    /// `WITH` on PostgreSQL); the audit record chained to it; COMMIT. SQLite runs several
+    /// statements a call, so there it is two calls (BEGIN with the insert, the record with
+    /// COMMIT); PostgreSQL runs one, so four. On failure the transaction is rolled back and
+    /// nothing is recorded.
+    pub async fn receive_batch(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        events: &[WebhookEvent],
+        now_ms: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        let outcome = self.receive_batch_or_stop(conn, events, now_ms).await;
+        if outcome.is_err() {
+            // Whatever was left open; an error here only says nothing was.
+            let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
         }
-        let mut sources: Vec<&'static str> = Vec::new();
-        for (source, _) in &received {
-            if !sources.contains(source) {
-                sources.push(source);
+        outcome
+    }
+
+    async fn receive_batch_or_stop(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        events: &[WebhookEvent],
+        now_ms: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        let backend = self.backend();
+        if backend == Backend::Postgres {
+            sqlx::query("BEGIN").execute(&mut *conn).await?;
+        }
+        let mut rows = insert(backend, events, now_ms, true, true)?.fetch_all(&mut *conn).await?;
+        let head = rows.iter().position(|(_, source, _)| source == HEAD_MARK).map(|i| rows.remove(i));
+        let (new, audit) = received(events, rows);
+        match (audit, head) {
+            (Some(audit), Some((seq, _, hash))) => {
+                let sealed = Sealed::new(std::slice::from_ref(&audit), seq, hash, super::now_ms())?;
+                sealed.append(backend, backend == Backend::Sqlite).execute(&mut *conn).await?;
             }
+            (None, _) => {
+                sqlx::query("COMMIT").execute(&mut *conn).await?;
+                return Ok(new);
+            }
+            (Some(_), None) => return Err(StoreError::Corrupt("the audit head was not taken".into())),
         }
-        let audits: Vec<AuditEntry> = sources
-            .into_iter()
-            .map(|source| {
-                let events: Vec<&serde_json::Value> =
-                    received.iter().filter(|(s, _)| *s == source).map(|(_, e)| e).collect();
-                AuditEntry {
-                    actor: source.to_owned(),
-                    channel: "webhook".into(),
-                    kind: "webhook.received".into(),
-                    subject: format!("{} events", events.len()),
-                    detail: json!({ "events": events }),
-                }
-            })
-            .collect();
-        self.audit_many(tx, &audits).await?;
+        if backend == Backend::Postgres {
+            sqlx::query("COMMIT").execute(&mut *conn).await?;
+        }
         Ok(new)
     }
 

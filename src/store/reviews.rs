@@ -5,7 +5,7 @@
 //! baskets from the mirror, and the POS's gift-card events from the inbox.
 
 use super::json_rows::{self, Kind};
-use super::{Store, StoreError, Tx};
+use super::{Backend, Store, StoreError, Tx};
 
 /// One recorded review.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
@@ -74,11 +74,38 @@ impl Store {
         if reviews.is_empty() {
             return Ok(());
         }
-        let sql = format!(
-            "INSERT INTO reviews ({COLUMNS}) {} ON CONFLICT (id) DO NOTHING",
-            json_rows::select(self.backend(), 1, &ROW_COLUMNS, &[])
-        );
-        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(json_rows::encode(reviews)?).execute(&mut **tx).await?;
+        let rows = match self.backend() {
+            Backend::Sqlite => json_rows::nameless_values(reviews.len(), ROW_COLUMNS.len()),
+            Backend::Postgres => json_rows::select(self.backend(), 1, &ROW_COLUMNS, &[]),
+        };
+        let query = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO reviews ({COLUMNS}) {rows} ON CONFLICT (id) DO NOTHING"
+        )));
+        let query = match self.backend() {
+            Backend::Sqlite => reviews.iter().fold(query, |query, r| {
+                query
+                    .bind(r.id.clone())
+                    .bind(r.transaction_id.clone())
+                    .bind(r.store_id.clone())
+                    .bind(r.location_id.clone())
+                    .bind(r.register_id.clone())
+                    .bind(r.cashier_id.clone())
+                    .bind(r.loyalty_id.clone())
+                    .bind(r.at_ms)
+                    .bind(r.total_cents)
+                    .bind(r.mode.clone())
+                    .bind(r.risk_milli)
+                    .bind(r.flagged)
+                    .bind(r.gift_cards)
+                    .bind(r.voids)
+                    .bind(r.overrides)
+                    .bind(r.approval_id.clone())
+                    .bind(r.callback_url.clone())
+                    .bind(r.detail.clone())
+            }),
+            Backend::Postgres => query.bind(json_rows::encode(reviews)?),
+        };
+        query.execute(&mut **tx).await?;
         Ok(())
     }
 
