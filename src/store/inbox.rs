@@ -23,17 +23,21 @@ pub struct InboxRow {
 /// The source the audit head's row carries among the inserted rows `receive_batch` reads back.
 const HEAD_MARK: &str = "audit_head";
 
+/// A statement answering `(id, source, event_id)` rows.
+type NewRows = sqlx::query::QueryAs<'static, sqlx::Any, (i64, String, String), sqlx::any::AnyArguments>;
+
 /// The insert of `events`, answering `(id, source, event_id)` for each new row. With
 /// `take_head`, the same call also takes the audit head, reserving one record when any row is
-/// new, and answers it as one more row `(seq, HEAD_MARK, hash)`.
-/// On SQLite, `begin` opens the transaction in the same call.
+/// new (on PostgreSQL, or when `$3`, bound by the caller, says earlier statements of the
+/// transaction added some), and answers it as one more row `(seq, HEAD_MARK, hash)`. On
+/// SQLite, `begin` opens the transaction in the same call.
 fn insert(
     backend: Backend,
     events: &[WebhookEvent],
     now_ms: i64,
     take_head: bool,
     begin: bool,
-) -> Result<sqlx::query::QueryAs<'static, sqlx::Any, (i64, String, String), sqlx::any::AnyArguments>, StoreError> {
+) -> Result<NewRows, StoreError> {
     let columns =
         "INSERT INTO inbox (source, event_id, event_type, object_id, payload, received_at_ms, next_attempt_at_ms)";
     let rows = match backend {
@@ -51,7 +55,8 @@ fn insert(
         ),
         (true, Backend::Postgres) => format!(
             "WITH new AS ({insert} RETURNING id, source, event_id), \
-             head AS (UPDATE audit_head SET seq = seq + (SELECT (count(*) > 0)::int FROM new) WHERE id = 1 RETURNING seq, hash) \
+             head AS (UPDATE audit_head SET seq = seq + GREATEST($3, (SELECT (count(*) > 0)::int FROM new)) \
+               WHERE id = 1 RETURNING seq, hash) \
              SELECT id, source, event_id FROM new UNION ALL SELECT seq, '{HEAD_MARK}', hash FROM head"
         ),
     };
@@ -69,6 +74,14 @@ fn insert(
         }),
         Backend::Postgres => query.bind(json_rows::encode(&inbox_rows(events))?).bind(now_ms),
     })
+}
+
+/// About what an event adds to a statement, for `Store::statement_runs`.
+fn event_bytes(event: &WebhookEvent) -> usize {
+    64 + event.event_id.len()
+        + event.event_type.len()
+        + event.object_id.as_ref().map_or(0, String::len)
+        + event.payload.len()
 }
 
 /// The events as `INBOX_COLUMNS` rows, for `json_rows`.
@@ -147,7 +160,10 @@ impl Store {
         if events.is_empty() {
             return Ok(Vec::new());
         }
-        let inserted = insert(self.backend(), events, now_ms, false, false)?.fetch_all(&mut **tx).await?;
+        let mut inserted = Vec::new();
+        for run in self.statement_runs(events, event_bytes) {
+            inserted.extend(insert(self.backend(), run, now_ms, false, false)?.fetch_all(&mut **tx).await?);
+        }
         let (new, audit) = received(events, inserted);
         if let Some(audit) = audit {
             self.audit(tx, &audit).await?;
@@ -160,8 +176,9 @@ impl Store {
     /// rows' insert, which also takes the audit head (`changes()` on SQLite, a data-modifying
     /// `WITH` on PostgreSQL); the audit record chained to it; COMMIT. SQLite runs several
     /// statements a call, so there it is two calls (BEGIN with the insert, the record with
-    /// COMMIT); PostgreSQL runs one, so four. On failure the transaction is rolled back and
-    /// nothing is recorded.
+    /// COMMIT); PostgreSQL runs one, so four, and over TCP one more for every further 8 KiB of
+    /// events (`Store::statement_runs`). On failure the transaction is rolled back and nothing
+    /// is recorded.
     pub async fn receive_batch(
         &self,
         conn: &mut sqlx::AnyConnection,
@@ -183,10 +200,18 @@ impl Store {
         now_ms: i64,
     ) -> Result<Vec<String>, StoreError> {
         let backend = self.backend();
+        let runs = self.statement_runs(events, event_bytes);
+        let Some((last, earlier)) = runs.split_last() else { return Ok(Vec::new()) };
+        let mut rows = Vec::new();
         if backend == Backend::Postgres {
             sqlx::query("BEGIN").execute(&mut *conn).await?;
+            for run in earlier {
+                rows.extend(insert(backend, run, now_ms, false, false)?.fetch_all(&mut *conn).await?);
+            }
         }
-        let mut rows = insert(backend, events, now_ms, true, true)?.fetch_all(&mut *conn).await?;
+        let query = insert(backend, last, now_ms, true, true)?;
+        let query = if backend == Backend::Postgres { query.bind(i64::from(!rows.is_empty())) } else { query };
+        rows.extend(query.fetch_all(&mut *conn).await?);
         let head = rows.iter().position(|(_, source, _)| source == HEAD_MARK).map(|i| rows.remove(i));
         let (new, audit) = received(events, rows);
         match (audit, head) {

@@ -199,50 +199,38 @@ fn sqlite_url(url: &str) -> String {
 const POSTGRES_STATEMENT_BYTES: usize = 8 * 1024;
 
 impl Store {
-    /// Splits `items` (rows of `columns` values) into runs for multi-row statements: on
-    /// PostgreSQL a few fixed sizes, largest first (each connection prepares each shape once
-    /// and reuses it; powers of two keep a batch of any size to a handful of statements); on
-    /// SQLite runs of about `SQLITE_PARAMETERS_PER_STATEMENT` values.
-    pub fn batch_shapes<'a, T>(&self, items: &'a [T], columns: usize) -> Vec<&'a [T]> {
-        self.batch_shapes_within(items, columns, |_| 0)
-    }
-
-    /// `batch_shapes`, keeping each run's `bytes` within what one statement message should carry
-    /// on PostgreSQL (see `POSTGRES_STATEMENT_BYTES`). A single item always makes a run.
-    pub fn batch_shapes_within<'a, T>(
-        &self,
-        items: &'a [T],
-        columns: usize,
-        bytes: impl Fn(&T) -> usize,
-    ) -> Vec<&'a [T]> {
-        runs(self.backend, items, columns, bytes)
+    /// Splits `items` into the runs one `json_rows` statement each should carry: one run on
+    /// SQLite and over a Unix socket; over TCP to PostgreSQL, runs whose `bytes` stay within
+    /// `POSTGRES_STATEMENT_BYTES` (a single item always makes a run).
+    pub fn statement_runs<'a, T>(&self, items: &'a [T], bytes: impl Fn(&T) -> usize) -> Vec<&'a [T]> {
+        let budget = (self.backend == Backend::Postgres && !unix_socket(&self.url)).then_some(POSTGRES_STATEMENT_BYTES);
+        runs(items, budget, bytes)
     }
 }
 
-/// Bound values in one SQLite statement, about. Binding costs more than linear time in a
-/// statement's parameter count (sqlx looks up each parameter's name, and SQLite finds a name by
-/// walking the statement's list of them), so 256 rows of 18 values took 10 ms to bind where 14
-/// statements of 18 rows take well under one; every statement is also a round trip to the
-/// connection's worker thread, so runs stay in the low hundreds of values rather than a few.
-const SQLITE_PARAMETERS_PER_STATEMENT: usize = 192;
+/// Whether a PostgreSQL URL reaches its server through a Unix socket.
+fn unix_socket(url: &str) -> bool {
+    let authority = url.split_once("://").map_or("", |(_, rest)| rest);
+    url.contains("host=/") || url.contains("host=%2F") || authority.starts_with('/') || authority.starts_with("%2F")
+}
 
-/// `Store::batch_shapes_within` for `backend`.
-fn runs<T>(backend: Backend, items: &[T], columns: usize, bytes: impl Fn(&T) -> usize) -> Vec<&[T]> {
-    let (sizes, budget): (&[usize], usize) = match backend {
-        // SQLite prepares in-process, in microseconds, while every statement is a round trip to
-        // the connection's worker thread: statements of the exact size beat cached ones.
-        Backend::Sqlite => return items.chunks((SQLITE_PARAMETERS_PER_STATEMENT / columns.max(1)).max(1)).collect(),
-        Backend::Postgres => (&[16, 8, 4, 2, 1], POSTGRES_STATEMENT_BYTES),
-    };
+/// `Store::statement_runs`: greedy runs within `budget` bytes, or one run without one.
+fn runs<T>(items: &[T], budget: Option<usize>, bytes: impl Fn(&T) -> usize) -> Vec<&[T]> {
+    let Some(budget) = budget else { return if items.is_empty() { Vec::new() } else { vec![items] } };
     let mut out = Vec::new();
-    let mut rest = items;
-    while !rest.is_empty() {
-        let fits =
-            |size: usize| size <= rest.len() && (size == 1 || rest[..size].iter().map(&bytes).sum::<usize>() <= budget);
-        let take = sizes.iter().copied().find(|&size| fits(size)).unwrap_or(1);
-        let (head, tail) = rest.split_at(take);
-        out.push(head);
-        rest = tail;
+    let mut start = 0;
+    let mut size = 0;
+    for (i, item) in items.iter().enumerate() {
+        let b = bytes(item);
+        if i > start && size + b > budget {
+            out.push(&items[start..i]);
+            start = i;
+            size = 0;
+        }
+        size += b;
+    }
+    if start < items.len() {
+        out.push(&items[start..]);
     }
     out
 }
@@ -282,25 +270,21 @@ pub fn migration_versions(backend: Backend) -> Vec<i64> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Backend, POSTGRES_STATEMENT_BYTES, runs, values_placeholders};
+    use super::{POSTGRES_STATEMENT_BYTES, runs, unix_socket, values_placeholders};
 
     #[test]
-    fn runs_fit_each_backend() {
-        let items: Vec<usize> = vec![600; 100];
-        let lengths = |backend, bytes: &dyn Fn(&usize) -> usize| -> Vec<usize> {
-            runs(backend, &items, 4, bytes).iter().map(|r| r.len()).collect()
-        };
-        assert_eq!(lengths(Backend::Sqlite, &|_| 0), [48, 48, 4], "about 192 values a statement on SQLite");
-        let nine = runs(Backend::Sqlite, &[0; 600], 9, |_| 0).iter().map(|r| r.len()).collect::<Vec<_>>();
-        assert!(nine.iter().all(|&n| n == 21 || n == 600 % 21), "{nine:?}");
-        assert_eq!(runs(Backend::Sqlite, &[0; 3], 500, |_| 0).len(), 3, "a row wider than the budget goes alone");
-        assert_eq!(lengths(Backend::Postgres, &|&b| b), [8; 12].into_iter().chain([4]).collect::<Vec<_>>());
-        // Large rows: fewer to a statement, and one that is too large alone still goes.
-        let big = |&b: &usize| b * 5;
-        assert!(runs(Backend::Postgres, &items, 4, big).iter().all(|r| r.len() * 3_000 <= POSTGRES_STATEMENT_BYTES));
-        let huge = [POSTGRES_STATEMENT_BYTES * 2, 10];
-        assert_eq!(runs(Backend::Postgres, &huge, 4, |&b| b).iter().map(|r| r.len()).collect::<Vec<_>>(), [1, 1]);
-        assert_eq!(runs(Backend::Postgres, &items[..0], 4, |&b| b).len(), 0);
+    fn runs_stay_within_the_budget_and_a_large_item_goes_alone() {
+        let lengths = |items: &[usize], budget| runs(items, budget, |&b| b).iter().map(|r| r.len()).collect::<Vec<_>>();
+        assert_eq!(lengths(&[600; 100], None), [100], "one statement without a budget");
+        assert_eq!(
+            lengths(&[600; 100], Some(POSTGRES_STATEMENT_BYTES)),
+            [13; 7].into_iter().chain([9]).collect::<Vec<_>>()
+        );
+        assert_eq!(lengths(&[POSTGRES_STATEMENT_BYTES * 2, 10, 10], Some(POSTGRES_STATEMENT_BYTES)), [1, 2]);
+        assert!(lengths(&[], Some(10)).is_empty() && lengths(&[], None).is_empty());
+        assert!(unix_socket("postgres:///tillpilot?host=/var/run/postgresql"));
+        assert!(unix_socket("postgres://%2Fvar%2Frun%2Fpostgresql/tillpilot"));
+        assert!(!unix_socket("postgres://postgres@127.0.0.1:5432/test"));
     }
 
     #[test]

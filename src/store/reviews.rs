@@ -74,37 +74,41 @@ impl Store {
         if reviews.is_empty() {
             return Ok(());
         }
-        let rows = match self.backend() {
-            Backend::Sqlite => json_rows::nameless_values(reviews.len(), ROW_COLUMNS.len()),
-            Backend::Postgres => json_rows::select(self.backend(), 1, &ROW_COLUMNS, &[]),
-        };
+        if self.backend() == Backend::Postgres {
+            let sql = format!(
+                "INSERT INTO reviews ({COLUMNS}) {} ON CONFLICT (id) DO NOTHING",
+                json_rows::select(self.backend(), 1, &ROW_COLUMNS, &[])
+            );
+            for run in self.statement_runs(reviews, |r| 300 + r.detail.len()) {
+                sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(json_rows::encode(run)?).execute(&mut **tx).await?;
+            }
+            return Ok(());
+        }
+        let values = json_rows::nameless_values(reviews.len(), ROW_COLUMNS.len());
         let query = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO reviews ({COLUMNS}) {rows} ON CONFLICT (id) DO NOTHING"
+            "INSERT INTO reviews ({COLUMNS}) {values} ON CONFLICT (id) DO NOTHING"
         )));
-        let query = match self.backend() {
-            Backend::Sqlite => reviews.iter().fold(query, |query, r| {
-                query
-                    .bind(r.id.clone())
-                    .bind(r.transaction_id.clone())
-                    .bind(r.store_id.clone())
-                    .bind(r.location_id.clone())
-                    .bind(r.register_id.clone())
-                    .bind(r.cashier_id.clone())
-                    .bind(r.loyalty_id.clone())
-                    .bind(r.at_ms)
-                    .bind(r.total_cents)
-                    .bind(r.mode.clone())
-                    .bind(r.risk_milli)
-                    .bind(r.flagged)
-                    .bind(r.gift_cards)
-                    .bind(r.voids)
-                    .bind(r.overrides)
-                    .bind(r.approval_id.clone())
-                    .bind(r.callback_url.clone())
-                    .bind(r.detail.clone())
-            }),
-            Backend::Postgres => query.bind(json_rows::encode(reviews)?),
-        };
+        let query = reviews.iter().fold(query, |query, r| {
+            query
+                .bind(r.id.clone())
+                .bind(r.transaction_id.clone())
+                .bind(r.store_id.clone())
+                .bind(r.location_id.clone())
+                .bind(r.register_id.clone())
+                .bind(r.cashier_id.clone())
+                .bind(r.loyalty_id.clone())
+                .bind(r.at_ms)
+                .bind(r.total_cents)
+                .bind(r.mode.clone())
+                .bind(r.risk_milli)
+                .bind(r.flagged)
+                .bind(r.gift_cards)
+                .bind(r.voids)
+                .bind(r.overrides)
+                .bind(r.approval_id.clone())
+                .bind(r.callback_url.clone())
+                .bind(r.detail.clone())
+        });
         query.execute(&mut **tx).await?;
         Ok(())
     }

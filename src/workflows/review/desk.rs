@@ -38,6 +38,9 @@ struct Mined {
     at_ms: i64,
 }
 
+/// On hand (thousandths) and when it was counted, by location, of one variation.
+type Counts = HashMap<String, (i64, i64)>;
+
 /// See the module documentation.
 #[derive(Default)]
 pub struct ReviewDesk {
@@ -45,7 +48,8 @@ pub struct ReviewDesk {
     loaded: tokio::sync::Notify,
     flags: RwLock<Arc<Vec<FlagRow>>>,
     /// On hand (thousandths) and when it was counted, by variation and location.
-    stock: RwLock<HashMap<(String, String), (i64, i64)>>,
+    /// By variation, then location, so a review looks counts up without allocating a key.
+    stock: RwLock<HashMap<String, Counts>>,
     by_sku: RwLock<Arc<HashMap<String, Product>>>,
     by_variation: RwLock<Arc<HashMap<String, Product>>>,
     rules: RwLock<Arc<BasketRules>>,
@@ -63,6 +67,13 @@ fn read<T: Clone>(lock: &RwLock<T>) -> T {
     match lock.read() {
         Ok(v) => v.clone(),
         Err(poisoned) => poisoned.into_inner().clone(),
+    }
+}
+
+fn look_up(index: &RwLock<Arc<HashMap<String, Product>>>, key: &str) -> Option<Product> {
+    match index.read() {
+        Ok(index) => index.get(key).cloned(),
+        Err(poisoned) => poisoned.into_inner().get(key).cloned(),
     }
 }
 
@@ -99,11 +110,11 @@ impl ReviewDesk {
     }
 
     pub fn product_by_sku(&self, sku: &str) -> Option<Product> {
-        read(&self.by_sku).get(sku).cloned()
+        look_up(&self.by_sku, sku)
     }
 
     pub fn product(&self, variation_id: &str) -> Option<Product> {
-        read(&self.by_variation).get(variation_id).cloned()
+        look_up(&self.by_variation, variation_id)
     }
 
     pub fn rules(&self) -> Arc<BasketRules> {
@@ -117,8 +128,8 @@ impl ReviewDesk {
             Err(poisoned) => poisoned.into_inner(),
         };
         match location {
-            Some(l) => stock.get(&(variation.to_owned(), l.as_str().to_owned())).map(|(q, _)| *q),
-            None => stock.iter().filter(|((v, _), _)| v == variation).map(|(_, (q, _))| *q).max(),
+            Some(l) => stock.get(variation)?.get(l.as_str()).map(|(q, _)| *q),
+            None => stock.get(variation)?.values().map(|(q, _)| *q).max(),
         }
     }
 
@@ -135,12 +146,13 @@ impl ReviewDesk {
             Err(poisoned) => poisoned.into_inner(),
         };
         for level in levels {
-            let key = (level.variation_id.as_str().to_owned(), level.location_id.as_str().to_owned());
-            let newer = stock
-                .get(&key)
+            let at_locations = stock.entry(level.variation_id.as_str().to_owned()).or_default();
+            let newer = at_locations
+                .get(level.location_id.as_str())
                 .is_none_or(|(_, at)| if or_same { level.counted_at_ms >= *at } else { level.counted_at_ms > *at });
             if newer {
-                stock.insert(key, (level.on_hand.milli(), level.counted_at_ms));
+                at_locations
+                    .insert(level.location_id.as_str().to_owned(), (level.on_hand.milli(), level.counted_at_ms));
             }
         }
     }
