@@ -157,7 +157,7 @@ async fn writer(store: &Store, mut receiver: mpsc::Receiver<Submission>, commits
 /// which is a round trip each time), and after a failure opens a new one for the next batch.
 async fn write(
     store: &Store,
-    connection: &mut Option<sqlx::pool::PoolConnection<sqlx::Any>>,
+    connection: &mut Option<crate::store::Connection>,
     batch: Vec<Submission>,
     commits: &AtomicU64,
 ) {
@@ -170,7 +170,7 @@ async fn write(
     let attempt = async {
         let conn = match connection {
             Some(conn) => conn,
-            None => connection.insert(store.pool().acquire().await.map_err(crate::store::StoreError::from)?),
+            None => connection.insert(store.connection().await?),
         };
         store.receive_batch(conn, &all, now_ms()).await
     };

@@ -51,6 +51,9 @@ pub enum Backend {
 
 pub type Tx = Transaction<'static, sqlx::Any>;
 
+/// One of the pool's connections, kept by whoever took it until dropped.
+pub type Connection = sqlx::pool::PoolConnection<sqlx::Any>;
+
 /// The shop's database.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -109,6 +112,11 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// A connection of the pool to keep (the intake writer's, for `receive_batch`).
+    pub async fn connection(&self) -> Result<Connection, StoreError> {
+        Ok(self.pool.acquire().await?)
     }
 
     pub async fn begin(&self) -> Result<Tx, StoreError> {
