@@ -208,26 +208,51 @@ async fn two_workers_share_one_inbox_and_apply_each_event_once() {
     }
 }
 
+/// The two ways the intake writer records a batch: through a pooled connection (PostgreSQL,
+/// in-memory SQLite) and on its own thread with a connection of its own (a SQLite file).
+enum Writer {
+    Pool(tillpilot::store::Connection),
+    Own(tillpilot::store::inbox_writer::SqliteInbox),
+}
+
+impl Writer {
+    async fn write(&mut self, app: &App, events: &[WebhookEvent]) -> Vec<String> {
+        match self {
+            Writer::Pool(conn) => app.store.receive_batch(conn, events, now_ms()).await.unwrap(),
+            Writer::Own(inbox) => inbox.receive_batch(events, now_ms()).unwrap(),
+        }
+    }
+}
+
 /// The intake writer's own transaction: a batch that mixes new events, a redelivery of an
 /// earlier one and the same event twice records each new one once, in arrival order, answers
-/// which were new, and audits them in one record that keeps the chain whole.
+/// which were new, and audits them in one record that keeps the chain whole. On every backend,
+/// and on SQLite with both writers.
 #[tokio::test]
 async fn a_batch_with_redeliveries_records_and_audits_each_new_event_once() {
+    let mut cases = Vec::new();
     for db in common::databases().await {
         let app = common::app(&db).await;
-        let mut conn = app.store.pool().acquire().await.unwrap();
-        let first = app.store.receive_batch(&mut conn, &[order_event("ev-1", "O-1")], now_ms()).await.unwrap();
-        assert_eq!(first, vec!["ev-1".to_owned()], "{}", db.label);
+        let writer = Writer::Pool(app.store.connection().await.unwrap());
+        cases.push((format!("{} through the pool", db.label), db, app, writer));
+    }
+    let db = common::sqlite_db();
+    let app = common::app(&db).await;
+    let writer = Writer::Own(app.store.sqlite_inbox().expect("a SQLite file has its own writer").unwrap());
+    cases.push(("sqlite on the writer's thread".to_owned(), db, app, writer));
+    for (label, _db, app, mut conn) in cases {
+        let first = conn.write(&app, &[order_event("ev-1", "O-1")]).await;
+        assert_eq!(first, vec!["ev-1".to_owned()], "{label}");
         let batch = [
             order_event("ev-2", "O-2"),
             order_event("ev-1", "O-1"),
             order_event("ev-3", "O-3"),
             order_event("ev-2", "O-2"),
         ];
-        let new = app.store.receive_batch(&mut conn, &batch, now_ms()).await.unwrap();
-        assert_eq!(new, vec!["ev-2".to_owned(), "ev-3".to_owned()], "{}", db.label);
-        let again = app.store.receive_batch(&mut conn, &batch, now_ms()).await.unwrap();
-        assert!(again.is_empty(), "{}: a batch of redeliveries is nothing new", db.label);
+        let new = conn.write(&app, &batch).await;
+        assert_eq!(new, vec!["ev-2".to_owned(), "ev-3".to_owned()], "{label}");
+        let again = conn.write(&app, &batch).await;
+        assert!(again.is_empty(), "{label}: a batch of redeliveries is nothing new");
         // Larger than one statement carries over TCP to PostgreSQL: written in several, still
         // one transaction and one audit record.
         let padding = "x".repeat(600);
@@ -239,23 +264,42 @@ async fn a_batch_with_redeliveries_records_and_audits_each_new_event_once() {
             })
             .collect();
         big.push(order_event("ev-3", "O-3"));
-        let new = app.store.receive_batch(&mut conn, &big, now_ms()).await.unwrap();
-        assert_eq!(new.len(), 30, "{}", db.label);
+        let new = conn.write(&app, &big).await;
+        assert_eq!(new.len(), 30, "{label}");
+        // One more batch, and an audit record of another kind in between, to chain onto.
+        let between = tillpilot::store::AuditEntry {
+            actor: "tillpilot".into(),
+            channel: "test".into(),
+            kind: "test.between".into(),
+            subject: "between batches".into(),
+            detail: json!({}),
+        };
+        app.store.audit_now(&between).await.unwrap();
+        let new = conn.write(&app, &[order_event("ev-50", "O-50"), order_event("ev-1", "O-1")]).await;
+        assert_eq!(new, vec!["ev-50".to_owned()], "{label}");
         drop(conn);
         let rows = app.store.inbox("square").await.unwrap();
         let ids: Vec<&str> = rows.iter().map(|r| r.event_id.as_str()).collect();
-        let expected: Vec<String> =
-            ["ev-1", "ev-2", "ev-3"].map(String::from).into_iter().chain((10..40).map(|i| format!("ev-{i}"))).collect();
-        assert_eq!(ids, expected, "{}: each once, in arrival order", db.label);
+        let expected: Vec<String> = ["ev-1", "ev-2", "ev-3"]
+            .map(String::from)
+            .into_iter()
+            .chain((10..40).map(|i| format!("ev-{i}")))
+            .chain(["ev-50".to_owned()])
+            .collect();
+        assert_eq!(ids, expected, "{label}: each once, in arrival order");
         let received: Vec<_> =
             app.store.audit_tail(50).await.unwrap().into_iter().filter(|r| r.kind == "webhook.received").collect();
-        assert_eq!(received.len(), 3, "{}: one record per batch with something new", db.label);
-        assert_eq!(received[2].subject, "30 events", "{}", db.label);
+        assert_eq!(received.len(), 4, "{label}: one record per batch with something new");
+        assert_eq!(received[2].subject, "30 events", "{label}");
         let listed: Value = serde_json::from_str(&received[1].detail).unwrap();
         let listed: Vec<&str> =
             listed["events"].as_array().unwrap().iter().map(|e| e["event_id"].as_str().unwrap()).collect();
-        assert_eq!(listed, ["ev-2", "ev-3"], "{}", db.label);
-        assert_eq!(received[1].actor, "square");
-        assert!(app.store.audit_verify().await.unwrap().is_ok(), "{}: the chain is whole", db.label);
+        assert_eq!(listed, ["ev-2", "ev-3"], "{label}");
+        assert_eq!(received[1].actor, "square", "{label}");
+        let inbox_id = rows.iter().find(|r| r.event_id == "ev-50").unwrap().id;
+        let last: Value = serde_json::from_str(&received[3].detail).unwrap();
+        assert_eq!(last["events"][0]["inbox_id"], json!(inbox_id), "{label}: the record names the inbox row");
+        assert_eq!(last["events"][0]["object_id"], json!("O-50"), "{label}");
+        assert!(app.store.audit_verify().await.unwrap().is_ok(), "{label}: the chain is whole");
     }
 }

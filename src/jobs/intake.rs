@@ -9,11 +9,12 @@
 //! arrived during the previous commit, so one disk flush covers as many events as the load
 //! brings and the disk is never idle while events wait.
 //!
-//! The writer runs on a thread of its own, with a runtime and a database connection of its own,
-//! so that its wake-ups (a statement's answer from SQLite's worker thread, PostgreSQL's socket
-//! turning readable) do not queue behind the HTTP tasks of the server's runtime, where a
-//! busy worker looks at woken outside tasks and at the I/O driver only every few dozen polls.
-//! A batch is half a dozen statements and each one waited like that.
+//! The writer runs on a thread of its own with a database connection of its own, so that its
+//! wake-ups do not queue behind the HTTP tasks of the server's runtime, where a busy worker
+//! looks at woken outside tasks and at the I/O driver only every few dozen polls. On a SQLite
+//! file it writes on that thread directly (`store::inbox_writer`), with no hop to a driver
+//! thread; otherwise (PostgreSQL, an in-memory database) it runs a runtime of its own there,
+//! whose only task is the writer, so PostgreSQL's socket turning readable is seen at once.
 //!
 //! There is one writer on both backends. SQLite has a single write lock, and a second writer
 //! would only sleep in its busy handler. On PostgreSQL a second one could overlap its inserts
@@ -21,6 +22,7 @@
 //! the inbox worker relies on to apply one object's events in the order they came.
 
 use crate::inbound::WebhookEvent;
+use crate::store::inbox_writer::SqliteInbox;
 use crate::store::{Store, now_ms};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -54,6 +56,11 @@ impl Intake {
         let commits = Arc::new(AtomicU64::new(0));
         let counter = commits.clone();
         let thread = std::thread::Builder::new().name("intake-writer".into()).spawn(move || {
+            match store.sqlite_inbox() {
+                Some(Ok(inbox)) => return write_here(inbox, receiver, &counter),
+                Some(Err(err)) => tracing::warn!(error = %err, "the intake writer goes through the connection pool"),
+                None => {}
+            }
             let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
                 Ok(runtime) => runtime,
                 Err(err) => {
@@ -151,22 +158,41 @@ async fn writer(store: &Store, mut receiver: mpsc::Receiver<Submission>, commits
     }
 }
 
-/// Writes a batch in one transaction and answers its submitters: each new event counts for the
-/// first submitter that carried it; on failure every submitter gets the error. The writer keeps
-/// its connection from batch to batch (a pool hands one out only after checking it is alive,
-/// which is a round trip each time), and after a failure opens a new one for the next batch.
+/// The writer on a SQLite file: the same pipeline on this thread with a connection of its own
+/// (`store::inbox_writer`), blocking while it writes; what arrives meanwhile waits in the
+/// queue and is the next batch.
+fn write_here(mut inbox: SqliteInbox, mut receiver: mpsc::Receiver<Submission>, commits: &AtomicU64) {
+    while let Some(first) = receiver.blocking_recv() {
+        let mut size = first.0.len();
+        let mut batch = vec![first];
+        while size < MAX_BATCH {
+            let Ok(more) = receiver.try_recv() else { break };
+            size += more.0.len();
+            batch.push(more);
+        }
+        let (all, submitters) = gather(batch);
+        let outcome = inbox.receive_batch(&all, now_ms());
+        commits.fetch_add(1, Ordering::Relaxed);
+        match outcome {
+            Ok(new) => answer(&all, submitters, Ok(new)),
+            Err(err) => {
+                tracing::error!(error = %err, "could not record webhook events");
+                answer(&all, submitters, Err(err.to_string()));
+            }
+        }
+    }
+}
+
+/// Writes a batch in one transaction and answers its submitters. The writer keeps its
+/// connection from batch to batch (a pool hands one out only after checking it is alive, which
+/// is a round trip each time), and after a failure opens a new one for the next batch.
 async fn write(
     store: &Store,
     connection: &mut Option<crate::store::Connection>,
     batch: Vec<Submission>,
     commits: &AtomicU64,
 ) {
-    let mut all = Vec::with_capacity(batch.iter().map(|(events, _)| events.len()).sum());
-    let mut submitters = Vec::with_capacity(batch.len());
-    for (events, ack) in batch {
-        submitters.push((all.len()..all.len() + events.len(), ack));
-        all.extend(events);
-    }
+    let (all, submitters) = gather(batch);
     let attempt = async {
         let conn = match connection {
             Some(conn) => conn,
@@ -175,10 +201,31 @@ async fn write(
         store.receive_batch(conn, &all, now_ms()).await
     };
     let outcome = attempt.await;
-    if outcome.is_err() {
-        *connection = None;
-    }
     commits.fetch_add(1, Ordering::Relaxed);
+    match outcome {
+        Ok(new) => answer(&all, submitters, Ok(new)),
+        Err(err) => {
+            *connection = None;
+            tracing::error!(error = %err, "could not record webhook events");
+            answer(&all, submitters, Err(err.to_string()));
+        }
+    }
+}
+
+/// A batch's events in one list, and each submitter with the range of it that is theirs.
+fn gather(batch: Vec<Submission>) -> (Vec<WebhookEvent>, Vec<(std::ops::Range<usize>, Ack)>) {
+    let mut all = Vec::with_capacity(batch.iter().map(|(events, _)| events.len()).sum());
+    let mut submitters = Vec::with_capacity(batch.len());
+    for (events, ack) in batch {
+        submitters.push((all.len()..all.len() + events.len(), ack));
+        all.extend(events);
+    }
+    (all, submitters)
+}
+
+/// Answers a recorded batch's submitters: each new event counts for the first submitter that
+/// carried it; on failure every submitter gets the error.
+fn answer(all: &[WebhookEvent], submitters: Vec<(std::ops::Range<usize>, Ack)>, outcome: Result<Vec<String>, String>) {
     match outcome {
         Ok(new) => {
             let mut new: std::collections::HashSet<String> = new.into_iter().collect();
@@ -187,9 +234,8 @@ async fn write(
             }
         }
         Err(err) => {
-            tracing::error!(error = %err, "could not record webhook events");
             for (_, ack) in submitters {
-                let _ = ack.send(Err(err.to_string()));
+                let _ = ack.send(Err(err.clone()));
             }
         }
     }

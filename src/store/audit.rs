@@ -70,45 +70,10 @@ pub(super) struct Sealed {
 
 impl Sealed {
     /// Seals `entries` as the records from `first` on, chained to `prev_hash`.
-    pub(super) fn new(
-        entries: &[AuditEntry],
-        first: i64,
-        mut prev_hash: String,
-        at_ms: i64,
-    ) -> Result<Sealed, StoreError> {
-        #[derive(Serialize)]
-        struct Row<'a> {
-            seq: i64,
-            actor: &'a str,
-            channel: &'a str,
-            kind: &'a str,
-            subject: &'a str,
-            detail: String,
-            prev_hash: String,
-            hash: String,
-        }
-        let mut rows = Vec::with_capacity(entries.len());
-        for (i, entry) in entries.iter().enumerate() {
-            let seq = first + i as i64;
-            let detail = entry.detail.to_string();
-            let hash = chain_hash(
-                &prev_hash,
-                seq,
-                at_ms,
-                [&entry.actor, &entry.channel, &entry.kind, &entry.subject, &detail],
-            );
-            rows.push(Row {
-                seq,
-                actor: &entry.actor,
-                channel: &entry.channel,
-                kind: &entry.kind,
-                subject: &entry.subject,
-                detail,
-                prev_hash: std::mem::replace(&mut prev_hash, hash.clone()),
-                hash,
-            });
-        }
-        Ok(Sealed { rows: json_rows::encode(&rows)?, at_ms, head: prev_hash })
+    pub(super) fn new(entries: &[AuditEntry], first: i64, prev_hash: String, at_ms: i64) -> Result<Sealed, StoreError> {
+        let records = seal(entries, first, prev_hash.clone(), at_ms);
+        let head = records.last().map_or(prev_hash, |r| r.hash.clone());
+        Ok(Sealed { rows: json_rows::encode(&records)?, at_ms, head })
     }
 
     /// The statement that writes the records and the head's new hash. With `commit`, SQLite
@@ -132,6 +97,29 @@ impl Sealed {
         };
         sqlx::query(sqlx::AssertSqlSafe(sql)).bind(self.rows).bind(self.at_ms).bind(self.head)
     }
+}
+
+/// `entries` as the records from `first` on, chained to `prev_hash`, all stamped `at_ms`.
+pub(super) fn seal(entries: &[AuditEntry], first: i64, mut prev_hash: String, at_ms: i64) -> Vec<AuditRecord> {
+    let mut records = Vec::with_capacity(entries.len());
+    for (i, entry) in entries.iter().enumerate() {
+        let seq = first + i as i64;
+        let detail = entry.detail.to_string();
+        let hash =
+            chain_hash(&prev_hash, seq, at_ms, [&entry.actor, &entry.channel, &entry.kind, &entry.subject, &detail]);
+        records.push(AuditRecord {
+            seq,
+            at_ms,
+            actor: entry.actor.clone(),
+            channel: entry.channel.clone(),
+            kind: entry.kind.clone(),
+            subject: entry.subject.clone(),
+            detail,
+            prev_hash: std::mem::replace(&mut prev_hash, hash.clone()),
+            hash,
+        });
+    }
+    records
 }
 
 /// Where and how the chain is broken.

@@ -108,7 +108,10 @@ fn inbox_rows(events: &[WebhookEvent]) -> Vec<impl serde::Serialize + '_> {
 
 /// The ids of the new events among `events`, given the rows the insert answered, and the audit
 /// record that lists them (none when every event was a redelivery).
-fn received(events: &[WebhookEvent], mut inserted: Vec<(i64, String, String)>) -> (Vec<String>, Option<AuditEntry>) {
+pub(super) fn received(
+    events: &[WebhookEvent],
+    mut inserted: Vec<(i64, String, String)>,
+) -> (Vec<String>, Option<AuditEntry>) {
     inserted.sort_unstable();
     let by_id: std::collections::HashMap<(&str, &str), &WebhookEvent> =
         events.iter().map(|e| ((e.source, e.event_id.as_str()), e)).collect();
@@ -136,6 +139,55 @@ fn received(events: &[WebhookEvent], mut inserted: Vec<(i64, String, String)>) -
         detail: json!({ "events": listed }),
     };
     (new, Some(audit))
+}
+
+/// PostgreSQL's `receive_batch` for a batch that fits one statement: the rows, the audit
+/// record listing the new ones and the head's move in one statement, which is a transaction of
+/// its own, so a batch is one round trip. The record is sealed by the server with the chain's
+/// own hash (`audit::chain_hash`: SHA-256 over the previous hash, the sequence number and the
+/// time as 8-byte big-endian integers, and each field with its 8-byte length), over the head
+/// it locks (`FOR UPDATE` reads the newest head even when another process moved it meanwhile).
+/// When every event is a redelivery, no record is written and the head stays.
+async fn received_at_once(
+    conn: &mut sqlx::AnyConnection,
+    events: &[WebhookEvent],
+    now_ms: i64,
+) -> Result<Vec<String>, StoreError> {
+    use std::sync::LazyLock;
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        let columns =
+            "INSERT INTO inbox (source, event_id, event_type, object_id, payload, received_at_ms, next_attempt_at_ms)";
+        let rows = json_rows::select(Backend::Postgres, 1, &INBOX_COLUMNS, &["$2", "$2"]);
+        let field = |f: &str| format!("int8send(octet_length(entry.{f})::bigint) || convert_to(entry.{f}, 'UTF8')");
+        let fields = ["actor", "channel", "kind", "subject", "detail"].map(field).join(" || ");
+        format!(
+            "WITH new AS ({columns} {rows} ON CONFLICT (source, event_id) DO NOTHING \
+               RETURNING id, source, event_id, event_type, object_id), \
+             entry AS (SELECT \
+               (SELECT string_agg(source, ', ' ORDER BY first) FROM \
+                 (SELECT source, min(id) AS first FROM new GROUP BY source) AS sources) AS actor, \
+               'webhook'::text AS channel, 'webhook.received'::text AS kind, count(*) || ' events' AS subject, \
+               json_build_object('events', json_agg(json_build_object('inbox_id', id, 'source', source, \
+                 'event_id', event_id, 'type', event_type, 'object_id', object_id) ORDER BY id))::text AS detail \
+               FROM new HAVING count(*) > 0), \
+             locked AS (SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE), \
+             head AS (UPDATE audit_head SET seq = locked.seq + 1, hash = encode(sha256(convert_to(locked.hash, 'UTF8') \
+                 || int8send(locked.seq + 1) || int8send($3) || {fields}), 'hex') \
+               FROM locked, entry WHERE audit_head.id = 1 \
+               RETURNING audit_head.seq, locked.hash AS prev_hash, audit_head.hash, \
+                 entry.actor, entry.channel, entry.kind, entry.subject, entry.detail), \
+             appended AS (INSERT INTO audit_log (seq, at_ms, actor, channel, kind, subject, detail, prev_hash, hash) \
+               SELECT seq, $3, actor, channel, kind, subject, detail, prev_hash, hash FROM head RETURNING seq) \
+             SELECT id, source, event_id FROM new ORDER BY id"
+        )
+    });
+    let rows: Vec<(i64, String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(SQL.as_str()))
+        .bind(json_rows::encode(&inbox_rows(events))?)
+        .bind(now_ms)
+        .bind(super::now_ms())
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(rows.into_iter().map(|(_, _, event_id)| event_id).collect())
 }
 
 const INBOX_COLUMNS: [(&str, Kind); 5] = [
@@ -202,6 +254,9 @@ impl Store {
         let backend = self.backend();
         let runs = self.statement_runs(events, event_bytes);
         let Some((last, earlier)) = runs.split_last() else { return Ok(Vec::new()) };
+        if backend == Backend::Postgres && earlier.is_empty() {
+            return received_at_once(conn, last, now_ms).await;
+        }
         let mut rows = Vec::new();
         if backend == Backend::Postgres {
             sqlx::query("BEGIN").execute(&mut *conn).await?;

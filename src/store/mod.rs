@@ -11,6 +11,7 @@ pub mod flags;
 pub mod handoffs;
 pub mod inbox;
 pub mod inbox_claims;
+pub mod inbox_writer;
 pub mod json_rows;
 pub mod leased;
 pub mod llm_calls;
@@ -37,6 +38,9 @@ static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 pub enum StoreError {
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// From the intake writer's own SQLite connection (`inbox_writer`).
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is not what it should be: {0}")]
