@@ -29,7 +29,7 @@ use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Transaction};
 use std::time::Duration;
 
-pub use audit::{AuditEntry, AuditRecord, ChainBreak};
+pub use audit::{AuditEntry, AuditRecord, AuditText, Auditable, ChainBreak};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");

@@ -180,7 +180,30 @@ fn bad(message: impl Into<String>) -> CartError {
     CartError(message.into())
 }
 
-fn money(field: &str, number: &Number) -> Result<Money, CartError> {
+/// A field of line or discount `.0`, named only when a refusal needs the name.
+struct Nth(&'static str, usize, &'static str);
+
+impl std::fmt::Display for Nth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}[{}].{}", self.0, self.1, self.2)
+    }
+}
+
+/// `value` trimmed and cut to `max` characters, reusing its buffer when nothing changes.
+fn clipped(value: String, max: usize) -> String {
+    let trimmed = value.trim();
+    if trimmed.len() == value.len() && value.len() <= max {
+        return value;
+    }
+    trimmed.chars().take(max).collect()
+}
+
+/// `value` trimmed, reusing its buffer when it has nothing to trim.
+fn trimmed(value: String) -> String {
+    if value.trim().len() == value.len() { value } else { value.trim().to_owned() }
+}
+
+fn money(field: impl std::fmt::Display, number: &Number) -> Result<Money, CartError> {
     let money = Money::parse_major(&number.to_string())
         .ok_or_else(|| bad(format!("{field}: expected an amount with at most two decimals, got {number}")))?;
     if !(0..=MAX_AMOUNT_CENTS).contains(&money.minor()) {
@@ -189,8 +212,8 @@ fn money(field: &str, number: &Number) -> Result<Money, CartError> {
     Ok(money)
 }
 
-fn text(field: &str, value: String, max: usize) -> Result<String, CartError> {
-    let value = value.trim().to_owned();
+fn text(field: impl std::fmt::Display, value: String, max: usize) -> Result<String, CartError> {
+    let value = trimmed(value);
     if value.is_empty() {
         return Err(bad(format!("{field}: must not be empty")));
     }
@@ -201,7 +224,7 @@ fn text(field: &str, value: String, max: usize) -> Result<String, CartError> {
 }
 
 fn optional(field: &str, value: Option<String>, max: usize) -> Result<Option<String>, CartError> {
-    match value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) {
+    match value.map(trimmed).filter(|v| !v.is_empty()) {
         Some(v) => text(field, v, max).map(Some),
         None => Ok(None),
     }
@@ -238,28 +261,28 @@ pub fn parse(body: &[u8]) -> Result<Cart, CartError> {
     }
     let mut lines = Vec::with_capacity(raw.items.len());
     for (i, item) in raw.items.into_iter().enumerate() {
-        let field = |f: &str| format!("items[{i}].{f}");
+        let field = |f: &'static str| Nth("items", i, f);
         let quantity = Quantity::parse(&item.quantity.to_string())
             .filter(|q| q.milli() > 0 && q.milli() <= 100_000_000)
             .ok_or_else(|| {
                 bad(format!("{}: expected a positive quantity, got {}", field("quantity"), item.quantity))
             })?;
         lines.push(Line {
-            sku: text(&field("sku"), item.sku, 64)?,
-            name: item.name.trim().chars().take(200).collect(),
+            sku: text(field("sku"), item.sku, 64)?,
+            name: clipped(item.name, 200),
             quantity,
-            unit_price: money(&field("unit_price"), &item.unit_price)?,
-            category: item.category.trim().chars().take(100).collect(),
+            unit_price: money(field("unit_price"), &item.unit_price)?,
+            category: clipped(item.category, 100),
             original_unit_price: item
                 .original_unit_price
                 .as_ref()
-                .map(|n| money(&field("original_unit_price"), n))
+                .map(|n| money(field("original_unit_price"), n))
                 .transpose()?,
         });
     }
     let mut discounts = Vec::with_capacity(raw.discounts.len());
     for (i, d) in raw.discounts.into_iter().enumerate() {
-        let field = |f: &str| format!("discounts[{i}].{f}");
+        let field = |f: &'static str| Nth("discounts", i, f);
         let off = match (d.percent, d.amount) {
             (Some(p), None) => {
                 let hundredths = crate::domain::Quantity::parse(&p.to_string())
@@ -268,11 +291,11 @@ pub fn parse(body: &[u8]) -> Result<Cart, CartError> {
                     .ok_or_else(|| bad(format!("{}: expected 0 to 100, got {p}", field("percent"))))?;
                 Off::Percent(hundredths)
             }
-            (None, Some(a)) => Off::Amount(money(&field("amount"), &a)?),
+            (None, Some(a)) => Off::Amount(money(field("amount"), &a)?),
             _ => return Err(bad(format!("discounts[{i}]: give either percent or amount"))),
         };
         discounts.push(Discount {
-            code: text(&field("code"), d.code, 64)?,
+            code: text(field("code"), d.code, 64)?,
             off,
             scope: optional("scope", d.scope, 100)?,
         });
@@ -285,7 +308,7 @@ pub fn parse(body: &[u8]) -> Result<Cart, CartError> {
         store_id: text("store_id", raw.store_id, 64)?,
         register_id: text("register_id", raw.register_id, 64)?,
         transaction_id: text("transaction_id", raw.transaction_id, 128)?,
-        timestamp: raw.timestamp.trim().to_owned(),
+        timestamp: trimmed(raw.timestamp),
         total: money("total_amount", &raw.total_amount)?,
         tender_type: text("tender_type", raw.tender_type, 32)?.to_ascii_lowercase(),
         lines,

@@ -29,7 +29,7 @@ use crate::store::approvals::Approval;
 use crate::store::flags::FlagState;
 use crate::store::outbox::Outgoing;
 use crate::store::reviews::ReviewRecord;
-use crate::store::{AuditEntry, StoreError, now_ms};
+use crate::store::{AuditEntry, AuditText, StoreError, now_ms};
 use crate::workflows::Shop;
 use crate::workflows::approvals::NewApproval;
 use cart::{Action, Recommendation};
@@ -173,21 +173,37 @@ pub async fn review(app: &Shop, cart: Cart) -> Result<Answer, ReviewError> {
             overrides: i64::from(facts.overrides),
             approval_id: approval_id.clone(),
             callback_url: cart.callback_url.clone(),
-            detail: json!({ "recommendations": recommendations }).to_string(),
+            detail: to_json(&RecordDetail { recommendations: &recommendations }),
         },
-        audit: AuditEntry {
+        audit: AuditText {
+            detail: to_json(&ReviewAudit {
+                review_id: &review_id,
+                actor: &actor,
+                transaction_id: &cart.transaction_id,
+                mode: mode.as_str(),
+                store_id: &cart.store_id,
+                location: &where_,
+                register_id: &cart.register_id,
+                cashier_id: cart.cashier_id.as_deref(),
+                total: cart.total.to_string(),
+                lines: cart.lines.len(),
+                risk_score: risk,
+                flagged,
+                rules: findings.iter().map(|f| f.rule).collect(),
+                recommendations: recommendations
+                    .iter()
+                    .map(|r| AuditedRecommendation {
+                        action: r.action,
+                        discount_code: r.discount_code.as_deref(),
+                        sku: r.sku.as_deref(),
+                        approval_id: r.approval_id.as_deref(),
+                    })
+                    .collect(),
+            }),
             actor: actor.clone(),
             channel: "http".into(),
             kind: "review".into(),
             subject: cart.transaction_id.clone(),
-            detail: json!({
-                "review_id": review_id, "mode": mode.as_str(), "store_id": cart.store_id, "location": where_,
-                "register_id": cart.register_id, "cashier_id": cart.cashier_id, "total": cart.total.to_string(),
-                "lines": cart.lines.len(), "risk_score": risk, "flagged": flagged,
-                "rules": findings.iter().map(|f| f.rule).collect::<Vec<_>>(),
-                "recommendations": recommendations.iter().map(|r| json!({ "action": r.action,
-                    "discount_code": r.discount_code, "sku": r.sku, "approval_id": r.approval_id })).collect::<Vec<_>>(),
-            }),
         },
         approval: approval_id.clone().map(|id| {
             let detail = approval_detail(&cart, &where_, &why_approve, flagged.then_some(&findings[..]));
@@ -217,6 +233,45 @@ pub async fn review(app: &Shop, cart: Cart) -> Result<Answer, ReviewError> {
         return Ok(Answer { review_id, risk_score: 0.0, recommendations: Vec::new() });
     }
     Ok(Answer { review_id, risk_score: risk, recommendations })
+}
+
+/// A review row's detail.
+#[derive(serde::Serialize)]
+struct RecordDetail<'a> {
+    recommendations: &'a [Recommendation],
+}
+
+/// A review's audit detail. It names its actor and transaction itself, so that a batch's
+/// record can list the reviews' details as they are.
+#[derive(serde::Serialize)]
+struct ReviewAudit<'a> {
+    review_id: &'a str,
+    actor: &'a str,
+    transaction_id: &'a str,
+    mode: &'a str,
+    store_id: &'a str,
+    location: &'a str,
+    register_id: &'a str,
+    cashier_id: Option<&'a str>,
+    total: String,
+    lines: usize,
+    risk_score: f64,
+    flagged: bool,
+    rules: Vec<&'static str>,
+    recommendations: Vec<AuditedRecommendation<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct AuditedRecommendation<'a> {
+    action: Action,
+    discount_code: Option<&'a str>,
+    sku: Option<&'a str>,
+    approval_id: Option<&'a str>,
+}
+
+/// `value` as JSON text; these types always serialise.
+fn to_json(value: &impl serde::Serialize) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "{}".to_owned())
 }
 
 /// Why the cart needs a manager, and the code of the discount that does it.

@@ -9,7 +9,7 @@ use crate::domain::Role;
 use crate::message::{ChannelKind, Reply};
 use crate::store::outbox::Outgoing;
 use crate::store::reviews::ReviewRecord;
-use crate::store::{AuditEntry, StoreError, now_ms};
+use crate::store::{AuditText, StoreError, now_ms};
 use crate::workflows::Shop;
 use crate::workflows::approvals::NewApproval;
 use std::sync::Arc;
@@ -28,7 +28,8 @@ const YIELD: Duration = Duration::from_millis(2);
 #[derive(Debug)]
 pub struct Recorded {
     pub record: ReviewRecord,
-    pub audit: AuditEntry,
+    /// Its audit record when written alone; its detail is the review's entry in a batch's.
+    pub audit: AuditText,
     /// The manager approval it asked for, with the id already given to the POS.
     pub approval: Option<(String, NewApproval)>,
     /// The fraud flag for the managers, when there is no approval request to carry it.
@@ -133,27 +134,25 @@ async fn write(app: &Shop, batch: &[Recorded]) -> Result<(), StoreError> {
 /// The audit record of a batch: a lone review is its own record (actor the cashier, subject
 /// the transaction); under load, one record lists every review of the batch, each with its
 /// actor and transaction, so the chain grows by one hash per transaction, not per review.
-fn audit_of(batch: &[Recorded]) -> AuditEntry {
+fn audit_of(batch: &[Recorded]) -> AuditText {
     if let [one] = batch {
         return one.audit.clone();
     }
-    let reviews: Vec<serde_json::Value> = batch
-        .iter()
-        .map(|r| {
-            let mut detail = r.audit.detail.clone();
-            if let Some(fields) = detail.as_object_mut() {
-                fields.insert("actor".into(), r.audit.actor.clone().into());
-                fields.insert("transaction_id".into(), r.audit.subject.clone().into());
-            }
-            detail
-        })
-        .collect();
-    AuditEntry {
+    let mut detail = String::with_capacity(16 + batch.iter().map(|r| r.audit.detail.len() + 1).sum::<usize>());
+    detail.push_str("{\"reviews\":[");
+    for (i, recorded) in batch.iter().enumerate() {
+        if i > 0 {
+            detail.push(',');
+        }
+        detail.push_str(&recorded.audit.detail);
+    }
+    detail.push_str("]}");
+    AuditText {
         actor: "tillpilot".into(),
         channel: "http".into(),
         kind: "review".into(),
         subject: format!("{} checkout reviews", batch.len()),
-        detail: serde_json::json!({ "reviews": reviews }),
+        detail,
     }
 }
 
