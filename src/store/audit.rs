@@ -101,9 +101,7 @@ pub struct AuditRecord {
 
 /// Records chained onto a head already taken (its sequence numbers reserved), ready to write.
 pub(super) struct Sealed {
-    /// The rows as `json_rows` reads them.
-    rows: String,
-    at_ms: i64,
+    records: Vec<AuditRecord>,
     /// The last record's hash: the head's new hash.
     head: String,
 }
@@ -118,29 +116,44 @@ impl Sealed {
     ) -> Result<Sealed, StoreError> {
         let records = seal(entries, first, prev_hash.clone(), at_ms);
         let head = records.last().map_or(prev_hash, |r| r.hash.clone());
-        Ok(Sealed { rows: json_rows::encode(&records)?, at_ms, head })
+        Ok(Sealed { records, head })
     }
 
-    /// The statement that writes the records and the head's new hash. With `commit`, SQLite
-    /// also commits in the same call; PostgreSQL runs one statement a call, so there the
+    /// The statement that writes the records and the head's new hash. SQLite takes the records
+    /// as bound values (a batch's record can be a few hundred kilobytes of detail, which
+    /// SQLite would otherwise parse out of JSON) and, with `commit`, commits in the same call;
+    /// PostgreSQL takes them as one JSON value and runs one statement a call, so there the
     /// caller commits.
     pub(super) fn append(
         self,
         backend: Backend,
         commit: bool,
-    ) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {
-        let then = if commit { "; COMMIT" } else { "" };
-        let insert = format!(
-            "INSERT INTO audit_log (seq, actor, channel, kind, subject, detail, prev_hash, hash, at_ms) {}",
+    ) -> Result<sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments>, StoreError> {
+        let columns = "INSERT INTO audit_log (seq, actor, channel, kind, subject, detail, prev_hash, hash, at_ms)";
+        if backend == Backend::Sqlite {
+            let then = if commit { "; COMMIT" } else { "" };
+            let values = json_rows::nameless_values(self.records.len(), RECORD_COLUMNS.len() + 1);
+            let sql = format!("{columns} {values}; UPDATE audit_head SET hash = ? WHERE id = 1{then}");
+            let query = self.records.into_iter().fold(sqlx::query(sqlx::AssertSqlSafe(sql)), |query, r| {
+                query
+                    .bind(r.seq)
+                    .bind(r.actor)
+                    .bind(r.channel)
+                    .bind(r.kind)
+                    .bind(r.subject)
+                    .bind(r.detail)
+                    .bind(r.prev_hash)
+                    .bind(r.hash)
+                    .bind(r.at_ms)
+            });
+            return Ok(query.bind(self.head));
+        }
+        let at_ms = self.records.first().map_or(0, |r| r.at_ms);
+        let sql = format!(
+            "WITH appended AS ({columns} {} RETURNING seq) UPDATE audit_head SET hash = $3 WHERE id = 1",
             json_rows::select(backend, 1, &RECORD_COLUMNS, &["$2"])
         );
-        let sql = match backend {
-            Backend::Sqlite => format!("{insert}; UPDATE audit_head SET hash = $3 WHERE id = 1{then}"),
-            Backend::Postgres => {
-                format!("WITH appended AS ({insert} RETURNING seq) UPDATE audit_head SET hash = $3 WHERE id = 1")
-            }
-        };
-        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(self.rows).bind(self.at_ms).bind(self.head)
+        Ok(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(json_rows::encode(&self.records)?).bind(at_ms).bind(self.head))
     }
 }
 
@@ -256,7 +269,7 @@ impl Store {
                 .fetch_one(&mut **tx)
                 .await?;
         let first = last - count + 1;
-        Sealed::new(entries, first, prev_hash, now_ms())?.append(self.backend(), false).execute(&mut **tx).await?;
+        Sealed::new(entries, first, prev_hash, now_ms())?.append(self.backend(), false)?.execute(&mut **tx).await?;
         Ok((first..=last).collect())
     }
 

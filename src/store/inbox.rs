@@ -272,7 +272,7 @@ impl Store {
         match (audit, head) {
             (Some(audit), Some((seq, _, hash))) => {
                 let sealed = Sealed::new(std::slice::from_ref(&audit), seq, hash, super::now_ms())?;
-                sealed.append(backend, backend == Backend::Sqlite).execute(&mut *conn).await?;
+                sealed.append(backend, backend == Backend::Sqlite)?.execute(&mut *conn).await?;
             }
             (None, _) => {
                 sqlx::query("COMMIT").execute(&mut *conn).await?;
