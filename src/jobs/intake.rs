@@ -173,13 +173,7 @@ fn write_here(mut inbox: SqliteInbox, mut receiver: mpsc::Receiver<Submission>, 
         let (all, submitters) = gather(batch);
         let outcome = inbox.receive_batch(&all, now_ms());
         commits.fetch_add(1, Ordering::Relaxed);
-        match outcome {
-            Ok(new) => answer(&all, submitters, Ok(new)),
-            Err(err) => {
-                tracing::error!(error = %err, "could not record webhook events");
-                answer(&all, submitters, Err(err.to_string()));
-            }
-        }
+        answer(&all, submitters, outcome);
     }
 }
 
@@ -201,15 +195,11 @@ async fn write(
         store.receive_batch(conn, &all, now_ms()).await
     };
     let outcome = attempt.await;
-    commits.fetch_add(1, Ordering::Relaxed);
-    match outcome {
-        Ok(new) => answer(&all, submitters, Ok(new)),
-        Err(err) => {
-            *connection = None;
-            tracing::error!(error = %err, "could not record webhook events");
-            answer(&all, submitters, Err(err.to_string()));
-        }
+    if outcome.is_err() {
+        *connection = None;
     }
+    commits.fetch_add(1, Ordering::Relaxed);
+    answer(&all, submitters, outcome);
 }
 
 /// A batch's events in one list, and each submitter with the range of it that is theirs.
@@ -225,7 +215,11 @@ fn gather(batch: Vec<Submission>) -> (Vec<WebhookEvent>, Vec<(std::ops::Range<us
 
 /// Answers a recorded batch's submitters: each new event counts for the first submitter that
 /// carried it; on failure every submitter gets the error.
-fn answer(all: &[WebhookEvent], submitters: Vec<(std::ops::Range<usize>, Ack)>, outcome: Result<Vec<String>, String>) {
+fn answer(
+    all: &[WebhookEvent],
+    submitters: Vec<(std::ops::Range<usize>, Ack)>,
+    outcome: Result<Vec<String>, crate::store::StoreError>,
+) {
     match outcome {
         Ok(new) => {
             let mut new: std::collections::HashSet<String> = new.into_iter().collect();
@@ -234,8 +228,9 @@ fn answer(all: &[WebhookEvent], submitters: Vec<(std::ops::Range<usize>, Ack)>, 
             }
         }
         Err(err) => {
+            tracing::error!(error = %err, "could not record webhook events");
             for (_, ack) in submitters {
-                let _ = ack.send(Err(err.clone()));
+                let _ = ack.send(Err(err.to_string()));
             }
         }
     }

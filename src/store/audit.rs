@@ -108,15 +108,10 @@ pub(super) struct Sealed {
 
 impl Sealed {
     /// Seals `entries` as the records from `first` on, chained to `prev_hash`.
-    pub(super) fn new<T: Auditable>(
-        entries: &[T],
-        first: i64,
-        prev_hash: String,
-        at_ms: i64,
-    ) -> Result<Sealed, StoreError> {
+    pub(super) fn new<T: Auditable>(entries: &[T], first: i64, prev_hash: String, at_ms: i64) -> Sealed {
         let records = seal(entries, first, prev_hash.clone(), at_ms);
         let head = records.last().map_or(prev_hash, |r| r.hash.clone());
-        Ok(Sealed { records, head })
+        Sealed { records, head }
     }
 
     /// The statement that writes the records and the head's new hash. SQLite takes the records
@@ -269,7 +264,7 @@ impl Store {
                 .fetch_one(&mut **tx)
                 .await?;
         let first = last - count + 1;
-        Sealed::new(entries, first, prev_hash, now_ms())?.append(self.backend(), false)?.execute(&mut **tx).await?;
+        Sealed::new(entries, first, prev_hash, now_ms()).append(self.backend(), false)?.execute(&mut **tx).await?;
         Ok((first..=last).collect())
     }
 

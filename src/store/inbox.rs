@@ -38,13 +38,11 @@ fn insert(
     take_head: bool,
     begin: bool,
 ) -> Result<NewRows, StoreError> {
-    let columns =
-        "INSERT INTO inbox (source, event_id, event_type, object_id, payload, received_at_ms, next_attempt_at_ms)";
     let rows = match backend {
         Backend::Sqlite => json_rows::nameless_values(events.len(), 7),
         Backend::Postgres => json_rows::select(backend, 1, &INBOX_COLUMNS, &["$2", "$2"]),
     };
-    let insert = format!("{columns} {rows} ON CONFLICT (source, event_id) DO NOTHING");
+    let insert = format!("{INSERT_COLUMNS} {rows} ON CONFLICT (source, event_id) DO NOTHING");
     let begin = if begin && backend == Backend::Sqlite { "BEGIN IMMEDIATE; " } else { "" };
     let sql = match (take_head, backend) {
         (false, _) => format!("{begin}{insert} RETURNING id, source, event_id"),
@@ -155,13 +153,11 @@ async fn received_at_once(
 ) -> Result<Vec<String>, StoreError> {
     use std::sync::LazyLock;
     static SQL: LazyLock<String> = LazyLock::new(|| {
-        let columns =
-            "INSERT INTO inbox (source, event_id, event_type, object_id, payload, received_at_ms, next_attempt_at_ms)";
         let rows = json_rows::select(Backend::Postgres, 1, &INBOX_COLUMNS, &["$2", "$2"]);
         let field = |f: &str| format!("int8send(octet_length(entry.{f})::bigint) || convert_to(entry.{f}, 'UTF8')");
         let fields = ["actor", "channel", "kind", "subject", "detail"].map(field).join(" || ");
         format!(
-            "WITH new AS ({columns} {rows} ON CONFLICT (source, event_id) DO NOTHING \
+            "WITH new AS ({INSERT_COLUMNS} {rows} ON CONFLICT (source, event_id) DO NOTHING \
                RETURNING id, source, event_id, event_type, object_id), \
              entry AS (SELECT \
                (SELECT string_agg(source, ', ' ORDER BY first) FROM \
@@ -172,23 +168,26 @@ async fn received_at_once(
                FROM new HAVING count(*) > 0), \
              locked AS (SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE), \
              head AS (UPDATE audit_head SET seq = locked.seq + 1, hash = encode(sha256(convert_to(locked.hash, 'UTF8') \
-                 || int8send(locked.seq + 1) || int8send($3) || {fields}), 'hex') \
+                 || int8send(locked.seq + 1) || int8send($2) || {fields}), 'hex') \
                FROM locked, entry WHERE audit_head.id = 1 \
                RETURNING audit_head.seq, locked.hash AS prev_hash, audit_head.hash, \
                  entry.actor, entry.channel, entry.kind, entry.subject, entry.detail), \
              appended AS (INSERT INTO audit_log (seq, at_ms, actor, channel, kind, subject, detail, prev_hash, hash) \
-               SELECT seq, $3, actor, channel, kind, subject, detail, prev_hash, hash FROM head RETURNING seq) \
+               SELECT seq, $2, actor, channel, kind, subject, detail, prev_hash, hash FROM head RETURNING seq) \
              SELECT id, source, event_id FROM new ORDER BY id"
         )
     });
     let rows: Vec<(i64, String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(SQL.as_str()))
         .bind(json_rows::encode(&inbox_rows(events))?)
         .bind(now_ms)
-        .bind(super::now_ms())
         .fetch_all(&mut *conn)
         .await?;
     Ok(rows.into_iter().map(|(_, _, event_id)| event_id).collect())
 }
+
+/// The inbox insert's head, for the rows `json_rows` or VALUES give it.
+pub(super) const INSERT_COLUMNS: &str =
+    "INSERT INTO inbox (source, event_id, event_type, object_id, payload, received_at_ms, next_attempt_at_ms)";
 
 const INBOX_COLUMNS: [(&str, Kind); 5] = [
     ("source", Kind::Text),
@@ -271,7 +270,7 @@ impl Store {
         let (new, audit) = received(events, rows);
         match (audit, head) {
             (Some(audit), Some((seq, _, hash))) => {
-                let sealed = Sealed::new(std::slice::from_ref(&audit), seq, hash, super::now_ms())?;
+                let sealed = Sealed::new(std::slice::from_ref(&audit), seq, hash, now_ms);
                 sealed.append(backend, backend == Backend::Sqlite)?.execute(&mut *conn).await?;
             }
             (None, _) => {

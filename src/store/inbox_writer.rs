@@ -18,7 +18,7 @@
 //! the pool's connections do when another writer holds it.
 
 use super::audit::seal;
-use super::inbox::received;
+use super::inbox::{INSERT_COLUMNS, received};
 use super::{Backend, Store, StoreError};
 use crate::inbound::WebhookEvent;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
@@ -28,9 +28,11 @@ use std::time::Duration;
 /// default), before it fails and its senders are answered 503.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-const INSERT: &str = "INSERT INTO inbox \
-     (source, event_id, event_type, object_id, payload, received_at_ms, next_attempt_at_ms) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) ON CONFLICT (source, event_id) DO NOTHING RETURNING id";
+static INSERT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "{INSERT_COLUMNS} VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) ON CONFLICT (source, event_id) DO NOTHING RETURNING id"
+    )
+});
 const TAKE_HEAD: &str = "UPDATE audit_head SET seq = seq + ?1 WHERE id = 1 RETURNING seq, hash";
 const APPEND: &str = "INSERT INTO audit_log \
      (seq, at_ms, actor, channel, kind, subject, detail, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
@@ -77,7 +79,7 @@ impl SqliteInbox {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut inserted = Vec::with_capacity(events.len());
         {
-            let mut insert = tx.prepare_cached(INSERT)?;
+            let mut insert = tx.prepare_cached(&INSERT)?;
             for e in events {
                 let mut rows =
                     insert.query(params![e.source, e.event_id, e.event_type, e.object_id, e.payload, now_ms])?;
@@ -90,7 +92,7 @@ impl SqliteInbox {
         if let Some(audit) = audit {
             let (seq, prev_hash): (i64, String) =
                 tx.prepare_cached(TAKE_HEAD)?.query_row([1], |row| Ok((row.get(0)?, row.get(1)?)))?;
-            let records = seal(std::slice::from_ref(&audit), seq, prev_hash, super::now_ms());
+            let records = seal(std::slice::from_ref(&audit), seq, prev_hash, now_ms);
             let mut append = tx.prepare_cached(APPEND)?;
             for r in &records {
                 append.execute(params![
