@@ -84,7 +84,7 @@ async fn run(label: &str, database_url: String) {
     tillpilot::workflows::review::flush(&app, std::time::Duration::from_secs(120)).await;
     let flag = tillpilot::store::flags::FlagState::Off;
     app.store.set_flag("review", "", flag, "bench", "cli", clock.now_ms()).await.expect("flag");
-    app.review.set_flags(app.store.flag_rows().await.expect("flags"));
+    app.review.reload_flags(&app.store).await.expect("flags");
     let off64 = load(plan(Kind::Review, "/api/ai/transaction-review", 64, 4)).await;
     show(label, "review off x64", &off64);
     let answered = warm_up.ok + review16.ok + review64.ok;

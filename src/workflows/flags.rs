@@ -95,7 +95,7 @@ pub async fn set(
     let key = location.map_or(String::new(), |l| l.id.to_string());
     let before = app.store.set_flag(flag, &key, state, &person.name, channel.as_str(), now_ms()).await?;
     // The checkout assistant reads flags from memory; this process's copy changes now.
-    app.review.set_flags(app.store.flag_rows().await?);
+    app.review.reload_flags(&app.store).await?;
     let place = location.map_or_else(|| "for the whole shop".to_owned(), |l| format!("at {}", l.name));
     let was = before.map_or_else(String::new, |b| format!(" (was {})", b.as_str()));
     let meaning = match state {

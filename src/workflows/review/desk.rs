@@ -46,7 +46,10 @@ type Counts = HashMap<String, (i64, i64)>;
 pub struct ReviewDesk {
     ready: AtomicBool,
     loaded: tokio::sync::Notify,
-    flags: RwLock<Arc<Vec<FlagRow>>>,
+    /// The flags, with the number of the read that produced them.
+    flags: RwLock<(u64, Arc<Vec<FlagRow>>)>,
+    /// Flag reads begun, numbered in the order they began.
+    flag_reads: std::sync::atomic::AtomicU64,
     /// On hand (thousandths) and when it was counted, by variation and location.
     /// By variation, then location, so a review looks counts up without allocating a key.
     stock: RwLock<HashMap<String, Counts>>,
@@ -102,11 +105,20 @@ impl ReviewDesk {
 
     /// The state the `review` flag is in at `location`.
     pub fn mode(&self, location: Option<&LocationId>) -> FlagState {
-        crate::workflows::flags::resolve(&read(&self.flags), "review", location)
+        crate::workflows::flags::resolve(&read(&self.flags).1, "review", location)
     }
 
-    pub fn set_flags(&self, rows: Vec<FlagRow>) {
-        write(&self.flags, Arc::new(rows));
+    /// Reads the flags from the store. Of two reads that overlap (the keeper's refresh and a
+    /// flag command's), the one that began later is kept, whichever finishes last, so a
+    /// refresh that read just before a change cannot put the old state back.
+    pub async fn reload_flags(&self, store: &crate::store::Store) -> Result<(), StoreError> {
+        let read = self.flag_reads.fetch_add(1, Ordering::AcqRel) + 1;
+        let rows = Arc::new(store.flag_rows().await?);
+        let mut flags = self.flags.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if read > flags.0 {
+            *flags = (read, rows);
+        }
+        Ok(())
     }
 
     pub fn product_by_sku(&self, sku: &str) -> Option<Product> {
@@ -181,8 +193,7 @@ impl ReviewDesk {
     }
 
     async fn load_flags(&self, app: &Shop) -> Result<(), StoreError> {
-        self.set_flags(app.store.flag_rows().await?);
-        Ok(())
+        self.reload_flags(&app.store).await
     }
 
     async fn load_stock(&self, app: &Shop) -> Result<(), StoreError> {
