@@ -303,3 +303,38 @@ async fn a_batch_with_redeliveries_records_and_audits_each_new_event_once() {
         assert!(app.store.audit_verify().await.unwrap().is_ok(), "{label}: the chain is whole");
     }
 }
+
+/// The intake writer checkpoints the write-ahead log itself, between batches: after more events
+/// than one log holds (at `store::WAL_CHECKPOINT_PAGES`, about 32 MB), their pages have been
+/// copied into the database file, and the log was restarted rather than left to grow with
+/// every event. Every event is still there once.
+#[tokio::test]
+async fn the_sqlite_writer_keeps_its_write_ahead_log_bounded() {
+    let db = common::sqlite_db();
+    let app = common::app(&db).await;
+    let mut inbox = app.store.sqlite_inbox().expect("a SQLite file has its own writer").unwrap();
+    let file = db.url.strip_prefix("sqlite://").unwrap().to_owned();
+    let size = |path: &str| std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let before = size(&file);
+    let padding = "x".repeat(2_000);
+    let batches = 200;
+    for batch in 0..batches {
+        let events: Vec<WebhookEvent> = (0..50)
+            .map(|i| {
+                let mut event = order_event(&format!("ev-{batch}-{i}"), &format!("O-{batch}-{i}"));
+                event.payload = json!({ "note": padding }).to_string();
+                event
+            })
+            .collect();
+        assert_eq!(inbox.receive_batch(&events, now_ms()).unwrap().len(), 50);
+        inbox.checkpoint_if_due().unwrap();
+    }
+    let written = size(&file) - before;
+    let log = size(&format!("{file}-wal"));
+    // 10,000 events of ~2 KB: about 20 MB of rows alone, more than half a log's worth with
+    // their index pages, most of it now in the database file.
+    assert!(written > 16 << 20, "the database file grew by only {written} bytes: the log was not copied into it");
+    assert!(log < 40 << 20, "the write-ahead log is {log} bytes: it was never restarted");
+    drop(inbox);
+    assert_eq!(app.store.inbox("square").await.unwrap().len(), batches * 50);
+}

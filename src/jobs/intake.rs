@@ -160,7 +160,7 @@ async fn writer(store: &Store, mut receiver: mpsc::Receiver<Submission>, commits
 
 /// The writer on a SQLite file: the same pipeline on this thread with a connection of its own
 /// (`store::inbox_writer`), blocking while it writes; what arrives meanwhile waits in the
-/// queue and is the next batch.
+/// queue and is the next batch. Once a batch is answered, the log is checkpointed if due.
 fn write_here(mut inbox: SqliteInbox, mut receiver: mpsc::Receiver<Submission>, commits: &AtomicU64) {
     while let Some(first) = receiver.blocking_recv() {
         let mut size = first.0.len();
@@ -174,6 +174,9 @@ fn write_here(mut inbox: SqliteInbox, mut receiver: mpsc::Receiver<Submission>, 
         let outcome = inbox.receive_batch(&all, now_ms());
         commits.fetch_add(1, Ordering::Relaxed);
         answer(&all, submitters, outcome);
+        if let Err(err) = inbox.checkpoint_if_due() {
+            tracing::warn!(error = %err, "could not checkpoint the write-ahead log; the next batch tries again");
+        }
     }
 }
 

@@ -9,8 +9,12 @@
 //! `Store::receive_batch`, with nothing between the writer and the disk but SQLite itself.
 //!
 //! The connection commits with the pool's `synchronous = FULL`, so a commit syncs the
-//! write-ahead log and an acknowledged event survives power loss, and checkpoints as the
-//! pool's connections do, inside the commit that fills the log past `WAL_CHECKPOINT_PAGES`. Both were measured
+//! write-ahead log and an acknowledged event survives power loss. It checkpoints at the same
+//! size as the pool's connections (`WAL_CHECKPOINT_PAGES`), but not inside the commit that
+//! passes it, as SQLite would: the writer answers the batch first and then copies the log
+//! (`checkpoint_if_due`), so the batch's senders do not wait for the copy, only what arrives
+//! during it; under load the next batch is then the larger for it, and the benchmark answered
+//! about a sixth more deliveries than with the copy inside the commit. Both were measured
 //! against the alternatives: committing with `NORMAL` and syncing the log from a second
 //! thread, so that one batch's sync overlaps the next one's writing, answered 10% fewer
 //! deliveries (the next batch's writes wait for the pages the sync is writing back), and
@@ -21,8 +25,23 @@ use super::audit::seal;
 use super::inbox::{INSERT_COLUMNS, recorded};
 use super::{Backend, Store, StoreError};
 use crate::inbound::WebhookEvent;
+use rusqlite::hooks::Wal;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
+use std::cell::Cell;
 use std::time::Duration;
+
+thread_local! {
+    /// The pages in the write-ahead log after this thread's last commit, as SQLite's WAL hook
+    /// reports them (a connection is used on one thread: the intake writer's).
+    static LOG_PAGES: Cell<i32> = const { Cell::new(0) };
+}
+
+/// SQLite's WAL hook: notes the log's size after a commit, where by default SQLite would
+/// checkpoint.
+fn note_log_size(_: &Wal, pages: std::ffi::c_int) -> rusqlite::Result<()> {
+    LOG_PAGES.with(|log| log.set(pages));
+    Ok(())
+}
 
 /// How long a batch waits for SQLite's write lock, as the pool's connections do (sqlx's
 /// default), before it fails and its senders are answered 503.
@@ -66,7 +85,8 @@ impl SqliteInbox {
         let conn = Connection::open_with_flags(path, flags)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "wal_autocheckpoint", super::WAL_CHECKPOINT_PAGES)?;
+        // Replaces SQLite's own checkpointing (`wal_autocheckpoint`) on this connection.
+        conn.wal_hook(Some(note_log_size));
         Ok(SqliteInbox { conn })
     }
 
@@ -112,6 +132,20 @@ impl SqliteInbox {
         }
         tx.commit()?;
         Ok(new)
+    }
+}
+
+impl SqliteInbox {
+    /// Copies the write-ahead log into the database once it holds `WAL_CHECKPOINT_PAGES` or
+    /// more, without waiting for readers (a reader on an older snapshot only leaves the rest
+    /// for the next time). Called between batches, after the last one was answered.
+    pub fn checkpoint_if_due(&mut self) -> Result<(), StoreError> {
+        if LOG_PAGES.with(Cell::get) < super::WAL_CHECKPOINT_PAGES as i32 {
+            return Ok(());
+        }
+        self.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+        LOG_PAGES.with(|log| log.set(0));
+        Ok(())
     }
 }
 
