@@ -133,9 +133,7 @@ impl SqliteInbox {
         tx.commit()?;
         Ok(new)
     }
-}
 
-impl SqliteInbox {
     /// Copies the write-ahead log into the database once it holds `WAL_CHECKPOINT_PAGES` or
     /// more, without waiting for readers (a reader on an older snapshot only leaves the rest
     /// for the next time). Called between batches, after the last one was answered.
